@@ -1,0 +1,32 @@
+"""convgraph: backpropagation through a 2-D convolution, one scalar node per multiply and add.
+
+>>> import numpy as np, convgraph as cg
+>>> trace = cg.trace_conv2d(np.arange(25.0).reshape(5, 5), np.ones((3, 3)))
+>>> grads = trace.backward()
+>>> grads.w.shape, grads.x.shape
+((3, 3), (5, 5))
+"""
+
+import importlib
+
+from .tracer import *  # noqa: F401,F403
+from .tracer import __all__ as _tracer_all
+
+__version__ = "0.1.0"
+
+# Renderers import matplotlib and friends: loaded on first use, never at import time.
+_RENDERERS = {
+    "to_digraph": "convgraph.renderers.diagram",
+    "render_graph": "convgraph.renderers.diagram",
+    "animate": "convgraph.renderers.animation",
+    "anim_conv_backprop": "convgraph.renderers.animation",
+    "render_html": "convgraph.renderers.html",
+}
+
+__all__ = list(_tracer_all) + list(_RENDERERS)
+
+
+def __getattr__(name):
+    if name in _RENDERERS:
+        return getattr(importlib.import_module(_RENDERERS[name]), name)
+    raise AttributeError(f"module 'convgraph' has no attribute {name!r}")

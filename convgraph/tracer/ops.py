@@ -1,0 +1,282 @@
+"""Operations on traced tensors: conv2d and the small network around it (relu, pooling, sum, mean, mse)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .params import as_array, conv_spec, ConvSpec, _positive_pair
+from .recorder import ONE, Tensor, _edge, _no_gc
+
+__all__ = ["conv2d", "relu", "max_pool2d", "avg_pool2d", "sum", "mean", "mse_loss", "ConvRecord"]
+
+_FRESH, _CONTINUE = -2, -1  # how a multiply-add starts: new sum from the product / add to the running sum
+
+
+@dataclass(frozen=True)
+class ConvRecord:
+    """Where one traced convolution's nodes are, for renderers and focus views.
+
+    ``mul`` and ``add`` hold node ids shaped (N, O, OH, OW, C/groups, KH, KW): the multiply of kernel
+    tap (c, u, v) at output (n, o, i, j) and the add that accumulates it; -1 where the tap falls on
+    padding (no node) or, for ``add``, where the product starts the sum.
+    """
+
+    spec: ConvSpec
+    x: Tensor
+    w: Tensor
+    b: Tensor | None
+    y: Tensor
+    mul: np.ndarray
+    add: np.ndarray
+
+
+def _tensor(name, t, recorder=None):
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{name} must be a traced Tensor (from Recorder.input/weight/bias or an op), "
+                        f"got {type(t).__name__}; for plain arrays use trace_conv2d")
+    if recorder is not None and t.recorder is not recorder:
+        raise ValueError(f"{name} belongs to a different recorder than the other operands")
+    return t
+
+
+def _emit(rec, op, values, operands, locals_):
+    """Add one node per entry: ``values[k]`` computed from node ids ``operands[k]``."""
+    rec.reserve(len(values), op)
+    add = rec._add
+    with _no_gc():
+        return [add(op, v, ops, ls) for v, ops, ls in zip(values, operands, locals_)]
+
+
+def _sum_chain(rec, nodes, values):
+    """((a + b) + c) + ...: one add per extra element. Returns (node, value)."""
+    acc, total = int(nodes[0]), float(values[0])
+    rec.reserve(len(nodes) - 1, "sum")
+    with _no_gc():
+        for n, v in zip(nodes[1:].tolist(), values[1:].tolist()):
+            total = total + v
+            acc = rec._add("add", total, (acc, n), (1.0, 1.0))
+    return acc, total
+
+
+def conv2d(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1, name=None):
+    """Traced 2-D convolution (cross-correlation, as in PyTorch): one ``mul`` and one ``add`` node per
+    multiply-add on a real input element.
+
+    Each output is the running sum ``((b + w·x) + w·x) + ...`` over its taps in (c, u, v) order; without
+    bias the first product starts the sum. Taps on padding make no node.
+
+    Parameters
+    ----------
+    x, w, b : Tensor
+        Traced input (H, W), (C, H, W) or (N, C, H, W); weights (KH, KW) or (O, C/groups, KH, KW);
+        optional bias (O,).
+    stride, dilation : int or (int, int)
+    padding : int, (int, int), "valid" or "same"
+    groups : int
+    name : str, optional
+        Name of the output tensor (default ``"y"``, then ``"y2"``, ...).
+
+    Returns
+    -------
+    Tensor
+        y, shaped (OH, OW), (O, OH, OW) or (N, O, OH, OW) to match the inputs.
+    """
+    rec = _tensor("x", x).recorder
+    _tensor("w", w, rec)
+    if b is not None:
+        _tensor("b", b, rec)
+    spec = conv_spec(x.shape, w.shape, None if b is None else b.shape,
+                     stride=stride, padding=padding, dilation=dilation, groups=groups)
+    N, C, H, W, O, KH, KW, Cg = spec.N, spec.C, spec.H, spec.W, spec.O, spec.KH, spec.KW, spec.Cg
+    OH, OW, Og = spec.OH, spec.OW, spec.O // spec.groups
+    rows, rows_ok, cols, cols_ok = spec.taps()
+
+    # Every (output, tap) pair, in the order of the sums: (N, O, OH, OW, Cg, KH, KW).
+    n = np.arange(N).reshape(N, 1, 1, 1, 1, 1, 1)
+    o = np.arange(O).reshape(1, O, 1, 1, 1, 1, 1)
+    c = np.arange(Cg).reshape(1, 1, 1, 1, Cg, 1, 1)
+    u = np.arange(KH).reshape(1, 1, 1, 1, 1, KH, 1)
+    v = np.arange(KW).reshape(1, 1, 1, 1, 1, 1, KW)
+    r = rows.reshape(1, 1, OH, 1, 1, KH, 1)
+    q = cols.reshape(1, 1, 1, OW, 1, 1, KW)
+    full = (N, O, OH, OW, Cg, KH, KW)
+    valid = np.broadcast_to(rows_ok.reshape(1, 1, OH, 1, 1, KH, 1) & cols_ok.reshape(1, 1, 1, OW, 1, 1, KW), full)
+    cin = (o // Og) * Cg + c
+    x_flat = np.where(valid, ((n * C + cin) * H + r) * W + q, 0)  # index into x.ravel(); 0 on padding
+    w_flat = np.broadcast_to(((o * Cg + c) * KH + u) * KW + v, full)
+
+    M, K = N * O * OH * OW, Cg * KH * KW
+    xv, wv = x.data.ravel(), w.data.ravel()
+    products = (wv[w_flat] * np.where(valid, xv[x_flat], 0.0)).reshape(M, K)  # (M, K)
+    start = np.zeros(M) if b is None else np.broadcast_to(b.data.reshape(1, O, 1, 1), (N, O, OH, OW)).ravel()
+    partial = np.cumsum(np.concatenate([start[:, None], products], axis=1), axis=1)[:, 1:]  # running sums
+
+    ok = valid.reshape(M, K)
+    per_output = ok.sum(axis=1)  # (M,)
+    first = ok & (np.cumsum(ok, axis=1) == 1)
+    x_nodes, w_nodes = x.nodes.ravel(), w.nodes.ravel()
+    mac_x = x_flat.reshape(M, K)[ok]
+    mac_w = w_flat.reshape(M, K)[ok]
+    if b is None:
+        starts = np.where(first, _FRESH, _CONTINUE)[ok]
+    else:
+        b_of_output = np.broadcast_to(b.nodes.reshape(1, O, 1, 1), (N, O, OH, OW)).ravel()
+        starts = np.where(first, b_of_output[:, None], _CONTINUE)[ok]
+    empty = np.flatnonzero(per_output == 0)
+    n_macs = int(ok.sum())
+    n_adds = n_macs - (0 if b is not None else int((per_output > 0).sum()))
+    rec.reserve(n_macs + n_adds + len(empty) * (1 if b is None else 2), "conv2d")
+
+    # Edge x -> mul carries w's value, edge w -> mul carries x's value: one shared dict per element.
+    w_edge = np.array([_edge(float(d)) for d in wv], dtype=object)
+    x_edge = np.array([_edge(float(d)) for d in xv], dtype=object)
+    base = len(rec)
+    node, succ, pred = rec._node, rec._succ, rec._pred
+    nid, acc = base, -1
+    with _no_gc():
+        for xi, wi, ex, ew, p, s, st in zip(
+            x_nodes[mac_x].tolist(), w_nodes[mac_w].tolist(), w_edge[mac_w].tolist(), x_edge[mac_x].tolist(),
+            products[ok].tolist(), partial[ok].tolist(), starts.tolist(),
+        ):
+            m = nid
+            nid += 1
+            node[m] = {"op": "mul", "value": p, "grad": 0.0}
+            pred[m] = {wi: ew, xi: ex}
+            succ[m] = {}
+            succ[wi][m] = ew
+            succ[xi][m] = ex
+            if st == _FRESH:
+                acc = m
+                continue
+            a_in = acc if st == _CONTINUE else st
+            acc = nid
+            nid += 1
+            node[acc] = {"op": "add", "value": s, "grad": 0.0}
+            pred[acc] = {a_in: ONE, m: ONE}
+            succ[acc] = {}
+            succ[a_in][acc] = ONE
+            succ[m][acc] = ONE
+
+    # Node ids of every multiply and add, and the last node of each sum: that node is y.
+    emitted = np.where(starts == _FRESH, 1, 2)
+    last = base + np.cumsum(emitted) - 1  # id of the last node each multiply-add made
+    mul_ids = np.full(M * K, -1, dtype=np.int64)
+    add_ids = np.full(M * K, -1, dtype=np.int64)
+    mul_ids[ok.ravel()] = last - emitted + 1
+    add_ids[ok.ravel()] = np.where(emitted == 2, last, -1)
+    y_nodes = np.full(M, -1, dtype=np.int64)
+    nonempty = per_output > 0
+    y_nodes[nonempty] = last[np.cumsum(per_output)[nonempty] - 1]
+    for m in empty.tolist():  # every tap on padding: y = 0 (+ b)
+        zero = rec._add("const", 0.0)
+        if b is None:
+            y_nodes[m] = zero
+        else:
+            bn = int(b_of_output[m])
+            y_nodes[m] = rec._add("add", node[bn]["value"] + 0.0, (bn, zero), (1.0, 1.0))
+    y = rec._register(y_nodes.reshape(spec.y_shape), name, "y")
+    rec.convs.append(ConvRecord(spec, x, w, b, y, mul_ids.reshape(full), add_ids.reshape(full)))
+    return y
+
+
+def relu(t, *, name=None):
+    """Elementwise max(t, 0): one ``relu`` node per element (local derivative 1 where t > 0, else 0)."""
+    rec = _tensor("t", t).recorder
+    vals = t.data.ravel().tolist()
+    nodes = _emit(rec, "relu", [max(v, 0.0) for v in vals], [(n,) for n in t.nodes.ravel().tolist()],
+                  [(1.0 if v > 0 else 0.0,) for v in vals])
+    return rec._register(np.array(nodes, dtype=np.int64).reshape(t.shape), name, "relu")
+
+
+def _windows(t, kernel_size, stride, what):
+    """Windows over the last two axes: (out shape, list of flat-index arrays, one per window)."""
+    _tensor("t", t)
+    if t.ndim not in (2, 3, 4):
+        raise ValueError(f"{what}: t must be 2-D, 3-D or 4-D, got shape {t.shape}")
+    kh, kw = _positive_pair("kernel_size", kernel_size)
+    sh, sw = (kh, kw) if stride is None else _positive_pair("stride", stride)
+    H, W = t.shape[-2:]
+    if kh > H or kw > W:
+        raise ValueError(f"{what}: kernel_size {(kh, kw)} is larger than the input's {H}x{W}")
+    OH, OW = (H - kh) // sh + 1, (W - kw) // sw + 1
+    lead = t.shape[:-2]
+    flat = np.arange(t.size).reshape(-1, H, W)
+    wins = [flat[p, i * sh:i * sh + kh, j * sw:j * sw + kw].ravel()
+            for p in range(flat.shape[0]) for i in range(OH) for j in range(OW)]
+    return lead + (OH, OW), wins
+
+
+def max_pool2d(t, kernel_size, stride=None, *, name=None):
+    """Max over each window, as a chain of binary ``max`` nodes; ties send the gradient to the first."""
+    shape, wins = _windows(t, kernel_size, stride, "max_pool2d")
+    rec, vals, ids = t.recorder, t.data.ravel(), t.nodes.ravel()
+    rec.reserve(sum(len(w) - 1 for w in wins), "max_pool2d")
+    out = []
+    with _no_gc():
+        for win in wins:
+            acc, best = int(ids[win[0]]), float(vals[win[0]])
+            for k in win[1:]:
+                v = float(vals[k])
+                keep = best >= v
+                acc = rec._add("max", best if keep else v, (acc, int(ids[k])),
+                               (1.0 if keep else 0.0, 0.0 if keep else 1.0))
+                best = best if keep else v
+            out.append(acc)
+    return rec._register(np.array(out, dtype=np.int64).reshape(shape), name, "pool")
+
+
+def avg_pool2d(t, kernel_size, stride=None, *, name=None):
+    """Mean of each window: a chain of ``add`` nodes, then a ``div`` by the window size."""
+    shape, wins = _windows(t, kernel_size, stride, "avg_pool2d")
+    rec, vals, ids = t.recorder, t.data.ravel(), t.nodes.ravel()
+    count = float(len(wins[0]))
+    size = rec.value(count, op="const").node
+    out = []
+    for win in wins:
+        s, total = _sum_chain(rec, ids[win], vals[win])
+        out += _emit(rec, "div", [total / count], [(s, size)], [(1.0 / count, -total / count ** 2)])
+    return rec._register(np.array(out, dtype=np.int64).reshape(shape), name, "pool")
+
+
+def sum(t, *, name=None):  # noqa: A001 - mirrors torch.sum
+    """Sum of all elements: a chain of ``add`` nodes. Returns a 0-d Tensor."""
+    rec = _tensor("t", t).recorder
+    s, _ = _sum_chain(rec, t.nodes.ravel(), t.data.ravel())
+    return rec._register(np.array(s, dtype=np.int64), name, "sum")
+
+
+def _mean(rec, nodes, values):
+    """The sum chain, then one ``div`` by the element count (a ``const`` node). Returns the node."""
+    s, total = _sum_chain(rec, nodes, values)
+    count = float(len(nodes))
+    size = rec.value(count, op="const").node
+    return _emit(rec, "div", [total / count], [(s, size)], [(1.0 / count, -total / count ** 2)])[0]
+
+
+def mean(t, *, name=None):
+    """Mean of all elements: the sum chain, then a ``div`` by the element count. Returns a 0-d Tensor."""
+    rec = _tensor("t", t).recorder
+    out = _mean(rec, t.nodes.ravel(), t.data.ravel())
+    return rec._register(np.array(out, dtype=np.int64), name, "mean")
+
+
+def mse_loss(pred, target, *, name=None):
+    """mean((pred - target)²), as ``torch.nn.functional.mse_loss``: ``sub``, ``pow`` and the mean.
+
+    ``target`` is a Tensor or an array of constants of pred's shape. Returns a 0-d Tensor named ``loss``.
+    """
+    rec = _tensor("pred", pred).recorder
+    if not isinstance(target, Tensor):
+        target = rec.const(as_array("target", target), name="target")
+    _tensor("target", target, rec)
+    if target.shape != pred.shape:
+        raise ValueError(f"target must have pred's shape {pred.shape}, got {target.shape}")
+    d = (pred.data - target.data).ravel().tolist()
+    diff = _emit(rec, "sub", d, list(zip(pred.nodes.ravel().tolist(), target.nodes.ravel().tolist())),
+                 [(1.0, -1.0)] * len(d))
+    squares = [e * e for e in d]
+    sq = _emit(rec, "pow", squares, [(n,) for n in diff], [(2.0 * e,) for e in d])
+    out = _mean(rec, np.array(sq, dtype=np.int64), np.array(squares))
+    return rec._register(np.array(out, dtype=np.int64), name, "loss")

@@ -1,0 +1,194 @@
+"""Checking and normalising the arguments of a 2-D convolution: shapes, stride, padding, dilation, groups."""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["ConvSpec", "conv_spec", "as_array", "DEFAULT_MAX_NODES"]
+
+#: Default ceiling on the number of scalar nodes one trace may hold (about 2 GB of graph).
+DEFAULT_MAX_NODES = 2_000_000
+
+
+def as_array(name, value, ndims=None):
+    """Return ``value`` as a finite float64 array, or raise naming ``name``.
+
+    >>> as_array("x", [[1, 2], [3, 4]]).dtype
+    dtype('float64')
+    """
+    try:
+        arr = np.asarray(value)
+    except Exception as e:  # ragged lists and the like
+        raise TypeError(f"{name} must be a numeric array, got {type(value).__name__}: {e}") from e
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be a numeric array (int or float), got dtype {arr.dtype}")
+    if ndims is not None and arr.ndim not in ndims:
+        allowed = " or ".join(f"{d}-D" for d in ndims)
+        raise ValueError(f"{name} must be {allowed}, got shape {arr.shape}")
+    arr = arr.astype(np.float64)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{name} must be finite, got {arr[where]} at index {where}")
+    return arr
+
+
+def _positive_pair(name, value):
+    if isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        pair = (int(value), int(value))
+    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(
+        isinstance(v, (numbers.Integral, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in value
+    ):
+        pair = (int(value[0]), int(value[1]))
+    else:
+        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
+    if min(pair) < 1:
+        raise ValueError(f"{name} must be positive, got {value!r}")
+    return pair
+
+
+def _padding(value, kernel, dilation, stride):
+    """Padding as (top, bottom, left, right)."""
+    if isinstance(value, str):
+        if value == "valid":
+            return (0, 0, 0, 0)
+        if value == "same":
+            if stride != (1, 1):
+                raise ValueError(f"padding='same' needs stride 1 (as in PyTorch), got stride={stride}")
+            pads = []
+            for k, d in zip(kernel, dilation):
+                total = d * (k - 1)
+                pads += [total // 2, total - total // 2]  # the odd pixel goes bottom/right, as in PyTorch
+            return tuple(pads)
+        raise ValueError(f"padding must be an int, a pair, 'valid' or 'same', got {value!r}")
+    if isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        ph = pw = int(value)
+    elif isinstance(value, (tuple, list)) and len(value) == 2 and all(
+        isinstance(v, (numbers.Integral, np.integer)) and not isinstance(v, (bool, np.bool_)) for v in value
+    ):
+        ph, pw = int(value[0]), int(value[1])
+    else:
+        raise TypeError(f"padding must be an int, a pair, 'valid' or 'same', got {value!r}")
+    if min(ph, pw) < 0:
+        raise ValueError(f"padding must be non-negative, got {value!r}")
+    return (ph, ph, pw, pw)
+
+
+def _axis_taps(size, out, k, stride, dilation, pad_before):
+    """Input coordinate of output i, kernel tap u along one axis, and whether it is real (not padding)."""
+    coord = np.arange(out)[:, None] * stride + np.arange(k)[None, :] * dilation - pad_before  # (out, k)
+    return coord, (coord >= 0) & (coord < size)
+
+
+@dataclass(frozen=True)
+class ConvSpec:
+    """The geometry of one convolution, in the (N, C, H, W) ⊛ (O, C/groups, KH, KW) form."""
+
+    N: int
+    C: int
+    H: int
+    W: int
+    O: int
+    KH: int
+    KW: int
+    groups: int
+    stride: tuple
+    dilation: tuple
+    padding: tuple  # (top, bottom, left, right)
+    OH: int
+    OW: int
+    x_shape: tuple  # the shapes as the caller gave them
+    w_shape: tuple
+    has_bias: bool
+
+    @property
+    def Cg(self):
+        """Input channels seen by each filter."""
+        return self.C // self.groups
+
+    @property
+    def y_shape(self):
+        """Output shape in the caller's form: 2-D in, 2-D out."""
+        shape = [self.N, self.O, self.OH, self.OW]
+        if len(self.w_shape) == 2:
+            del shape[1]
+        if len(self.x_shape) < 4:
+            del shape[0]
+        return tuple(shape)
+
+    def taps(self):
+        """Per axis: input coordinates (out, k) and the mask of real (non-padding) taps."""
+        rows, rows_ok = _axis_taps(self.H, self.OH, self.KH, self.stride[0], self.dilation[0], self.padding[0])
+        cols, cols_ok = _axis_taps(self.W, self.OW, self.KW, self.stride[1], self.dilation[1], self.padding[2])
+        return rows, rows_ok, cols, cols_ok
+
+    @property
+    def macs(self):
+        """Multiply-adds whose input element is real (padding taps excluded)."""
+        _, rows_ok, _, cols_ok = self.taps()
+        return self.N * self.O * self.Cg * int(rows_ok.sum()) * int(cols_ok.sum())
+
+    def node_estimate(self):
+        """Scalar nodes that tracing this convolution creates (inputs, weights, bias, mul, add)."""
+        leaves = self.N * self.C * self.H * self.W + self.O * self.Cg * self.KH * self.KW
+        outputs = self.N * self.O * self.OH * self.OW
+        if self.has_bias:
+            leaves += self.O
+            return leaves + 2 * self.macs + outputs  # one add per MAC; an empty output gets add(b, 0) and a 0
+        return leaves + 2 * self.macs  # at most one add per MAC, the first product starts each sum
+
+
+def conv_spec(x_shape, w_shape, b_shape=None, *, stride=1, padding=0, dilation=1, groups=1):
+    """Check a convolution's arguments and return its :class:`ConvSpec`.
+
+    Raises ``ValueError``/``TypeError`` naming the offending parameter and value.
+
+    >>> conv_spec((5, 5), (3, 3)).y_shape
+    (3, 3)
+    """
+    x_shape, w_shape = tuple(x_shape), tuple(w_shape)
+    if len(x_shape) not in (2, 3, 4):
+        raise ValueError(f"x must be (H, W), (C, H, W) or (N, C, H, W), got shape {x_shape}")
+    if len(w_shape) not in (2, 4):
+        raise ValueError(f"w must be (KH, KW) or (O, C/groups, KH, KW), got shape {w_shape}")
+    N, C, H, W = (1,) * (4 - len(x_shape)) + x_shape  # (H, W) is one channel, (C, H, W) one sample
+    O, Cw, KH, KW = (1, 1, *w_shape) if len(w_shape) == 2 else w_shape
+    if min(N, C, H, W) < 1:
+        raise ValueError(f"x must not be empty, got shape {x_shape}")
+    if min(O, Cw, KH, KW) < 1:
+        raise ValueError(f"w must not be empty, got shape {w_shape}")
+    if not isinstance(groups, (numbers.Integral, np.integer)) or isinstance(groups, (bool, np.bool_)):
+        raise TypeError(f"groups must be an int, got {groups!r}")
+    groups = int(groups)
+    if groups < 1:
+        raise ValueError(f"groups must be positive, got {groups}")
+    if C % groups:
+        raise ValueError(f"groups={groups} must divide the input channels C={C} (x shape {x_shape})")
+    if O % groups:
+        raise ValueError(f"groups={groups} must divide the output channels O={O} (w shape {w_shape})")
+    if Cw * groups != C:
+        raise ValueError(
+            f"channel mismatch: x has C={C} channels (shape {x_shape}) but w expects "
+            f"C/groups={Cw} with groups={groups} (w shape {w_shape})"
+        )
+    if b_shape is not None:
+        b_shape = tuple(b_shape)
+        if b_shape not in ((O,),) + (((),) if len(w_shape) == 2 else ()):
+            raise ValueError(f"b must have shape ({O},) to match w's {O} filters, got shape {b_shape}")
+    stride = _positive_pair("stride", stride)
+    dilation = _positive_pair("dilation", dilation)
+    pad = _padding(padding, (KH, KW), dilation, stride)
+    eff_h, eff_w = dilation[0] * (KH - 1) + 1, dilation[1] * (KW - 1) + 1
+    ph, pw = H + pad[0] + pad[1], W + pad[2] + pad[3]
+    if eff_h > ph or eff_w > pw:
+        raise ValueError(
+            f"kernel larger than the padded input: w spans {eff_h}x{eff_w} (shape {w_shape}, "
+            f"dilation {dilation}) but the padded input is {ph}x{pw} (x shape {x_shape}, padding {padding!r})"
+        )
+    OH = (ph - eff_h) // stride[0] + 1
+    OW = (pw - eff_w) // stride[1] + 1
+    return ConvSpec(N, C, H, W, O, KH, KW, groups, stride, dilation, pad, OH, OW,
+                    x_shape, w_shape, b_shape is not None)
