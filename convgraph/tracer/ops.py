@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 
 import numpy as np
@@ -212,7 +213,7 @@ def max_pool2d(t, kernel_size, stride=None, *, name=None):
     """Max over each window, as a chain of binary ``max`` nodes; ties send the gradient to the first."""
     shape, wins = _windows(t, kernel_size, stride, "max_pool2d")
     rec, vals, ids = t.recorder, t.data.ravel(), t.nodes.ravel()
-    rec.reserve(sum(len(w) - 1 for w in wins), "max_pool2d")
+    rec.reserve(builtins.sum(len(w) - 1 for w in wins), "max_pool2d")
     out = []
     with _no_gc():
         for win in wins:

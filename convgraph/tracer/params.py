@@ -132,13 +132,17 @@ class ConvSpec:
         return self.N * self.O * self.Cg * int(rows_ok.sum()) * int(cols_ok.sum())
 
     def node_estimate(self):
-        """Scalar nodes that tracing this convolution creates (inputs, weights, bias, mul, add)."""
-        leaves = self.N * self.C * self.H * self.W + self.O * self.Cg * self.KH * self.KW
+        """Scalar nodes that tracing this convolution creates: inputs, weights, bias, one ``mul`` per
+        multiply-add and one ``add`` per multiply-add (less the first of each sum without bias); an
+        output whose taps all fall on padding is a ``const`` 0 (plus an ``add`` of the bias)."""
+        _, rows_ok, _, cols_ok = self.taps()
         outputs = self.N * self.O * self.OH * self.OW
+        nonempty = self.N * self.O * int(rows_ok.any(axis=1).sum()) * int(cols_ok.any(axis=1).sum())
+        empty = outputs - nonempty
+        leaves = self.N * self.C * self.H * self.W + self.O * self.Cg * self.KH * self.KW
         if self.has_bias:
-            leaves += self.O
-            return leaves + 2 * self.macs + outputs  # one add per MAC; an empty output gets add(b, 0) and a 0
-        return leaves + 2 * self.macs  # at most one add per MAC, the first product starts each sum
+            return leaves + self.O + 2 * self.macs + 2 * empty
+        return leaves + 2 * self.macs - nonempty + empty
 
 
 def conv_spec(x_shape, w_shape, b_shape=None, *, stride=1, padding=0, dilation=1, groups=1):

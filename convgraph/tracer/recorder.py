@@ -311,7 +311,7 @@ class Value:
                          (1.0 if first else 0.0, 0.0 if first else 1.0))
 
     def exp(self):
-        e = math.exp(self.data)
+        e = math.exp(self.data) if self.data < 709.0 else math.inf  # past ~709, exp overflows a float
         return self._new("exp", e, (self,), (e,))
 
     def log(self):
