@@ -45,7 +45,9 @@ def backward(graph, seeds):
     """Set every node's ``grad``: zero, then ``seeds`` ({node: dL/dnode}), then the chain rule
     node by node. Returns the graph.
 
-    >>> import networkx as nx
+    Node ids must be the creation numbers 0..N-1 (as a Recorder makes them): the walk keeps the
+    running gradients in a list indexed by id and writes them onto the nodes at the end.
+
     >>> from convgraph.tracer.recorder import Recorder
     >>> rec = Recorder()
     >>> a, b = rec.value(2.0), rec.value(3.0)
@@ -54,12 +56,16 @@ def backward(graph, seeds):
     >>> a.grad, b.grad
     (3.0, 2.0)
     """
-    _reset(graph, seeds)
     node, pred = graph._node, graph._pred  # the dicts behind graph.nodes and graph.pred
-    for n in reversed(node):
-        g = node[n]["grad"]
+    grads = [0.0] * len(node)
+    for n, g in seeds.items():
+        grads[n] = float(g)
+    for n in range(len(grads) - 1, -1, -1):
+        g = grads[n]
         for p, edge in pred[n].items():
-            node[p]["grad"] += g * edge["local"]
+            grads[p] += g * edge["local"]
+    for attrs, g in zip(node.values(), grads):
+        attrs["grad"] = g
     return graph
 
 

@@ -15,6 +15,7 @@ memory. Copy the graph (``graph.copy()``) to annotate edges.
 from __future__ import annotations
 
 import gc
+import itertools
 import math
 import numbers
 from contextlib import contextmanager
@@ -154,12 +155,13 @@ class Recorder:
         """Label the nodes of a result tensor with ``tensor`` and ``index`` and return the Tensor."""
         name = self._name(name, default)
         node = self._node
-        for index, nid in np.ndenumerate(nodes):
-            attrs = node[int(nid)]
+        ids = nodes.ravel().tolist()
+        for index, nid in zip(itertools.product(*map(range, nodes.shape)), ids):
+            attrs = node[nid]
             if "tensor" not in attrs:  # a node that already belongs to a tensor keeps its first name
                 attrs["tensor"] = name
-                attrs["index"] = tuple(int(i) for i in index)
-        values = np.array([node[int(n)]["value"] for n in nodes.flat], dtype=np.float64).reshape(nodes.shape)
+                attrs["index"] = index
+        values = np.array([node[n]["value"] for n in ids], dtype=np.float64).reshape(nodes.shape)
         t = Tensor(self, name, nodes, values)
         self.tensors[name] = t
         self._changed()
@@ -178,10 +180,9 @@ class Recorder:
         start = len(self._node)
         node, succ, pred = self._node, self._succ, self._pred
         with _no_gc():
-            for k, (index, v) in enumerate(np.ndenumerate(arr)):
-                nid = start + k
-                node[nid] = {"op": op, "value": float(v), "grad": 0.0, "tensor": name,
-                             "index": tuple(int(i) for i in index)}
+            indices = itertools.product(*map(range, arr.shape))
+            for nid, index, v in zip(range(start, start + arr.size), indices, arr.ravel().tolist()):
+                node[nid] = {"op": op, "value": v, "grad": 0.0, "tensor": name, "index": index}
                 succ[nid] = {}
                 pred[nid] = {}
         nodes = np.arange(start, start + arr.size, dtype=np.int64).reshape(arr.shape)
