@@ -1,0 +1,162 @@
+"""The interactive terminal stepper: walk backprop one node at a time, back, jump, follow a weight.
+
+Keys (each followed by Enter): Enter next · ``b`` back · ``j N`` jump to step N · ``w u,v`` the next
+step that feeds weight w[u,v] (``w`` alone: the next one again) · ``x i,j`` the same for an input ·
+``e`` the end · ``h`` help · ``q`` quit. Input and output are plain callables, so tests drive it.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["Stepper", "run_stepper", "HELP"]
+
+HELP = ("Enter next · b back · j N jump to step N · w u,v next step feeding w[u,v] (w again: the next) · "
+        "x i,j same for x · e end · h help · q quit")
+
+_CLEAR = "\x1b[H\x1b[2J"
+
+
+class Stepper:
+    """State and commands of one stepping session over ``text.steps``.
+
+    ``command(line)`` applies one line of input and returns the lines to show; ``current`` is the
+    0-based index of the step on screen. The session never changes the trace or its steps.
+
+    >>> import numpy as np, convgraph as cg
+    >>> t = cg.trace_conv2d(np.ones((3, 3)), np.ones((2, 2)))
+    >>> from convgraph.renderers.text import StepText
+    >>> s = Stepper(StepText(t, t.step_list()))
+    >>> _ = s.command("j 5"); s.current
+    4
+    >>> _ = s.command("w 1,1"); s.label(s.current)
+    'mul#32'
+    """
+
+    def __init__(self, text, *, start=0):
+        if not text.steps:
+            raise ValueError("there are no steps to show (the graph is empty)")
+        if not 0 <= start < len(text.steps):
+            raise ValueError(f"start must be a step index in 0..{len(text.steps) - 1}, got {start}")
+        self.text = text
+        self.current = start
+        self.focus = None  # (label, node, [step indices]) of the last w/x command
+        self.done = False
+
+    def label(self, k):
+        return self.text.label(self.text.steps[k].node)
+
+    def view(self, note=None):
+        """The lines of the current step, with ``note`` (a message) under it."""
+        lines = self.text.block(self.text.steps[self.current])
+        if self.focus is not None:
+            name, _, feeding = self.focus
+            if self.current in feeding:
+                k = feeding.index(self.current) + 1
+                lines.append("")
+                lines.append(self.text._t(f"  following {name}: step {k} of the {len(feeding)} that feed it "
+                                          f"(w / x again: the next)"))
+        if note:
+            lines.append("")
+            lines.append("  " + note)
+        return lines
+
+    def command(self, line):
+        """Apply one line of input; returns the lines to display (the step view, or a message)."""
+        cmd = line.strip()
+        last = len(self.text.steps) - 1
+        if cmd in ("", "n", "next"):
+            if self.current == last:
+                return self.view(self._end_note())
+            self.current += 1
+            return self.view(self._end_note() if self.current == last else None)
+        if cmd in ("b", "back", "p"):
+            if self.current == 0:
+                return self.view("already at the first step")
+            self.current -= 1
+            return self.view()
+        if cmd in ("e", "end"):
+            self.current = last
+            return self.view(self._end_note())
+        if cmd in ("q", "quit", "exit"):
+            self.done = True
+            return []
+        if cmd in ("h", "?", "help"):
+            return self.view(HELP)
+        m = re.fullmatch(r"j(?:ump)?\s*(-?\d+)", cmd)
+        if m:
+            n = int(m.group(1))
+            if not 1 <= n <= last + 1:
+                return self.view(f"no step {n}: steps run from 1 to {last + 1}")
+            self.current = n - 1
+            return self.view(self._end_note() if self.current == last else None)
+        m = re.fullmatch(r"([a-zA-Z]\w*)\s*(?:\[?\s*((?:-?\d+\s*[, ]\s*)*-?\d+)\s*\]?)?", cmd)
+        if m and (m.group(2) is not None or cmd in ("w", "x")):
+            return self._follow(m.group(1), m.group(2))
+        return self.view(f"unknown command {cmd!r}: {HELP}")
+
+    def _end_note(self):
+        return "the last step: every gradient is final (the same as trace.backward())"
+
+    def _follow(self, name, index):
+        text = self.text
+        if index is None:
+            if self.focus is None or self.focus[0].split("[")[0] != name:
+                return self.view(f"give an element: {name} 1,1")
+            label, node, feeding = self.focus
+        else:
+            try:
+                node = text.find(name, [int(i) for i in re.split(r"[,\s]+", index.strip())])
+            except ValueError as e:
+                return self.view(str(e))
+            label = text.label(node)
+            feeding = text.feeding(node)
+            if not feeding:
+                self.focus = None
+                return self.view(f"no step pushes gradient into {label}")
+        self.focus = (label, node, feeding)
+        later = [k for k in feeding if k > self.current]
+        self.current = later[0] if later else feeding[0]
+        wrapped = "" if later else " (from the start again)"
+        listing = ", ".join(str(k + 1) for k in feeding[:12]) + (", …" if len(feeding) > 12 else "")
+        return self.view(text._t(f"{label} is fed by {len(feeding)} steps: {listing}{wrapped}"))
+
+
+def run_stepper(text, *, read=input, write=print, clear=False, start=0, title=None):
+    """Run an interactive session until ``q`` or end of input.
+
+    Parameters
+    ----------
+    text : StepText
+    read : callable(prompt) -> str
+        Raises ``EOFError`` at the end of input (as ``input`` does).
+    write : callable(str)
+        Prints one chunk of text.
+    clear : bool
+        Clear the screen before each view (a terminal), so the grids stay in place.
+    start : int
+        0-based step to show first.
+    title : str, optional
+        A line shown above every view.
+
+    Returns
+    -------
+    int
+        The 0-based index of the step on screen when the session ended.
+    """
+    stepper = Stepper(text, start=start)
+    lines = stepper.view(HELP)
+    prompt = text._t("▸ ")
+    while True:
+        head = [title, ""] if title else []
+        write((_CLEAR if clear else "") + "\n".join(head + lines))
+        try:
+            line = read(prompt)
+        except (EOFError, KeyboardInterrupt):
+            write("")
+            break
+        lines = stepper.command(line)
+        if stepper.done:
+            break
+    return stepper.current
+
