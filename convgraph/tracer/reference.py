@@ -70,7 +70,7 @@ def conv2d_backward(x, w, dY, *, stride=1, padding=0, dilation=1, groups=1):
         Shaped like w and x.
 
     >>> dW, dX = conv2d_backward(np.ones((5, 5)), np.ones((3, 3)), np.ones((3, 3)))
-    >>> dW.shape, dX.shape, dX[0, 0], dX[2, 2]
+    >>> dW.shape, dX.shape, float(dX[0, 0]), float(dX[2, 2])
     ((3, 3), (5, 5), 1.0, 9.0)
     """
     spec, xp, wg, _ = _prepare(x, w, stride, padding, dilation, groups)
