@@ -1,11 +1,458 @@
 """The ``convgraph`` command: argument parsing and friendly errors; the work happens in the library."""
 
+from __future__ import annotations
+
+import argparse
+import os
 import sys
+from pathlib import Path
+
+__all__ = ["main"]
+
+PROG = "convgraph"
+
+#: The seed lesson: a 5x5 input 0..24 and a 3x3 Sobel kernel.
+LESSON_X = [[5 * i + j for j in range(5)] for i in range(5)]
+LESSON_W = [[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]]
+
+
+class UsageError(Exception):
+    """A problem with the command line or its files: one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but an error is one line (no usage block) raised to ``main``."""
+
+    def error(self, message):
+        raise UsageError(f"{message} (see: {self.prog} --help)")
+
+
+def _help(*examples):
+    return "examples:\n" + "\n".join(f"  {e}" for e in examples)
+
+
+# ---- argument types ---------------------------------------------------------------------------
+def _shape(text):
+    parts = text.lower().replace("×", "x").split("x")
+    if not 2 <= len(parts) <= 4 or not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise argparse.ArgumentTypeError(
+            f"malformed shape {text!r}: expected 2 to 4 positive sizes joined by x, like 5x5 or 3x8x8")
+    return tuple(int(p) for p in parts)
+
+
+def _ints(text, what, allow=()):
+    if text in allow:
+        return text
+    parts = text.split(",")
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        values = None
+    if values is None or len(values) not in (1, 2):
+        extra = "".join(f", {a!r}" for a in allow)
+        raise argparse.ArgumentTypeError(f"malformed {what} {text!r}: expected N or N,M{extra}")
+    return values[0] if len(values) == 1 else tuple(values)
+
+
+def _pair(text):
+    return _ints(text, "value")
+
+
+def _padding(text):
+    return _ints(text, "padding", ("same", "valid"))
+
+
+def _dy(text):
+    if text in ("ones", "random") or text.endswith(".npy"):
+        return text
+    raise argparse.ArgumentTypeError(f"malformed --dy {text!r}: expected ones, random or a FILE.npy")
+
+
+def _index(text):
+    """``w:1,1`` -> ("w", (1, 1)) for focus views."""
+    name, sep, rest = text.partition(":")
+    try:
+        index = tuple(int(i) for i in rest.split(","))
+    except ValueError:
+        index = ()
+    if not sep or not name or not index:
+        raise argparse.ArgumentTypeError(f"malformed focus {text!r}: expected TENSOR:INDEX, like w:1,1 or y:0,2")
+    return name, index
+
+
+# ---- building the convolution from the options --------------------------------------------------
+def _conv_options():
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("the convolution (default: the lesson, 5x5 input 0..24, 3x3 Sobel kernel, dY ones)")
+    x = g.add_mutually_exclusive_group()
+    x.add_argument("--input", type=_shape, metavar="SHAPE",
+                   help="random input of this shape: HxW, CxHxW or NxCxHxW (values N(0,1) rounded to 0.1)")
+    x.add_argument("--x-file", type=Path, metavar="FILE.npy", help="input read from a .npy file")
+    k = g.add_mutually_exclusive_group()
+    k.add_argument("--kernel", type=_shape, metavar="SHAPE", help="random kernel: KHxKW or OxC/groupsxKHxKW")
+    k.add_argument("--w-file", type=Path, metavar="FILE.npy", help="kernel read from a .npy file")
+    g.add_argument("--bias", nargs="?", const="random", metavar="B",
+                   help="add a bias: random (no value), one number, a comma list, or FILE.npy")
+    g.add_argument("--stride", type=_pair, default=1, metavar="S", help="N or N,M (default 1)")
+    g.add_argument("--padding", type=_padding, default=0, metavar="P", help="N, N,M, same or valid (default 0)")
+    g.add_argument("--dilation", type=_pair, default=1, metavar="D", help="N or N,M (default 1)")
+    g.add_argument("--groups", type=int, default=1, metavar="G", help="(default 1)")
+    g.add_argument("--dy", type=_dy, default="ones", metavar="DY",
+                   help="seed gradient: ones (loss = sum y), random, or FILE.npy (default ones)")
+    g.add_argument("--seed", type=int, default=0, help="seed of every random array (default 0)")
+    return p
+
+
+def _load(option, path, np):
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e).splitlines()[0]
+        raise UsageError(f"cannot read {option} {path}: {reason}") from e
+    if not isinstance(arr, np.ndarray):
+        raise UsageError(f"cannot read {option} {path}: holds several arrays (.npz); save one with np.save")
+    return arr
+
+
+def _random(rng, shape):
+    return rng.standard_normal(shape).round(1) + 0.0  # + 0.0: no -0.0 on screen
+
+
+def _bias(args, w, rng, np):
+    if args.bias is None:
+        return None
+    O = w.shape[0] if w.ndim == 4 else 1
+    if args.bias == "random":
+        return _random(rng, (O,))
+    if args.bias.endswith(".npy"):
+        return _load("--bias", Path(args.bias), np)
+    try:
+        values = [float(v) for v in args.bias.split(",")]
+    except ValueError:
+        raise UsageError(f"malformed --bias {args.bias!r}: expected a number, a comma list or FILE.npy") from None
+    return np.full(O, values[0]) if len(values) == 1 else np.array(values)
+
+
+def _build(args):
+    """The arrays and trace the options describe: (trace, dY or None)."""
+    import numpy as np
+
+    import convgraph as cg
+
+    rng = np.random.default_rng(args.seed)
+    if args.x_file is not None:
+        x = _load("--x-file", args.x_file, np)
+    elif args.input is not None:
+        x = _random(rng, args.input)
+    else:
+        x = np.array(LESSON_X, dtype=float)
+    if args.w_file is not None:
+        w = _load("--w-file", args.w_file, np)
+    elif args.kernel is not None:
+        w = _random(rng, args.kernel)
+    elif x.ndim == 2:
+        w = np.array(LESSON_W)
+    else:  # one 3x3 filter per group over every channel of the group
+        C = x.shape[-3]
+        w = _random(rng, (args.groups, max(C // max(args.groups, 1), 1), 3, 3))
+    b = _bias(args, w, rng, np)
+    try:
+        trace = cg.trace_conv2d(x, w, b, stride=args.stride, padding=args.padding,
+                                dilation=args.dilation, groups=args.groups)
+    except (ValueError, TypeError) as e:
+        raise UsageError(_which(args, str(e))) from e
+    if args.dy == "ones":
+        dY = None
+    elif args.dy == "random":
+        dY = _random(rng, trace.y.shape)
+    else:
+        dY = _load("--dy", Path(args.dy), np)
+        if dY.shape != trace.y.shape:
+            raise UsageError(f"--dy {args.dy}: dY must have the output's shape {trace.y.shape}, got {dY.shape}")
+    return trace, dY
+
+
+def _which(args, message):
+    """Prefix a tracer message with the file it came from."""
+    for option, name in (("--x-file", "x"), ("--w-file", "w")):
+        path = getattr(args, option[2:].replace("-", "_"))
+        if path is not None and message.startswith(f"{name} "):
+            return f"{option} {path}: {message}"
+    return message
+
+
+def _describe(trace, dY):
+    s = trace.conv.spec
+    seed = "ones" if dY is None else "given"
+    return f"x {s.x_shape} ⊛ w {s.w_shape}{' + b' if s.has_bias else ''} → y {s.y_shape}, dY {seed}"
+
+
+# ---- output -----------------------------------------------------------------------------------
+def _out(out):
+    """sys.stdout's encoding decides whether ·, → and Σ can be printed."""
+    enc = getattr(out, "encoding", None) or "ascii"
+    try:
+        "·→Σ⊛│▸✓…".encode(enc)
+        return False
+    except (UnicodeEncodeError, LookupError):
+        return True
+
+
+def _say(text, ascii_only):
+    from .renderers.text import to_ascii
+
+    print(to_ascii(text) if ascii_only else text)
+
+
+def _writable_file(path):
+    """Refuse, before any work, an output file that cannot be written."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise UsageError(f"cannot write {path}: it is a directory")
+    if not parent.is_dir():
+        what = "is not a directory" if parent.exists() else "does not exist"
+        raise UsageError(f"cannot write {path}: {parent} {what}")
+    if not os.access(parent, os.W_OK):
+        raise UsageError(f"cannot write {path}: no permission to write in {parent}")
+    return path
+
+
+def _writable_dir(path):
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot write {path}: {e.strerror or e}") from e
+    if not os.access(path, os.W_OK):
+        raise UsageError(f"cannot write {path}: no permission")
+    return path
+
+
+# ---- subcommands ------------------------------------------------------------------------------
+def cmd_trace(args):
+    from .renderers.text import format_summary
+
+    trace, dY = _build(args)
+    trace.backward(dY)
+    _say(format_summary(trace, digits=args.digits), args.ascii)
+    return 0
+
+
+def cmd_check(args):
+    from .check import check_gradients
+
+    trace, dY = _build(args)
+    try:
+        report = check_gradients(trace, dY, use_torch=False if args.no_torch else None, rtol=args.rtol)
+    except ImportError as e:
+        raise UsageError(str(e)) from e
+    _say(f"check: {_describe(trace, dY)}", args.ascii)
+    _say("\n".join(report.lines()), args.ascii)
+    return 0 if report.ok else 1
+
+
+def cmd_step(args):
+    from .renderers.terminal import run_stepper
+    from .renderers.text import StepText
+
+    trace, dY = _build(args)
+    steps = trace.step_list(dY)
+    n = len(steps)
+    if not 1 <= args.start <= n:
+        raise UsageError(f"--from must be a step number from 1 to {n}, got {args.start}")
+    interactive = args.interactive or (args.steps is None and sys.stdin.isatty() and sys.stdout.isatty())
+    color = interactive and sys.stdout.isatty() and os.environ.get("NO_COLOR") is None
+    text = StepText(trace, steps, digits=args.digits, ascii=args.ascii, color=color)
+    title = text._t(f"convgraph step · {_describe(trace, dY)} · {n} steps, one per node, "
+                    f"in reverse creation order")
+    if interactive:
+        def write(chunk):
+            print(chunk, flush=True)
+        run_stepper(text, write=write, clear=sys.stdout.isatty(), start=args.start - 1, title=title)
+        return 0
+    print(title)
+    stop = n if args.steps is None else min(n, args.start - 1 + args.steps)
+    for step in steps[args.start - 1:stop]:
+        print(text.line(step))
+    if stop < n:
+        print(f"… {n - stop} more steps (--steps N, --from K)" if not args.ascii else
+              f"... {n - stop} more steps (--steps N, --from K)")
+    return 0
+
+
+def _render_options(p):
+    p.add_argument("--focus", type=_index, metavar="T:I",
+                   help="focus view: y:I,J (one output's multiply-adds), w:U,V (every use of one weight), "
+                        "x:I,J (every output an input feeds)")
+    p.add_argument("--heat", default="grad", help="node fill: grad (|gradient|), signed, or none (default grad)")
+    p.add_argument("--step", type=int, metavar="K", help="mark the node processed at step K (0-based) and shade the visited")
+    p.add_argument("--detail", default="auto", choices=["auto", "full", "collapsed"],
+                   help="every scalar node (full), or collapsed above a node budget (auto, default)")
+    p.add_argument("--no-backward", action="store_true", help="draw before backward has run (no heat)")
+
+
+def _renderer_kwargs(args, allowed):
+    kw = {}
+    if args.focus is not None:
+        kw["focus"] = args.focus
+    if args.heat != "grad":
+        kw["heat"] = None if args.heat == "none" else args.heat
+    if args.step is not None:
+        kw["step"] = args.step
+    if args.detail != "auto":
+        kw["detail"] = args.detail
+    return {k: v for k, v in kw.items() if k in allowed or allowed is None}
+
+
+def _call(fn, *a, **kw):
+    """Run a renderer; its ValueError/TypeError/OSError and missing programs become one line."""
+    try:
+        return fn(*a, **kw)
+    except (ValueError, TypeError) as e:
+        raise UsageError(str(e).splitlines()[0]) from e
+    except OSError as e:
+        raise UsageError(f"{e.strerror or e}: {e.filename}" if e.filename else str(e)) from e
+    except (ImportError, RuntimeError) as e:
+        raise UsageError(str(e).splitlines()[0]) from e
+
+
+def cmd_render(args):
+    import convgraph as cg
+
+    out = _writable_file(args.out)
+    trace, dY = _build(args)
+    if not args.no_backward:
+        trace.backward(dY)
+    path = _call(cg.render_graph, trace, out, **_renderer_kwargs(args, None))
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_animate(args):
+    import convgraph as cg
+
+    out = Path(args.out)
+    if out.suffix.lower() in (".gif", ".mp4"):
+        _writable_file(out)
+    else:
+        _writable_dir(out)
+    trace, dY = _build(args)
+    kw = {"scene": args.scene}
+    for name in ("fps", "dpi"):
+        if getattr(args, name) is not None:
+            kw[name] = getattr(args, name)
+    if dY is not None:
+        kw["dY"] = dY
+    path = _call(cg.animate, trace, out, **kw)
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_html(args):
+    import convgraph as cg
+
+    out = _writable_file(args.out)
+    trace, dY = _build(args)
+    path = _call(cg.render_html, trace, out, dY=dY)
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_demo(args):
+    from .kit import lecture_kit
+
+    out = _writable_dir(args.out)
+    _call(lecture_kit, out, progress=not args.quiet)
+    print(f"wrote the lecture kit to {out}/ (see {out / 'index.md'})")
+    return 0
+
+
+def _parser():
+    conv = _conv_options()
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--digits", type=int, default=2, help="decimals of printed numbers (default 2)")
+    common.add_argument("--ascii", action="store_true", default=None,
+                        help="print * and -> instead of · and → (automatic when the terminal needs it)")
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = _Parser(
+        prog=PROG, formatter_class=fmt,
+        description="Backpropagation through a 2-D convolution, one scalar node per multiply and add.",
+        epilog=_help("convgraph demo                       # the lecture kit in outputs/",
+                     "convgraph step                       # walk backprop node by node",
+                     "convgraph check --input 3x8x8 --kernel 4x3x3x3 --stride 2",
+                     "convgraph COMMAND --help             # options and an example for each command"))
+    from . import __version__
+    parser.add_argument("--version", action="version", version=f"convgraph {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name, func, help_, examples, parents=(conv,)):
+        p = sub.add_parser(name, parents=list(parents), help=help_, description=help_ + ".",
+                           epilog=_help(*examples), formatter_class=fmt)
+        p.set_defaults(func=func)
+        return p
+
+    p = add("demo", cmd_demo, "write the lecture kit: graph with heat, focus views, GIFs of every scene, index.md",
+            ["convgraph demo", "convgraph demo --out slides/conv"], parents=())
+    p.add_argument("--out", default="outputs", metavar="DIR", help="folder to write into (default outputs)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    add("trace", cmd_trace, "print node and edge counts by op, y and the gradients",
+        ["convgraph trace", "convgraph trace --input 3x6x6 --kernel 2x3x3x3 --bias --padding same"],
+        parents=(conv, common))
+
+    p = add("step", cmd_step, "walk backprop node by node, with the chain rule in numbers",
+            ["convgraph step                # interactive on a terminal: Enter, b, j N, w u,v, q",
+             "convgraph step --steps 20     # print the first 20 steps",
+             "convgraph step --from 150 --steps 5 --stride 2 --input 6x6"], parents=(conv, common))
+    p.add_argument("--steps", type=int, metavar="N", help="print N steps and exit (no interaction)")
+    p.add_argument("--from", dest="start", type=int, default=1, metavar="K", help="start at step K (default 1)")
+    p.add_argument("-i", "--interactive", action="store_true",
+                   help="interactive even when standard input is not a terminal (commands one per line)")
+
+    p = add("check", cmd_check, "compare the graph's gradients with numpy and PyTorch (exit 1 if they disagree)",
+            ["convgraph check", "convgraph check --input 2x3x9x9 --kernel 4x3x3x3 --dilation 2 --padding 2 --dy random"],
+            parents=(conv, common))
+    p.add_argument("--no-torch", action="store_true", help="compare with numpy only")
+    p.add_argument("--rtol", type=float, default=1e-9, help="allowed difference relative to the largest value "
+                   "(default 1e-9)")
+
+    p = add("render", cmd_render, "draw the graph with Graphviz (.svg .png .pdf .dot .gv by suffix)",
+            ["convgraph render -o graph.svg", "convgraph render --focus w:1,1 -o w11.png",
+             "convgraph render --input 12x12 --detail auto -o big.svg"])
+    p.add_argument("-o", "--out", default="graph.svg", metavar="PATH", help="output file (default graph.svg)")
+    _render_options(p)
+
+    p = add("animate", cmd_animate, "animate a scene as .gif, .mp4 or a folder of PNG frames",
+            ["convgraph animate --scene weight-grad -o dw.gif",
+             "convgraph animate --scene graph --fps 8 -o frames/",
+             "convgraph animate --input 7x7 --stride 2 --dilation 2 --padding 1 --scene input-grad -o dx.gif"])
+    p.add_argument("-o", "--out", default="backprop.gif", metavar="PATH",
+                   help=".gif, .mp4 (needs the mp4 extra) or a folder for PNG frames (default backprop.gif)")
+    p.add_argument("--scene", default="backprop",
+                   choices=["forward", "weight-grad", "input-grad", "backprop", "graph"], help="(default backprop)")
+    p.add_argument("--fps", type=float, help="frames per second")
+    p.add_argument("--dpi", type=int, help="dots per inch of each frame")
+
+    p = add("html", cmd_html, "write the interactive HTML stepper: one self-contained page",
+            ["convgraph html", "convgraph html --input 3x6x6 --kernel 2x3x3x3 --out channels.html"])
+    p.add_argument("-o", "--out", default="lesson.html", metavar="PATH", help="(default lesson.html)")
+    return parser
 
 
 def main(argv=None):
-    print("convgraph: the command line arrives with issue 5", file=sys.stderr)
-    return 2
+    """Run the command line; returns the exit status (0 ok, 1 check disagrees, 2 usage or file error)."""
+    try:
+        args = _parser().parse_args(argv)
+        if getattr(args, "ascii", None) is None and "ascii" in vars(args):
+            args.ascii = _out(sys.stdout)
+        return args.func(args)
+    except UsageError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

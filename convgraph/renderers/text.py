@@ -143,7 +143,7 @@ def format_summary(trace, *, digits=2):
     width = max(len(op) for op in counts)
     for op, n in counts.items():
         into = edge_counts.get(op, 0)
-        lines.append(f"  {op.ljust(width)}  {n:>8,} nodes" + (f"  {into:>8,} edges in" if into else ""))
+        lines.append(f"  {op.ljust(width)}  {n:>8,} node{'s' if n != 1 else ' '}" + (f"  {into:>8,} edges in" if into else ""))
     opts = dict(precision=digits, suppress_small=True, floatmode="fixed", max_line_width=100)
     lines.append(f"y {trace.y.shape} =")
     lines.append(_indent(np.array2string(trace.y, **opts)))
