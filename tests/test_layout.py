@@ -1,0 +1,134 @@
+"""The shared grid-anchored layout: every node placed once, grids kept, deterministic."""
+
+import numpy as np
+import pytest
+
+import convgraph as cg
+from convgraph.renderers.layout import LEAF_SIZE, Layout, layout
+
+
+def inside(box, p):
+    x0, y0, x1, y1 = box
+    return x0 <= p[0] <= x1 and y0 <= p[1] <= y1
+
+
+@pytest.fixture
+def lesson_trace(lesson):
+    return cg.trace_conv2d(*lesson)
+
+
+def test_lesson_regions_and_every_node_placed_once(lesson_trace):
+    lay = layout(lesson_trace)
+    assert isinstance(lay, Layout)
+    assert list(lay.regions) == ["x", "w", "y: × and +", "y"]
+    assert sorted(lay.pos) == list(range(lesson_trace.graph.number_of_nodes()))
+    assert len(set(lay.pos.values())) == len(lay.pos)  # no two nodes on one spot
+
+
+def test_lesson_grids_keep_their_geometry(lesson_trace):
+    lay, t = layout(lesson_trace), lesson_trace
+    x, y = t.tensors["x"].nodes, t.tensors["y"].nodes
+    lw, lh = LEAF_SIZE
+    assert lay.pos[int(x[0, 1])][0] - lay.pos[int(x[0, 0])][0] == pytest.approx(lw)  # columns go right
+    assert lay.pos[int(x[0, 0])][1] - lay.pos[int(x[1, 0])][1] == pytest.approx(lh)  # rows go down (y up)
+    for n in x.ravel():
+        assert inside(lay.regions["x"], lay.pos[int(n)])
+    for n in y.ravel():
+        assert inside(lay.regions["y"], lay.pos[int(n)])
+    # x | imprints | y from left to right, w above the imprints
+    assert lay.regions["x"][2] < lay.regions["y: × and +"][0] < lay.regions["y"][0]
+    assert lay.regions["w"][1] > lay.regions["y: × and +"][3]
+
+
+def test_multiplies_mirror_the_kernel_inside_each_block(lesson_trace):
+    lay, conv = layout(lesson_trace), lesson_trace.conv
+    mul = conv.mul[0, 0]  # (OH, OW, Cg, KH, KW)
+    box = lay.regions["y: × and +"]
+    for i in range(3):
+        for j in range(3):
+            block = mul[i, j, 0]
+            p = {(u, v): lay.pos[int(block[u, v])] for u in range(3) for v in range(3)}
+            assert all(inside(box, q) for q in p.values())
+            assert p[(0, 1)][0] - p[(0, 0)][0] == pytest.approx(1.0)  # one slot per tap
+            assert p[(0, 0)][1] - p[(1, 0)][1] == pytest.approx(1.0)
+            add = lay.pos[int(conv.add[0, 0, i, j, 0, 0, 1])]
+            assert add == pytest.approx((p[(0, 1)][0] + 0.5, p[(0, 1)][1] - 0.5))  # below-right of its ×
+    # block (0, 1) is to the right of block (0, 0), block (1, 0) below it
+    assert lay.pos[int(mul[0, 1, 0, 0, 0])][0] > lay.pos[int(mul[0, 0, 0, 0, 2])][0]
+    assert lay.pos[int(mul[1, 0, 0, 0, 0])][1] < lay.pos[int(mul[0, 0, 0, 2, 0])][1]
+
+
+def test_deterministic(lesson_trace, lesson):
+    a = layout(lesson_trace)
+    b = layout(cg.trace_conv2d(*lesson))
+    assert a.pos == b.pos and a.regions == b.regions
+
+
+def test_channels_filters_and_batch_get_one_panel_each():
+    t = cg.trace_conv2d(np.ones((2, 3, 5, 5)), np.ones((4, 3, 3, 3)), np.zeros(4), padding=1)
+    lay = layout(t)
+    for n in range(2):
+        for c in range(3):
+            assert f"x[n={n},c={c}]" in lay.regions
+        for o in range(4):
+            assert f"y[n={n},o={o}]" in lay.regions and f"y[n={n},o={o}]: × and +" in lay.regions
+    assert {f"w[o={o},c={c}]" for o in range(4) for c in range(3)} <= set(lay.regions)
+    assert "b" in lay.regions
+    assert len(lay.pos) == t.graph.number_of_nodes()
+    assert len(set(lay.pos.values())) == len(lay.pos)
+
+
+def test_chain_falls_back_to_columns_to_the_right():
+    rec = cg.Recorder()
+    x, w = rec.input(np.arange(16.0).reshape(4, 4)), rec.weight(np.ones((2, 2)))
+    trace = rec.trace(cg.mse_loss(cg.relu(cg.conv2d(x, w)), np.zeros((3, 3))))
+    lay = layout(trace)
+    assert len(lay.pos) == trace.graph.number_of_nodes()
+    assert len(set(lay.pos.values())) == len(lay.pos)
+    for name in ("relu", "target", "sub", "pow", "loss"):
+        assert name in lay.regions
+    assert lay.regions["y"][2] < lay.regions["relu"][0] < lay.regions["sub"][0] < lay.regions["loss"][0]
+
+
+def test_scalar_graph_by_topological_generation():
+    rec = cg.Recorder()
+    a, b = rec.value(2.0), rec.value(3.0)
+    c = (a * b + a).tanh()
+    trace = rec.trace(c)
+    pos = layout(trace).pos
+    assert len(pos) == trace.graph.number_of_nodes()
+    xs = [pos[n][0] for n in sorted(pos)]
+    for n in trace.graph:  # every edge goes left to right
+        for m in trace.graph.successors(n):
+            assert pos[n][0] < pos[m][0]
+    assert len(set(xs)) >= 4
+
+
+def test_collapsed_holds_tensor_elements_only(lesson_trace):
+    lay = layout(lesson_trace, collapsed=True)
+    assert list(lay.regions) == ["x", "w", "y"]
+    assert len(lay.pos) == 25 + 9 + 9
+    x_panel = next(p for p in lay.panels if p.tensor == "x")
+    assert np.array_equal(x_panel.nodes, lesson_trace.tensors["x"].nodes)
+
+
+def test_nodes_subset_builds_only_those(lesson_trace):
+    lay = layout(lesson_trace, nodes=[0, 5, 40])
+    assert sorted(lay.pos) == [0, 5, 40]
+    assert lay.pos[5] == layout(lesson_trace).pos[5]
+    assert lay.xy([0, 40]).shape == (2, 2)
+
+
+@pytest.mark.parametrize("kwargs, exc, text", [
+    ({"leaf_size": (0, 1)}, ValueError, "leaf_size"),
+    ({"leaf_size": "big"}, TypeError, "leaf_size"),
+    ({"nodes": [10_000]}, ValueError, "10000"),
+])
+def test_bad_arguments(lesson_trace, kwargs, exc, text):
+    with pytest.raises(exc, match=text):
+        layout(lesson_trace, **kwargs)
+
+
+def test_not_a_trace():
+    with pytest.raises(TypeError, match="Trace"):
+        layout("graph")
