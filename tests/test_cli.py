@@ -1,0 +1,270 @@
+"""The convgraph command, in-process and as a subprocess: what it prints, writes and exits with."""
+
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import convgraph as cg
+from convgraph.cli import main
+
+ENV = {**os.environ, "PYTHONIOENCODING": "utf-8", "NO_COLOR": "1"}
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def sub(*argv, stdin=None):
+    return subprocess.run([sys.executable, "-m", "convgraph", *argv], input=stdin, capture_output=True,
+                          text=True, env=ENV, timeout=120)
+
+
+# ---- trace ------------------------------------------------------------------------------------
+def test_trace_prints_counts_y_and_gradients_of_the_lesson(capsys, lesson):
+    code, out, _ = run(capsys, "trace")
+    assert code == 0
+    assert "conv2d: x (5, 5) ⊛ w (3, 3) → y (3, 3)" in out
+    assert "graph: 187 nodes, 306 edges" in out
+    assert re.search(r"mul\s+81 nodes\s+162 edges in", out)
+    assert re.search(r"add\s+72 nodes\s+144 edges in", out)
+    assert "[[-8.00 -8.00 -8.00]" in out  # Sobel over a ramp: constant -8
+    dW, dX = cg.conv2d_backward(*lesson, np.ones((3, 3)))
+    assert "[[ 54.00  63.00  72.00]" in out and dW[0, 0] == 54
+    assert "[ 4.00  4.00  0.00 -4.00 -4.00]" in out and list(dX[2]) == [4, 4, 0, -4, -4]
+
+
+def test_trace_subprocess_with_channels_bias_and_same_padding():
+    r = sub("trace", "--input", "3x6x6", "--kernel", "2x3x3x3", "--bias", "0.5", "--padding", "same")
+    assert r.returncode == 0, r.stderr
+    assert "x (3, 6, 6) ⊛ w (2, 3, 3, 3) + b → y (2, 6, 6)" in r.stdout
+    assert re.search(r"bias\s+2 nodes", r.stdout)
+    assert "db (2,) =\n  [36.00 36.00]" in r.stdout  # dY ones: db = number of outputs per filter
+
+
+def test_random_arrays_follow_the_seed(capsys):
+    a = run(capsys, "trace", "--input", "4x4", "--kernel", "2x2", "--seed", "3")[1]
+    b = run(capsys, "trace", "--input", "4x4", "--kernel", "2x2", "--seed", "3")[1]
+    c = run(capsys, "trace", "--input", "4x4", "--kernel", "2x2", "--seed", "4")[1]
+    assert a == b and a != c
+
+
+def test_x_file_and_w_file_give_the_lesson(tmp_path, capsys, lesson):
+    np.save(tmp_path / "x.npy", lesson[0])
+    np.save(tmp_path / "w.npy", lesson[1])
+    assert run(capsys, "trace", "--x-file", str(tmp_path / "x.npy"), "--w-file", str(tmp_path / "w.npy"))[1] \
+        == run(capsys, "trace")[1]
+
+
+def test_dy_file_seeds_backprop(tmp_path, capsys, lesson):
+    dY = np.arange(9.0).reshape(3, 3)
+    np.save(tmp_path / "dy.npy", dY)
+    out = run(capsys, "trace", "--dy", str(tmp_path / "dy.npy"))[1]
+    dW, _ = cg.conv2d_backward(*lesson, dY)
+    assert "after backprop of dY (given)" in out
+    assert f"{dW[0, 0]:.2f}" in out
+
+
+# ---- step -------------------------------------------------------------------------------------
+def test_step_prints_the_chain_rule_with_numbers(capsys):
+    code, out, _ = run(capsys, "step", "--steps", "6")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].startswith("convgraph step · x (5, 5) ⊛ w (3, 3) → y (3, 3), dY ones · 187 steps")
+    assert lines[1] == "  1  y[2,2] = add#184 + mul#185   grad 1.00 → add#184 += 1.00·1.00, mul#185 += 1.00·1.00"
+    assert lines[2] == ("  2  mul#185 = w[2,2]·x[4,4]   grad 1.00 → w[2,2] += 1.00·24.00, x[4,4] += 1.00·(-1.00)"
+                        "   │ w[2,2].grad 24.00 (1/9), x[4,4].grad -1.00 (1/1 ✓ final)")
+    assert len(lines) == 1 + 6 + 1 and lines[-1] == "… 181 more steps (--steps N, --from K)"
+
+
+def test_step_without_a_terminal_prints_every_step(capsys):
+    """Standard input is not a terminal under pytest: all 187 steps, the leaves last."""
+    out = run(capsys, "step")[1].splitlines()
+    assert len(out) == 188
+    assert out[-1] == "187  x[0,0]   grad 1.00   (input, a leaf: nothing to push; this is its final gradient)"
+    # The ninth and last push into w[0,0] completes dW[0,0] = 54.
+    assert any("w[0,0].grad 54.00 (9/9 ✓ final)" in line for line in out)
+
+
+def test_step_from_and_ascii(capsys):
+    out = run(capsys, "step", "--from", "2", "--steps", "1", "--ascii")[1].splitlines()
+    assert out[1] == ("  2  mul#185 = w[2,2]*x[4,4]   grad 1.00 -> w[2,2] += 1.00*24.00, x[4,4] += 1.00*(-1.00)"
+                      "   | w[2,2].grad 24.00 (1/9), x[4,4].grad -1.00 (1/1 ok final)")
+
+
+def _views(out):
+    """The screens of an interactive session, split at each 'step K of N' headline."""
+    return re.split(r"(?m)^(?=step \d+ of \d+)", out)[1:]
+
+
+def test_interactive_stepper_driven_through_stdin(monkeypatch, capsys):
+    import io
+
+    keys = ["", "", "b", "j 10", "w 1,1", "w", "x 2,2", "j 999", "zz", "h", "q", "never read"]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(keys) + "\n"))
+    code, out, _ = run(capsys, "step", "-i")
+    assert code == 0
+    views = _views(out)
+    assert len(views) == 11  # the first view plus one per command before q
+    heads = [v.splitlines()[0] for v in views]
+    assert heads[0].startswith("step 1 of 187 · y[2,2] · an output")
+    assert heads[1].startswith("step 2 of 187 · mul#185 · part of y[2,2]: tap w[2,2] (9 of 9)")
+    assert heads[2].startswith("step 3 of 187")
+    assert heads[3].startswith("step 2 of 187")  # b
+    assert heads[4].startswith("step 10 of 187 · mul#177")  # j 10
+    # w 1,1: the next multiply by w[1,1] after step 10 belongs to y[2,1]
+    assert "w[1,1] is fed by 9 steps: 10, 27, 44, 61, 78, 95, 112, 129, 146" in views[5]
+    assert heads[5].startswith("step 27 of 187") and "following w[1,1]: step 2 of the 9" in views[5]
+    assert heads[6].startswith("step 44 of 187")  # w again: the next one
+    assert "w[1,1].grad = 51.00   (3rd of 9 contributions)" in views[6]
+    assert "x[2,2] is fed by 9 steps" in views[7]
+    assert "no step 999: steps run from 1 to 187" in views[8]
+    assert "unknown command 'zz'" in views[9]
+    assert "Enter next · b back · j N jump" in views[10]
+    assert "never read" not in out
+
+
+def test_walking_every_step_ends_with_the_final_gradients(monkeypatch, capsys, lesson):
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n" * 190 + "q\n"))
+    code, out, _ = run(capsys, "step", "--interactive")
+    views = _views(out)
+    assert code == 0 and len(views) == 191
+    last = views[-1]
+    assert last.startswith("step 187 of 187 · x[0,0]")
+    assert "the last step: every gradient is final" in last
+    dW, dX = cg.conv2d_backward(*lesson, np.ones((3, 3)))
+    grid = [line.split() for line in last.splitlines() if re.match(r"^\s+-?\d", line)]
+    assert [float(v) for v in grid[0][:3]] == list(dW[0])  # dW's first row beside dX's
+    assert [float(v) for v in grid[4]] == list(dX[4])  # dX's last row alone under it
+
+
+def test_interactive_stepper_as_a_subprocess():
+    r = sub("step", "-i", "--input", "4x4", "--kernel", "2x2", stdin="j 3\nw 0,1\nq\n")
+    assert r.returncode == 0, r.stderr
+    assert "step 3 of 83" in r.stdout
+    assert "w[0,1] is fed by 9 steps" in r.stdout
+
+
+# ---- check ------------------------------------------------------------------------------------
+def test_check_agrees_with_numpy_and_torch(capsys, torch):
+    code, out, _ = run(capsys, "check", "--input", "2x4x7x7", "--kernel", "6x2x3x3", "--groups", "2",
+                       "--stride", "2", "--padding", "1", "--dilation", "2", "--bias", "--dy", "random")
+    assert code == 0
+    for ref in ("numpy", "torch"):
+        for t in ("y", "dW", "dX", "db"):
+            assert re.search(rf"{t}\s+vs {ref}\s+largest \|difference\| \S+\s+ok", out)
+    largest = float(re.search(r"agree: largest difference (\S+)", out).group(1))
+    assert largest < 1e-12
+
+
+def test_check_without_torch_compares_numpy_only(capsys):
+    code, out, _ = run(capsys, "check", "--no-torch")
+    assert code == 0 and "vs numpy" in out and "vs torch" not in out
+
+
+def test_check_exits_1_when_the_graph_disagrees(capsys, monkeypatch):
+    import convgraph.check as check
+
+    real = check.conv2d_backward
+
+    def off_by_one(*a, **kw):
+        dW, dX = real(*a, **kw)
+        return dW + 1.0, dX
+
+    monkeypatch.setattr(check, "conv2d_backward", off_by_one)
+    code, out, _ = run(capsys, "check", "--no-torch")
+    assert code == 1
+    assert re.search(r"dW\s+vs numpy\s+largest \|difference\| 1\s+DISAGREES", out)
+    assert "DISAGREE: largest difference 1 (dW vs numpy)" in out
+
+
+def test_check_subprocess():
+    r = sub("check", "--no-torch", "--input", "6x6", "--kernel", "3x3", "--padding", "same")
+    assert r.returncode == 0 and "agree: largest difference" in r.stdout
+
+
+# ---- errors -----------------------------------------------------------------------------------
+def _files(tmp_path):
+    np.save(tmp_path / "vec.npy", np.ones(5))
+    np.save(tmp_path / "w3.npy", np.ones((2, 3, 3, 3)))
+    np.save(tmp_path / "dy44.npy", np.ones((4, 4)))
+    (tmp_path / "text.npy").write_text("not an array")
+    (tmp_path / "afile").write_text("")
+    return tmp_path
+
+
+BAD = [
+    (["trace", "--bogus"], r"unrecognized arguments: --bogus"),
+    (["shout"], r"argument COMMAND: invalid choice: 'shout'"),
+    (["trace", "--input", "5x"], r"argument --input: malformed shape '5x': expected 2 to 4 positive sizes"),
+    (["trace", "--kernel", "3by3"], r"argument --kernel: malformed shape '3by3'"),
+    (["trace", "--input", "0x5"], r"malformed shape '0x5'"),
+    (["trace", "--stride", "a"], r"argument --stride: malformed value 'a'"),
+    (["trace", "--padding", "full"], r"argument --padding: malformed padding 'full'"),
+    (["trace", "--dy", "twos"], r"malformed --dy 'twos': expected ones, random or a FILE.npy"),
+    (["trace", "--bias", "x,y"], r"malformed --bias 'x,y'"),
+    (["trace", "--stride", "0"], r"^convgraph: error: stride must be positive, got 0$"),
+    (["trace", "--x-file", "{d}/missing.npy"], r"cannot read --x-file \S+/missing.npy: No such file or directory"),
+    (["trace", "--x-file", "{d}/text.npy"], r"cannot read --x-file \S+/text.npy: .+"),
+    (["trace", "--x-file", "{d}/vec.npy"], r"--x-file \S+/vec.npy: x must be 2-D or 3-D or 4-D, got shape \(5,\)"),
+    (["trace", "--w-file", "{d}/w3.npy"], r"channel mismatch: x has C=1 channels .* w expects C/groups=3"),
+    (["trace", "--dy", "{d}/dy44.npy"], r"--dy \S+/dy44.npy: dY must have the output's shape \(3, 3\), got \(4, 4\)"),
+    (["render", "-o", "{d}/afile/g.svg"], r"cannot write \S+/afile/g.svg: \S+/afile is not a directory"),
+    (["render", "-o", "{d}/no/such/g.svg"], r"cannot write \S+/g.svg: \S+/no/such does not exist"),
+    (["html", "--out", "{d}"], r"cannot write \S+: it is a directory"),
+    (["animate", "-o", "{d}/afile/a.gif"], r"cannot write \S+/a.gif: \S+/afile is not a directory"),
+    (["demo", "--out", "{d}/afile/kit"], r"cannot write \S+/afile/kit: Not a directory"),
+    (["step", "--from", "999"], r"--from must be a step number from 1 to 187, got 999"),
+]
+
+
+@pytest.mark.parametrize("argv, message", BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, message):
+    d = _files(tmp_path)
+    code, out, err = run(capsys, *[a.format(d=d) for a in argv])
+    assert code == 2
+    assert out == ""
+    assert err.count("\n") == 1 and err.startswith("convgraph: error: ")
+    assert re.search(message, err.strip()), err
+
+
+@pytest.mark.parametrize("argv, message", [BAD[0], BAD[2], BAD[12], BAD[15]], ids=["option", "shape", "npy", "out"])
+def test_bad_input_as_a_subprocess_has_no_traceback(tmp_path, argv, message):
+    d = _files(tmp_path)
+    r = sub(*[a.format(d=d) for a in argv])
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr and r.stderr.count("\n") == 1
+    assert re.search(message, r.stderr.strip())
+
+
+# ---- help -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("command", ["demo", "trace", "step", "check", "render", "animate", "html"])
+def test_every_subcommand_has_help_with_an_example(capsys, command):
+    with pytest.raises(SystemExit) as e:
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    assert e.value.code == 0
+    assert f"usage: convgraph {command}" in out
+    assert re.search(rf"examples:\n  convgraph {command}\b", out)
+
+
+def test_top_level_help_lists_the_commands():
+    r = sub("--help")
+    assert r.returncode == 0
+    for command in ("demo", "trace", "step", "check", "render", "animate", "html"):
+        assert re.search(rf"^    {command}\s+\w", r.stdout, re.M)
+
+
+def test_console_script_is_installed():
+    script = os.path.join(os.path.dirname(sys.executable), "convgraph")
+    if not os.path.exists(script):
+        pytest.skip("the package is not installed in this interpreter's environment")
+    r = subprocess.run([script, "trace"], capture_output=True, text=True, env=ENV, timeout=60)
+    assert r.returncode == 0 and "graph: 187 nodes, 306 edges" in r.stdout
