@@ -30,3 +30,11 @@ def __getattr__(name):
     if name in _RENDERERS:
         return getattr(importlib.import_module(_RENDERERS[name]), name)
     raise AttributeError(f"module 'convgraph' has no attribute {name!r}")
+
+
+# Inside IPython/Jupyter only, a Trace displays as its graph (the formatter imports the renderer on
+# first display). Elsewhere this is one dict lookup.
+if "IPython" in __import__("sys").modules:
+    from .notebook import register as _register_notebook
+
+    _register_notebook()

@@ -1,0 +1,121 @@
+"""Jupyter: a Trace shows its graph inline, and a stepper widget scrubs through backprop.
+
+Importing :mod:`convgraph` inside IPython registers the display formatter (nothing happens
+elsewhere); ``%load_ext convgraph.notebook`` does the same explicitly. The widget needs the
+``notebook`` extra: ``pip install 'convgraph[notebook]'``.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import sys
+
+__all__ = ["register", "load_ipython_extension", "trace_svg", "stepper_widget"]
+
+log = logging.getLogger(__name__)
+
+
+def trace_svg(trace):
+    """The trace's graph as SVG text (the Graphviz diagram with heat when backward has run), or None
+    when Graphviz's ``dot`` is missing (Jupyter then shows the text repr)."""
+    from .renderers.diagram import to_digraph
+
+    try:
+        return to_digraph(trace).pipe(format="svg", encoding="utf-8")
+    except Exception as e:  # a missing dot must not break printing a Trace in a notebook
+        log.warning("convgraph: cannot draw the trace inline (%s); showing its text form", e)
+        return None
+
+
+def register(ipython=None):
+    """Show :class:`~convgraph.Trace` objects as their graph in IPython/Jupyter.
+
+    Parameters
+    ----------
+    ipython : InteractiveShell, optional
+        Default: the running shell; without one this does nothing.
+
+    Returns
+    -------
+    bool
+        True if a formatter was registered.
+    """
+    if ipython is None:
+        ipy = sys.modules.get("IPython")
+        ipython = ipy.get_ipython() if ipy is not None and hasattr(ipy, "get_ipython") else None
+    if ipython is None or not hasattr(ipython, "display_formatter"):
+        return False
+    svg = ipython.display_formatter.formatters["image/svg+xml"]
+    svg.for_type_by_name("convgraph.tracer.trace", "Trace", trace_svg)
+    return True
+
+
+def load_ipython_extension(ipython):
+    """``%load_ext convgraph.notebook``."""
+    register(ipython)
+
+
+def _pre(lines):
+    return "<pre style='font-size:13px;line-height:1.35'>" + html.escape("\n".join(lines)) + "</pre>"
+
+
+def stepper_widget(trace, dY=None, *, digits=2, graph=False):
+    """A widget that scrubs through the backprop steps of ``trace``: a slider, play button, ◀ ▶, and
+    for each step the chain rule with numbers, the running gradients and the dW / dX grids.
+
+    Parameters
+    ----------
+    trace : Trace
+    dY : array, optional
+        Seed gradient (default ones).
+    digits : int
+        Decimals of printed numbers.
+    graph : bool
+        Also draw the graph with the current node marked (Graphviz; small traces).
+
+    Returns
+    -------
+    ipywidgets.VBox
+        ``.children[-1]`` is the HTML view; ``.slider`` is the step slider (0-based).
+
+    Raises
+    ------
+    ImportError
+        If ipywidgets is missing, with the install command.
+    """
+    try:
+        import ipywidgets as widgets
+    except ImportError as e:
+        raise ImportError("the stepper widget needs ipywidgets: pip install 'convgraph[notebook]'") from e
+    from .renderers.text import StepText
+
+    text = StepText(trace, trace.step_list(dY), digits=digits)
+    n = len(text.steps)
+    slider = widgets.IntSlider(value=0, min=0, max=n - 1, description="step", continuous_update=True,
+                               layout=widgets.Layout(width="60%"))
+    play = widgets.Play(value=0, min=0, max=n - 1, interval=400, description="play")
+    widgets.jslink((play, "value"), (slider, "value"))
+    back, ahead = widgets.Button(description="◀", layout=widgets.Layout(width="3em")), \
+        widgets.Button(description="▶", layout=widgets.Layout(width="3em"))
+    view = widgets.HTML()
+    picture = widgets.HTML()
+
+    def show(change=None):
+        k = slider.value
+        view.value = _pre(text.block(text.steps[k]))
+        if graph:
+            from .renderers.diagram import to_digraph
+
+            try:
+                picture.value = to_digraph(trace, step=k).pipe(format="svg", encoding="utf-8")
+            except Exception as e:
+                picture.value = f"<i>{html.escape(str(e))}</i>"
+
+    back.on_click(lambda _: setattr(slider, "value", max(slider.value - 1, 0)))
+    ahead.on_click(lambda _: setattr(slider, "value", min(slider.value + 1, n - 1)))
+    slider.observe(show, names="value")
+    show()
+    box = widgets.VBox([widgets.HBox([play, back, slider, ahead]), picture, view])
+    box.slider = slider
+    return box
