@@ -1,8 +1,14 @@
-"""The seed lesson: a 5x5 input, a 3x3 kernel, dY of ones. Prints y, dW and dX, and the graph's size."""
+"""The seed lesson as the notebook's two cells: the shapes of a traced 5×5 ⊛ 3×3 convolution, then
+the animation. Writes outputs/01_conv_backprop.gif and outputs/lesson_backprop.gif."""
+
+# %% Cell 1: shapes. A 5×5 input, a 3×3 Sobel kernel, dY of ones (loss = sum of y).
+from pathlib import Path
 
 import numpy as np
 
 import convgraph as cg
+
+Path("outputs").mkdir(exist_ok=True)
 
 x = np.arange(25, dtype=float).reshape(5, 5)  # (H, W)
 w = np.array([[1.0, 0.0, -1.0],
@@ -10,13 +16,19 @@ w = np.array([[1.0, 0.0, -1.0],
               [1.0, 0.0, -1.0]])  # (KH, KW): a Sobel kernel
 
 trace = cg.trace_conv2d(x, w)
-grads = trace.backward()  # dY = ones: loss = sum(y)
+grads = trace.backward()  # dY = ones
 
-np.set_printoptions(precision=2, suppress=True)
-print(f"x {x.shape}, w {w.shape} -> y {trace.y.shape}")
-print("y =\n", trace.y)
-print("dW[u,v] = sum_ij dY[i,j] * x[i+u, j+v] =\n", grads.w)
-print("dX = full convolution of dY with rot180(W) =\n", grads.x)
+print(f"x {x.shape}  w {w.shape}  ->  y {trace.y.shape}")
+print(f"dY {trace.dY.shape}  ->  dW {grads.w.shape}  dX {grads.x.shape}")
+print("y =", trace.y.tolist())
+print("dW[u,v] = sum_ij dY[i,j] * x[i+u, j+v] =", grads.w.tolist())
+print("dX = full convolution of dY with rot180(W) =", grads.x.tolist())
 counts = trace.counts()
 print(f"graph: {trace.graph.number_of_nodes()} nodes ({', '.join(f'{n} {op}' for op, n in counts.items())}), "
       f"{trace.graph.number_of_edges()} edges")
+
+# %% Cell 2: the animation. The lesson's original clip (8×8 input, 2×2 kernel, forward window beside
+# dW accumulating), then the combined forward-and-backward clip of the 5×5 lesson.
+path = cg.anim_conv_backprop()  # -> outputs/01_conv_backprop.gif
+print("wrote", path)
+print("wrote", cg.animate(trace, "outputs/lesson_backprop.gif", scene="backprop"))
