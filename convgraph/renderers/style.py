@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from types import MappingProxyType
 
 __all__ = ["FONT", "MONO_FONT", "OP_COLORS", "HEAT_CMAP", "SIGNED_CMAP", "VALUE_CMAP", "HeatScale",
-           "text_color"]
+           "text_color", "DIAGRAM"]
 
 FONT = "DejaVu Sans"  # ships with matplotlib; Graphviz falls back cleanly where it is missing
 MONO_FONT = "DejaVu Sans Mono"
@@ -33,6 +34,31 @@ CURRENT = "#E8000B"  # the node being processed
 NO_GRAD = "#F2F2F2"  # fill before backward has run
 BACKGROUND = "#FFFFFF"
 INK = "#222222"
+#: A heat scale spreads (square root) when max/median of the non-zero magnitudes exceeds this.
+SPREAD_RATIO = 10.0
+
+#: Graphviz diagrams (renderers/diagram.py): sizes in points unless named otherwise.
+DIAGRAM = MappingProxyType({
+    "slot_inch": 0.6,  # one layout slot (one × or + node)
+    "leaf_size": (2.0, 1.55),  # a tensor element's cell, in slots (two-line label)
+    "leaf_font_pt": 11,
+    "op_font_pt": 13,
+    "op_inch": 0.34,  # diameter of a × / + node
+    "title_font_pt": 17,
+    "caption_font_pt": 20,
+    "legend_font_pt": 13,
+    "edge_pt": (0.5, 5.0),  # pen width of an edge carrying no gradient, and the most
+    "edge_alpha": "d0",  # hex alpha on edge colours, so crossings stay readable
+    "no_flow_edge": "#C8C8C8",  # edges before backward, and edges a step has not reached yet
+    "panel_outline": "#9A9A9A",
+    "panel_fill": "#F7F7F7",
+    "ghost": "#E6E6E6",  # context cells of a focus view (not part of the focus)
+    "ghost_text": "#9A9A9A",
+    "focus_outline": CURRENT,
+    "png_dpi": 150,
+    "cell_pt": (5.0, 34.0),  # collapsed view: smallest and largest heat-map cell
+    "cell_numbers_pt": 26.0,  # collapsed view: cells at least this big print their gradient
+})
 
 
 def text_color(rgb):
@@ -59,11 +85,27 @@ class HeatScale:
 
     vmax: float
     signed: bool = False
+    #: Power applied to |g| / vmax before the colour map: 1 linear, 0.5 a square-root scale that
+    #: keeps small gradients visible beside one large one (``for_values(..., spread=True)``).
+    gamma: float = 1.0
 
     @classmethod
-    def for_values(cls, values, signed=False):
-        vmax = max((abs(float(v)) for v in values), default=0.0)
-        return cls(vmax if vmax > 0 and math.isfinite(vmax) else 1.0, signed)
+    def for_values(cls, values, signed=False, spread=False):
+        """The scale of ``values``: vmax = max |v| (1.0 when all are zero).
+
+        With ``spread=True`` the scale turns square-root (``gamma=0.5``) when the non-zero
+        magnitudes span more than :data:`SPREAD_RATIO` (median to max), so that one large gradient
+        does not paint everything else the colour of zero.
+        """
+        mags = sorted(abs(float(v)) for v in values)
+        vmax = mags[-1] if mags else 0.0
+        vmax = vmax if vmax > 0 and math.isfinite(vmax) else 1.0
+        gamma = 1.0
+        if spread:
+            nonzero = [m for m in mags if m > 0 and math.isfinite(m)]
+            if nonzero and vmax / nonzero[len(nonzero) // 2] > SPREAD_RATIO:
+                gamma = 0.5
+        return cls(vmax, signed, gamma)
 
     @property
     def cmap_name(self):
@@ -75,9 +117,17 @@ class HeatScale:
 
     def fraction(self, g):
         """Position of gradient ``g`` on the colour bar, 0..1."""
+        m = min(abs(g) / self.vmax, 1.0) ** self.gamma
         if self.signed:
-            return min(max(0.5 + 0.5 * g / self.vmax, 0.0), 1.0)
-        return min(abs(g) / self.vmax, 1.0)
+            return 0.5 + 0.5 * math.copysign(m, g)
+        return m
+
+    def value_at(self, f):
+        """The gradient (magnitude, or signed value) at position ``f`` (0..1) of the colour bar."""
+        if self.signed:
+            m = abs(2.0 * f - 1.0) ** (1.0 / self.gamma) * self.vmax
+            return math.copysign(m, f - 0.5)
+        return f ** (1.0 / self.gamma) * self.vmax
 
     def rgb(self, g):
         from matplotlib import colormaps
