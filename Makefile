@@ -30,7 +30,7 @@ graphviz:
 setup: $(STAMP) graphviz
 
 demo: setup
-	$(BIN)/python examples/lesson.py
+	$(BIN)/convgraph demo --out outputs
 
 test: setup
 	$(BIN)/python -m pytest

@@ -3,8 +3,8 @@
 A 3-channel 6×6 input, two 3×3×3 filters and a bias: y has one channel per filter, each output a sum
 over all input channels. dW[o,c] collects from input channel c only; db[o] = Σ dY[o]; dX[c] gathers
 from both filters. With dY = ones both filters get the same dW: a weight's gradient does not depend
-on the weights, only on dY and the input. Writes outputs/ex2_channels.svg (the graph, collapsed past the node budget),
-outputs/ex2_dw.png (dW per filter and channel) and outputs/ex2_weight_grad.gif.
+on the weights, only on dY and the input. Writes outputs/ex2_channels.svg (the graph, collapsed past
+the node budget), outputs/ex2_dw.png (dW per filter and channel) and outputs/ex2_weight_grad.gif.
 """
 
 from pathlib import Path
