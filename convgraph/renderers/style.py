@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 __all__ = ["FONT", "MONO_FONT", "OP_COLORS", "HEAT_CMAP", "SIGNED_CMAP", "VALUE_CMAP", "HeatScale",
-           "text_color", "DIAGRAM"]
+           "text_color", "DIAGRAM", "HTML"]
 
 FONT = "DejaVu Sans"  # ships with matplotlib; Graphviz falls back cleanly where it is missing
 MONO_FONT = "DejaVu Sans Mono"
@@ -58,6 +58,21 @@ DIAGRAM = MappingProxyType({
     "png_dpi": 150,
     "cell_pt": (5.0, 34.0),  # collapsed view: smallest and largest heat-map cell
     "cell_numbers_pt": 26.0,  # collapsed view: cells at least this big print their gradient
+})
+
+#: The HTML stepper (renderers/html.py): sizes in CSS pixels, for a projector at 1280x720 and up.
+HTML = MappingProxyType({
+    "font_px": 22,  # body text, buttons, grid numbers
+    "chain_font_px": 26,  # the chain-rule line
+    "title_font_px": 18,  # grid and panel titles
+    "cell_px": (78, 40),  # one grid cell (width, height)
+    "heat_stops": 65,  # samples of each colour map sent to the page
+    "focus_outline": "#0072B2",  # the clicked cell and its focus list (Okabe-Ito blue, not red)
+    "window_outline": "#0072B2",  # forward mode: the kernel's window on x
+    "muted": "#5A5A5A",  # secondary text, still 7:1 on white
+    "edge": "#C8C8C8",
+    "panel_outline": "#9A9A9A",
+    "panel_fill": "#F7F7F7",
 })
 
 
