@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 __all__ = ["FONT", "MONO_FONT", "OP_COLORS", "HEAT_CMAP", "SIGNED_CMAP", "VALUE_CMAP", "HeatScale",
-           "text_color", "DIAGRAM", "HTML"]
+           "text_color", "DIAGRAM", "HTML", "ANIM",
+           "cell_font_pt"]
 
 FONT = "DejaVu Sans"  # ships with matplotlib; Graphviz falls back cleanly where it is missing
 MONO_FONT = "DejaVu Sans Mono"
@@ -156,3 +157,34 @@ class HeatScale:
     def text(self, g):
         """Text colour that reads on :meth:`hex`'s fill."""
         return text_color(self.rgb(g))
+
+
+
+#: Lecture animations (renderers/frames.py, renderers/graphframes.py): sizes in points or inches.
+ANIM = MappingProxyType({
+    "window": CURRENT,  # what the current step reads and writes: window, output cell, kernel in use
+    "window_pt": 3.0,  # line width of those outlines
+    "padding": "#C8C8C8",  # padding and the zeros inserted between dY entries, drawn with a "0"
+    "padding_ink": "#6E6E6E",
+    "empty": NO_GRAD,  # a cell with nothing in it yet
+    "grid_line": "#FFFFFF",  # cell separators
+    "edge": "#C9C9C9",  # graph edges, idle
+    "edge_active": CURRENT,  # graph edges carrying the current step's pushes
+    "title_pt": 15,  # the formula of the current step
+    "caption_pt": 12,  # the rule of the scene
+    "panel_title_pt": 12,
+    "tick_pt": 10,  # colour-bar ticks and labels
+    "cell_inch": 0.5,  # default side of one grid cell, shrunk to fit max_inch
+    "max_inch": (16.0, 9.0),  # a 16:9 slide at 100 dpi
+    "min_number_cell_pt": 15.0,  # smaller cells carry no numbers
+    "node_pt": (4.0, 14.0),  # graph scene: marker diameter of an op node, a tensor element
+})
+
+
+def cell_font_pt(cell_pt, chars):
+    """Font size (points) that fits a number of ``chars`` characters into a cell ``cell_pt`` wide.
+
+    >>> cell_font_pt(36.0, 3)
+    12.0
+    """
+    return float(min(12.0, 0.85 * cell_pt / (0.62 * max(chars, 2)), 0.45 * cell_pt))
