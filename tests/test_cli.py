@@ -121,11 +121,12 @@ def test_interactive_stepper_driven_through_stdin(monkeypatch, capsys):
     assert "w[1,1] is fed by 9 steps: 10, 27, 44, 61, 78, 95, 112, 129, 146" in views[5]
     assert heads[5].startswith("step 27 of 187") and "following w[1,1]: step 2 of the 9" in views[5]
     assert heads[6].startswith("step 44 of 187")  # w again: the next one
-    assert "w[1,1].grad = 51.00   (3rd of 9 contributions)" in views[6]
+    assert "w[1,1].grad = 18.00 + 17.00 + 16.00 = 51.00   (3rd of 9 contributions)" in views[6]
     assert "x[2,2] is fed by 9 steps" in views[7]
     assert "no step 999: steps run from 1 to 187" in views[8]
     assert "unknown command 'zz'" in views[9]
-    assert "Enter next · b back · j N jump" in views[10]
+    assert "j N: jump to step N" in views[10] and "j N: jump" not in views[9]
+    assert all("Enter next · b back · j N jump · w u,v follow a weight" in v for v in views)
     assert "never read" not in out
 
 

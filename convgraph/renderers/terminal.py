@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["Stepper", "run_stepper", "HELP"]
+__all__ = ["Stepper", "run_stepper", "HELP", "KEYS"]
 
-HELP = ("Enter next · b back · j N jump to step N · w u,v next step feeding w[u,v] (w again: the next) · "
-        "x i,j same for x · e end · h help · q quit")
+KEYS = "Enter next · b back · j N jump · w u,v follow a weight · x i,j follow an input · e end · h help · q quit"
+HELP = ("Enter: next step · b: back one step · j N: jump to step N · w u,v: the next step that pushes into "
+        "w[u,v] (w alone: the one after) · x i,j: the same for x[i,j] · e: the last step · q: quit")
 
 _CLEAR = "\x1b[H\x1b[2J"
 
@@ -93,7 +94,7 @@ class Stepper:
         m = re.fullmatch(r"([a-zA-Z]\w*)\s*(?:\[?\s*((?:-?\d+\s*[, ]\s*)*-?\d+)\s*\]?)?", cmd)
         if m and (m.group(2) is not None or cmd in ("w", "x")):
             return self._follow(m.group(1), m.group(2))
-        return self.view(f"unknown command {cmd!r}: {HELP}")
+        return self.view(f"unknown command {cmd!r} (h: help)")
 
     def _end_note(self):
         return "the last step: every gradient is final (the same as trace.backward())"
@@ -145,11 +146,11 @@ def run_stepper(text, *, read=input, write=print, clear=False, start=0, title=No
         The 0-based index of the step on screen when the session ended.
     """
     stepper = Stepper(text, start=start)
-    lines = stepper.view(HELP)
+    lines = stepper.view()
     prompt = text._t("▸ ")
     while True:
         head = [title, ""] if title else []
-        write((_CLEAR if clear else "") + "\n".join(head + lines))
+        write((_CLEAR if clear else "") + "\n".join(head + lines + ["", text._t(KEYS)]))
         try:
             line = read(prompt)
         except (EOFError, KeyboardInterrupt):

@@ -202,7 +202,7 @@ class StepText:
         # For each push: which contribution it is (1st, 2nd, ...) to its operand, of how many in all.
         seen = {}
         self._ordinal = []
-        self._history = {}  # leaf node -> ([step index, ...], [gradient after that step, ...])
+        self._history = {}  # leaf node -> ([step index, ...], [gradient after, ...], [amount pushed, ...])
         for step in self.steps:
             ords = []
             for p in step.pushes:
@@ -210,9 +210,10 @@ class StepText:
                 seen[p.node] = k
                 ords.append(k)
                 if "tensor" in self._node[p.node] and not graph.pred[p.node]:
-                    idx, tot = self._history.setdefault(p.node, ([], []))
+                    idx, tot, amounts = self._history.setdefault(p.node, ([], [], []))
                     idx.append(step.index)
                     tot.append(p.total)
+                    amounts.append(p.amount)
             self._ordinal.append(tuple(ords))
         self._roles = self._conv_roles()
 
@@ -277,6 +278,14 @@ class StepText:
         ``w[1,1].grad 26.00 (3/9)``."""
         lines = []
         graph = self.trace.graph
+        if not step.pushes and step.node in self._history:  # a leaf: its gradient is the finished sum
+            amounts = self._history[step.node][2]
+            terms = " + ".join(_factor(a, self.digits) for a in amounts) + " = " if 1 < len(amounts) <= 12 else ""
+            many = "s" if len(amounts) != 1 else ""
+            if short:
+                return [self._t("= " + terms[:-3])] if terms else []
+            return [self._t(f"{self.label(step.node)}.grad = {terms}{fmt(step.grad, self.digits)}   "
+                            f"(all {len(amounts)} contribution{many})")]
         for p, k in zip(step.pushes, self._ordinal[step.index]):
             attrs = self._node[p.node]
             if "tensor" not in attrs or graph.pred[p.node]:
@@ -286,7 +295,11 @@ class StepText:
             if short:
                 lines.append(f"{self.label(p.node)}.grad {fmt(p.total, self.digits)} ({k}/{total}{done[1:]})")
                 continue
-            lines.append(f"{self.label(p.node)}.grad = {fmt(p.total, self.digits)}   "
+            terms = ""
+            if attrs["op"] in ("weight", "bias") and 1 < k <= 12:  # a shared parameter: show the sum so far
+                amounts = self._history[p.node][2][:k]
+                terms = " + ".join(_factor(a, self.digits) for a in amounts) + " = "
+            lines.append(f"{self.label(p.node)}.grad = {terms}{fmt(p.total, self.digits)}   "
                          f"({_ordinal(k)} of {total} contribution{'s' if total != 1 else ''}){done}")
         return [self._t(line) for line in lines]
 
@@ -326,7 +339,7 @@ class StepText:
     # ---- state after a step -------------------------------------------------------------------
     def grad_after(self, node, k):
         """Gradient of leaf ``node`` after step ``k`` (0-based), replayed from the step records."""
-        idx, tot = self._history.get(node, ((), ()))
+        idx, tot = self._history.get(node, ((), (), ()))[:2]
         i = bisect.bisect_right(idx, k)
         return tot[i - 1] if i else 0.0
 
