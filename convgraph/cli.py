@@ -354,7 +354,10 @@ def cmd_html(args):
 
     out = _writable_file(args.out)
     trace, dY = _build(args)
-    path = _call(cg.render_html, trace, out, dY=dY)
+    kw = {"digits": args.digits} if args.digits != 2 else {}
+    if args.title is not None:
+        kw["title"] = args.title
+    path = _call(cg.render_html, trace, out, dY=dY, **kw)
     print(f"wrote {path}")
     return 0
 
@@ -437,6 +440,8 @@ def _parser():
     p = add("html", cmd_html, "write the interactive HTML stepper: one self-contained page",
             ["convgraph html", "convgraph html --input 3x6x6 --kernel 2x3x3x3 --out channels.html"])
     p.add_argument("-o", "--out", default="lesson.html", metavar="PATH", help="(default lesson.html)")
+    p.add_argument("--digits", type=int, default=2, help="decimals of every number on the page (default 2)")
+    p.add_argument("--title", help="heading of the page (default: the convolution)")
     return parser
 
 
