@@ -19,9 +19,9 @@ log = logging.getLogger(__name__)
 def trace_svg(trace):
     """The trace's graph as SVG text (the Graphviz diagram with heat when backward has run), or None
     when Graphviz's ``dot`` is missing (Jupyter then shows the text repr)."""
-    from .renderers.diagram import to_digraph
-
     try:
+        from .renderers.diagram import to_digraph
+
         return to_digraph(trace).pipe(format="svg", encoding="utf-8")
     except Exception as e:  # a missing dot must not break printing a Trace in a notebook
         log.warning("convgraph: cannot draw the trace inline (%s); showing its text form", e)
