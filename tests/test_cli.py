@@ -269,3 +269,38 @@ def test_console_script_is_installed():
         pytest.skip("the package is not installed in this interpreter's environment")
     r = subprocess.run([script, "trace"], capture_output=True, text=True, env=ENV, timeout=60)
     assert r.returncode == 0 and "graph: 187 nodes, 306 edges" in r.stdout
+
+
+# ---- demo -------------------------------------------------------------------------------------
+def test_demo_writes_the_lecture_kit_and_its_index(tmp_path, capsys, dot, lesson):
+    from PIL import Image
+
+    from convgraph.kit import KIT_SCENES
+
+    code, out, _ = run(capsys, "demo", "--out", str(tmp_path / "kit"), "--quiet")
+    assert code == 0 and f"wrote the lecture kit to {tmp_path / 'kit'}/" in out
+    kit = tmp_path / "kit"
+    index = (kit / "index.md").read_text(encoding="utf-8")
+    listed = re.findall(r"^\| \[([^\]]+)\]\(\1\) \| (.+) \|$", index, re.M)
+    names = [name for name, _ in listed]
+    assert names == ["graph.svg", "graph.png", "focus_y11.svg", "focus_y11.png", "focus_w11.svg", "focus_w11.png",
+                     "focus_x22.svg", "focus_x22.png", *[f"{s}.gif" for s in KIT_SCENES], "lesson.html", "steps.txt"]
+    assert sorted(p.name for p in kit.iterdir()) == sorted(names + ["index.md"])  # no temporary files left
+    dW, dX = cg.conv2d_backward(*lesson, np.ones((3, 3)))
+    assert f"- dW = {dW.tolist()}" in index and f"- dX = {dX.tolist()}" in index
+    for name in names:
+        path = kit / name
+        if name.endswith(".svg"):
+            assert "</svg>" in path.read_text(encoding="utf-8")
+        elif name.endswith((".png", ".gif")):
+            with Image.open(path) as im:
+                assert im.format == name[-3:].upper() and min(im.size) > 100
+                if im.format == "GIF":
+                    assert im.n_frames > 1 and im.info.get("loop") == 0
+    assert "w[1,1]" in (kit / "focus_w11.svg").read_text(encoding="utf-8")
+    assert "x[2,2]" in (kit / "focus_x22.svg").read_text(encoding="utf-8")
+    with Image.open(kit / "graph.gif") as im:
+        assert im.n_frames >= 187 or im.n_frames > 20  # one frame per step, or a chosen stride of steps
+    steps = (kit / "steps.txt").read_text(encoding="utf-8").splitlines()
+    assert len(steps) == 2 + 187 and steps[3].startswith("  2  mul#185 = w[2,2]·x[4,4]")
+    assert "<html" in (kit / "lesson.html").read_text(encoding="utf-8").lower()
