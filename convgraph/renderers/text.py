@@ -94,11 +94,14 @@ def format_grid(array, *, digits=2, highlight=(), title=None, color=False, width
     return lines
 
 
-def _side_by_side(blocks, gap=4):
-    """Join blocks of lines (each a list of str) into columns; ANSI codes do not count as width."""
-    def visible(s):
-        return len(s.replace("\x1b[7m", "").replace("\x1b[0m", ""))
+def _visible(s):
+    """Width on screen: ANSI codes do not count."""
+    return len(s.replace("\x1b[7m", "").replace("\x1b[0m", ""))
 
+
+def _side_by_side(blocks, gap=4):
+    """Join blocks of lines (each a list of str) into columns."""
+    visible = _visible
     widths = [max((visible(line) for line in b), default=0) for b in blocks]
     height = max((len(b) for b in blocks), default=0)
     rows = []
@@ -343,11 +346,13 @@ class StepText:
         i = bisect.bisect_right(idx, k)
         return tot[i - 1] if i else 0.0
 
-    def grids(self, k, touched=(), max_cells=10):
-        """Side-by-side grids of the gradients of each leaf tensor after step ``k``.
+    def grids(self, k, touched=(), max_cells=10, max_slices=8, line_width=100):
+        """Grids of the gradients of each leaf tensor after step ``k``, side by side in rows of at most
+        ``line_width`` characters.
 
-        Only tensors whose last two axes fit in ``max_cells`` × ``max_cells`` and with at most four
-        such slices are drawn; returns [] when there is nothing small enough.
+        Only tensors whose last two axes fit in ``max_cells`` × ``max_cells`` and with at most
+        ``max_slices`` such slices (one per filter and channel) are drawn; returns [] when there is
+        nothing small enough.
         """
         blocks = []
         order = {"weight": 0, "bias": 1, "input": 2}
@@ -357,7 +362,7 @@ class StepText:
             nodes = t.nodes
             arr = nodes.reshape((1,) * max(0, 2 - nodes.ndim) + nodes.shape)
             arr = arr.reshape((-1,) + arr.shape[-2:])
-            if arr.shape[0] > 4 or max(arr.shape[1:]) > max_cells:
+            if arr.shape[0] > max_slices or max(arr.shape[1:]) > max_cells:
                 continue
             # One width per tensor, from its final gradients, so the grid stands still while it fills.
             width = max(len(fmt(self.grad_after(int(n), len(self.steps)), self.digits)) for n in nodes.flat)
@@ -365,10 +370,23 @@ class StepText:
                 vals = np.array([[self.grad_after(int(n), k) for n in row] for row in sl])
                 marks = [tuple(ix) for ix in zip(*np.nonzero(np.isin(sl, list(touched))))]
                 lead = "" if arr.shape[0] == 1 else f"[{','.join(map(str, np.unravel_index(s, nodes.shape[:-2])))}]"
-                title = f"d{name.upper() if name in ('x', 'w') else name}{lead} {tuple(nodes.shape)}"
+                title = f"d{name.upper() if name in ('x', 'w') else name}{lead}" + ("" if lead else f" {tuple(nodes.shape)}")
                 blocks.append(format_grid(vals, digits=self.digits, highlight=marks, title=title,
                                           color=self.color, width=width))
-        return [self._t(r) for r in _side_by_side(blocks)]
+        rows, row, used = [], [], 0
+        for b in blocks:  # fill each row of blocks up to line_width, then start another
+            w = _visible(b[0]) + 4
+            if row and used + w > line_width:
+                rows.append(row)
+                row, used = [], 0
+            row.append(b)
+            used += w
+        if row:
+            rows.append(row)
+        lines = []
+        for r in rows:
+            lines += ([""] if lines else []) + _side_by_side(r)
+        return [self._t(line) for line in lines]
 
     # ---- finding steps ------------------------------------------------------------------------
     def feeding(self, node):
