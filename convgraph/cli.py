@@ -11,6 +11,9 @@ __all__ = ["main"]
 
 PROG = "convgraph"
 
+#: The animation scenes (as convgraph.renderers.animation.SCENES; not imported: --help stays fast).
+SCENES = ("backprop", "forward", "weight-grad", "input-grad", "graph", "lesson")
+
 #: The seed lesson: a 5x5 input 0..24 and a 3x3 Sobel kernel.
 LESSON_X = [[5 * i + j for j in range(5)] for i in range(5)]
 LESSON_W = [[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]]
@@ -292,7 +295,7 @@ def _render_options(p):
     p.add_argument("--no-backward", action="store_true", help="draw before backward has run (no heat)")
 
 
-def _renderer_kwargs(args, allowed):
+def _renderer_kwargs(args):
     kw = {}
     if args.focus is not None:
         kw["focus"] = args.focus
@@ -302,7 +305,7 @@ def _renderer_kwargs(args, allowed):
         kw["step"] = args.step
     if args.detail != "auto":
         kw["detail"] = args.detail
-    return {k: v for k, v in kw.items() if k in allowed or allowed is None}
+    return kw
 
 
 def _call(fn, *a, **kw):
@@ -324,7 +327,7 @@ def cmd_render(args):
     trace, dY = _build(args)
     if not args.no_backward:
         trace.backward(dY)
-    path = _call(cg.render_graph, trace, out, **_renderer_kwargs(args, None))
+    path = _call(cg.render_graph, trace, out, **_renderer_kwargs(args))
     print(f"wrote {path}")
     return 0
 
@@ -339,7 +342,7 @@ def cmd_animate(args):
         _writable_dir(out)
     trace, dY = _build(args)
     kw = {"scene": args.scene}
-    for name in ("fps", "dpi"):
+    for name in ("fps", "dpi", "max_frames", "graph_steps", "numbers"):
         if getattr(args, name) is not None:
             kw[name] = getattr(args, name)
     if dY is not None:
@@ -432,10 +435,17 @@ def _parser():
              "convgraph animate --input 7x7 --stride 2 --dilation 2 --padding 1 --scene input-grad -o dx.gif"])
     p.add_argument("-o", "--out", default="backprop.gif", metavar="PATH",
                    help=".gif, .mp4 (needs the mp4 extra) or a folder for PNG frames (default backprop.gif)")
-    p.add_argument("--scene", default="backprop",
-                   choices=["forward", "weight-grad", "input-grad", "backprop", "graph"], help="(default backprop)")
-    p.add_argument("--fps", type=float, help="frames per second")
-    p.add_argument("--dpi", type=int, help="dots per inch of each frame")
+    p.add_argument("--scene", default="backprop", choices=list(SCENES), help=(
+        "forward: the window slides, y fills in; weight-grad: dW builds up; input-grad: dX, scattered and "
+        "as the flipped kernel; backprop: the lecture clip (default); graph: the graph node by node; "
+        "lesson: forward window beside dW"))
+    p.add_argument("--fps", type=float, help="frames per second (default 4)")
+    p.add_argument("--dpi", type=float, help="pixels per inch of each frame (default 100)")
+    p.add_argument("--max-frames", type=int, metavar="N", help="longer clips advance several positions per frame "
+                   "(default 400)")
+    p.add_argument("--graph-steps", type=int, metavar="K", help="graph scene: backprop steps per frame")
+    p.add_argument("--numbers", action=argparse.BooleanOptionalAction, default=None,
+                   help="numbers in the cells (default: when they are large enough to read)")
 
     p = add("html", cmd_html, "write the interactive HTML stepper: one self-contained page",
             ["convgraph html", "convgraph html --input 3x6x6 --kernel 2x3x3x3 --out channels.html"])

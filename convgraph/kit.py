@@ -21,6 +21,7 @@ KIT_SCENES = {
                   "rotated 180° sliding over the zero-padded dY",
     "backprop": "the lecture clip: forward then backward, x, W, y, dY, dW and dX side by side",
     "graph": "the computational graph backpropagating node by node, one frame per step",
+    "lesson": "the seed lesson's two panels: the forward window beside dW accumulating, one frame per output",
 }
 
 #: The focus views: (tensor, index) -> (file stem, what it shows).

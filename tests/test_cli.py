@@ -304,3 +304,78 @@ def test_demo_writes_the_lecture_kit_and_its_index(tmp_path, capsys, dot, lesson
     steps = (kit / "steps.txt").read_text(encoding="utf-8").splitlines()
     assert len(steps) == 2 + 187 and steps[3].startswith("  2  mul#185 = w[2,2]·x[4,4]")
     assert "<html" in (kit / "lesson.html").read_text(encoding="utf-8").lower()
+
+
+# ---- render, animate, html ------------------------------------------------------------------------
+def test_cli_scenes_are_the_animation_scenes():
+    from convgraph.cli import SCENES
+    from convgraph.renderers.animation import SCENES as REAL
+
+    assert SCENES == REAL
+
+
+def test_render_writes_dot_text_without_the_program(tmp_path, capsys):
+    code, out, _ = run(capsys, "render", "--focus", "w:1,1", "-o", str(tmp_path / "w11.dot"))
+    assert code == 0 and out == f"wrote {tmp_path / 'w11.dot'}\n"
+    dot_text = (tmp_path / "w11.dot").read_text(encoding="utf-8")
+    assert dot_text.lstrip().startswith("digraph") and "w[1,1]" in dot_text
+
+
+def test_render_svg_and_png_subprocess(tmp_path, dot):
+    r = sub("render", "-o", str(tmp_path / "g.svg"))
+    assert r.returncode == 0, r.stderr
+    svg = (tmp_path / "g.svg").read_text(encoding="utf-8")
+    assert "</svg>" in svg and "x[4,4]" in svg and "y[2,2]" in svg
+    r = sub("render", "--step", "5", "--input", "4x4", "--kernel", "2x2", "-o", str(tmp_path / "s.png"))
+    assert r.returncode == 0, r.stderr
+    from PIL import Image
+
+    with Image.open(tmp_path / "s.png") as im:
+        assert im.format == "PNG" and min(im.size) > 100
+
+
+def test_render_without_backward_has_no_heat(tmp_path, capsys):
+    run(capsys, "render", "--no-backward", "-o", str(tmp_path / "before.dot"))
+    run(capsys, "render", "-o", str(tmp_path / "after.dot"))
+    before = (tmp_path / "before.dot").read_text(encoding="utf-8")
+    after = (tmp_path / "after.dot").read_text(encoding="utf-8")
+    assert before != after and "162.00" in after and "162.00" not in before  # dW[2,2] = 162 after backward
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["render", "--focus", "q:1,1", "-o", "{d}/g.dot"], r"q"),
+    (["render", "--focus", "w:7,7", "-o", "{d}/g.dot"], r"7"),
+    (["render", "--focus", "w11", "-o", "{d}/g.dot"], r"malformed focus 'w11': expected TENSOR:INDEX"),
+    (["render", "-o", "{d}/g.txt"], r"\.txt"),
+    (["render", "--step", "9999", "-o", "{d}/g.dot"], r"9999"),
+    (["animate", "--scene", "forward", "--fps", "0", "-o", "{d}/a.gif"], r"fps"),
+    (["animate", "--scene", "sideways", "-o", "{d}/a.gif"], r"argument --scene: invalid choice: 'sideways'"),
+    (["html", "--digits", "12", "--out", "{d}/p.html"], r"digits"),
+])
+def test_renderer_errors_are_one_line_and_exit_2(tmp_path, capsys, argv, message):
+    code, out, err = run(capsys, *[a.format(d=tmp_path) for a in argv])
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and err.startswith("convgraph: error: ") and re.search(message, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing written
+
+
+def test_animate_gif_and_png_frames(tmp_path, capsys):
+    from PIL import Image
+
+    code, out, _ = run(capsys, "animate", "--scene", "weight-grad", "--fps", "5", "-o", str(tmp_path / "dw.gif"))
+    assert code == 0 and out == f"wrote {tmp_path / 'dw.gif'}\n"
+    with Image.open(tmp_path / "dw.gif") as im:
+        assert im.n_frames >= 9 and im.info.get("loop") == 0  # at least one frame per output position
+    r = sub("animate", "--scene", "forward", "--input", "4x4", "--kernel", "2x2", "--stride", "2",
+            "-o", str(tmp_path / "frames"))
+    assert r.returncode == 0, r.stderr
+    frames = sorted((tmp_path / "frames").glob("*.png"))
+    assert len(frames) >= 4  # 2x2 outputs: a frame per window position at least
+
+
+def test_html_writes_one_offline_page(tmp_path, capsys):
+    code, out, _ = run(capsys, "html", "--out", str(tmp_path / "lesson.html"), "--title", "Lecture 7")
+    assert code == 0 and out == f"wrote {tmp_path / 'lesson.html'}\n"
+    page = (tmp_path / "lesson.html").read_text(encoding="utf-8")
+    assert "<html" in page.lower() and "Lecture 7" in page
+    assert not re.search(r"""(src|href)=["']https?://""", page)  # nothing fetched from the network
