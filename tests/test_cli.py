@@ -379,3 +379,23 @@ def test_html_writes_one_offline_page(tmp_path, capsys):
     page = (tmp_path / "lesson.html").read_text(encoding="utf-8")
     assert "<html" in page.lower() and "Lecture 7" in page
     assert not re.search(r"""(src|href)=["']https?://""", page)  # nothing fetched from the network
+
+
+def test_an_ascii_only_terminal_gets_ascii():
+    env = {**ENV, "PYTHONIOENCODING": "ascii"}
+    r = subprocess.run([sys.executable, "-m", "convgraph", "step", "-i"], input="\nh\nw 1,1\nq\n",
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.isascii()
+    assert "mul#185 = w[2,2]*x[4,4]   grad 1.00 -> w[2,2] += 1.00*24.00" in r.stdout
+    assert "Enter: next step - b: back one step" in r.stdout
+
+
+def test_a_reader_that_leaves_early_is_not_an_error():
+    p = subprocess.Popen([sys.executable, "-m", "convgraph", "step", "--input", "8x8"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=ENV)
+    first = p.stdout.readline()
+    p.stdout.close()  # like `convgraph step | head -1`
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=60) == 0 and first.startswith(b"convgraph step")
+    assert "Traceback" not in err

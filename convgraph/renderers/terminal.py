@@ -60,7 +60,7 @@ class Stepper:
         if note:
             lines.append("")
             lines.append("  " + note)
-        return lines
+        return [self.text._t(line) for line in lines]
 
     def command(self, line):
         """Apply one line of input; returns the lines to display (the step view, or a message)."""

@@ -17,8 +17,13 @@ _ASCII = str.maketrans({"·": "*", "→": "->", "Σ": "sum ", "×": "x", "∂": 
 
 
 def to_ascii(text):
-    """``text`` with the few non-ASCII symbols this module uses spelled in ASCII (``·`` → ``*``)."""
-    return text.translate(_ASCII)
+    """``text`` with the few non-ASCII symbols this module uses spelled in ASCII: ``·`` → ``*`` in a
+    product, `` · `` → `` - `` between parts of a line.
+
+    >>> to_ascii("step 2 · mul#5 = w[0,1]·x[1,1] → w[0,1] += 1.00·2.00")
+    'step 2 - mul#5 = w[0,1]*x[1,1] -> w[0,1] += 1.00*2.00'
+    """
+    return text.replace(" · ", " - ").translate(_ASCII)
 
 
 def fmt(value, digits=2):
