@@ -41,7 +41,7 @@ SPREAD_RATIO = 10.0
 #: Graphviz diagrams (renderers/diagram.py): sizes in points unless named otherwise.
 DIAGRAM = MappingProxyType({
     "slot_inch": 0.6,  # one layout slot (one × or + node)
-    "leaf_size": (2.0, 1.55),  # a tensor element's cell, in slots (two-line label)
+    "leaf_size": (2.3, 1.55),  # a tensor element's cell, in slots (two-line label)
     "leaf_font_pt": 11,
     "op_font_pt": 13,
     "op_inch": 0.34,  # diameter of a × / + node
@@ -52,6 +52,7 @@ DIAGRAM = MappingProxyType({
     "edge_alpha": "d0",  # hex alpha on edge colours, so crossings stay readable
     "no_flow_edge": "#C8C8C8",  # edges before backward, and edges a step has not reached yet
     "panel_outline": "#9A9A9A",
+    "panel_edge": "#4D4D4DC0",  # collapsed view: arrows between tensors (width by Σ|gradient|)
     "panel_fill": "#F7F7F7",
     "ghost": "#E6E6E6",  # context cells of a focus view (not part of the focus)
     "ghost_text": "#9A9A9A",
@@ -63,16 +64,18 @@ DIAGRAM = MappingProxyType({
 
 #: The HTML stepper (renderers/html.py): sizes in CSS pixels, for a projector at 1280x720 and up.
 HTML = MappingProxyType({
-    "font_px": 22,  # body text, buttons, grid numbers
+    "font_px": 21,  # body text, buttons, grid numbers
     "chain_font_px": 26,  # the chain-rule line
     "title_font_px": 18,  # grid and panel titles
-    "cell_px": (78, 40),  # one grid cell (width, height)
+    "cell_px": (70, 36),  # one grid cell (width, height)
+    "leaf_size": (2.0, 1.3),  # graph panel: a tensor element's cell, in layout slots
     "heat_stops": 65,  # samples of each colour map sent to the page
     "focus_outline": "#0072B2",  # the clicked cell and its focus list (Okabe-Ito blue, not red)
     "window_outline": "#0072B2",  # forward mode: the kernel's window on x
     "muted": "#5A5A5A",  # secondary text, still 7:1 on white
     "edge": "#C8C8C8",
     "panel_outline": "#9A9A9A",
+    "panel_edge": "#4D4D4DC0",  # collapsed view: arrows between tensors (width by Σ|gradient|)
     "panel_fill": "#F7F7F7",
 })
 

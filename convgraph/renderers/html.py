@@ -1,0 +1,301 @@
+"""The interactive backprop stepper: one self-contained, offline HTML page per trace.
+
+The page embeds, as one JSON document, the graph (node ops, values and labels; positions from the
+shared grid-anchored :func:`~convgraph.renderers.layout.layout`), the steps of one backward pass
+(from ``trace.steps(dY)``), the convolution records (for the forward mode's sliding window) and
+the colours of :mod:`~convgraph.renderers.style`. The page's script and styles live in the package
+data file ``html_template.html``; it fetches nothing, so the file works from a USB stick.
+
+>>> import numpy as np, convgraph as cg, tempfile, pathlib
+>>> t = cg.trace_conv2d(np.arange(25.0).reshape(5, 5), np.ones((3, 3)))
+>>> with tempfile.TemporaryDirectory() as d:
+...     p = render_html(t, pathlib.Path(d) / "lesson.html")
+...     p.name, p.stat().st_size < 2_000_000
+('lesson.html', True)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import numbers
+import os
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["render_html", "page_data", "DEFAULT_NODE_BUDGET", "DEFAULT_MAX_NODES"]
+
+log = logging.getLogger(__name__)
+
+#: Graphs with more nodes than this draw the collapsed view (tensor panels only) in the graph panel.
+DEFAULT_NODE_BUDGET = 1500
+#: render_html refuses traces bigger than this (the page would be tens of megabytes).
+DEFAULT_MAX_NODES = 200_000
+_TEMPLATE = "html_template.html"
+_DATA_MARK = "/*__CONVGRAPH_DATA__*/"
+_TITLE_MARK = "__CONVGRAPH_TITLE__"
+_CSS_MARK = "/*__CONVGRAPH_CSS__*/"
+
+
+def _int_option(name, value, lo, hi=None):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < lo or (hi is not None and value > hi):
+        bound = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
+        raise ValueError(f"{name} must be {bound}, got {value!r}")
+    return int(value)
+
+
+def _num(v):
+    """A float for JSON: finite, shortest repr (integers print without a fraction)."""
+    v = float(v)
+    if not math.isfinite(v):
+        raise ValueError(f"the page cannot show a non-finite number, got {v!r}")
+    return int(v) if v.is_integer() and abs(v) < 2**53 else v
+
+
+def _colour_tables():
+    """Colours of style.py for the page: named colours and sampled colour maps (hex, text colour)."""
+    from . import style
+
+    n = style.HTML["heat_stops"]
+
+    def table(scale):
+        cols, texts = [], []
+        for i in range(n):
+            g = scale.value_at(i / (n - 1))
+            cols.append(scale.hex(g))
+            texts.append(scale.text(g))
+        return {"fill": cols, "text": texts}
+
+    return {
+        "background": style.BACKGROUND, "ink": style.INK, "current": style.CURRENT,
+        "visited": style.VISITED, "no_grad": style.NO_GRAD, "op": dict(style.OP_COLORS),
+        "focus": style.HTML["focus_outline"], "window": style.HTML["window_outline"],
+        "muted": style.HTML["muted"], "edge": style.HTML["edge"],
+        "panel_outline": style.HTML["panel_outline"], "panel_fill": style.HTML["panel_fill"],
+        "signed": table(style.HeatScale(1.0, signed=True)),
+        "magnitude": table(style.HeatScale(1.0, signed=False)),
+    }
+
+
+def _css():
+    """CSS custom properties from style.py (the template's stylesheet reads only these)."""
+    from . import style
+
+    h = style.HTML
+    c = _colour_tables()
+    props = {
+        "--font": f"'{style.FONT}', 'DejaVu Sans', Verdana, sans-serif",
+        "--mono": f"'{style.MONO_FONT}', 'DejaVu Sans Mono', Menlo, Consolas, monospace",
+        "--font-px": f"{h['font_px']}px", "--chain-px": f"{h['chain_font_px']}px",
+        "--title-px": f"{h['title_font_px']}px",
+        "--cell-w": f"{h['cell_px'][0]}px", "--cell-h": f"{h['cell_px'][1]}px",
+        "--bg": c["background"], "--ink": c["ink"], "--current": c["current"], "--focus": c["focus"],
+        "--window": c["window"], "--muted": c["muted"], "--visited": c["visited"],
+        "--no-grad": c["no_grad"], "--edge": c["edge"], "--panel-outline": c["panel_outline"],
+        "--panel-fill": c["panel_fill"],
+    }
+    return ":root {\n" + "".join(f"  {k}: {v};\n" for k, v in props.items()) + "}"
+
+
+def page_data(trace, *, dY=None, digits=2, title=None, node_budget=DEFAULT_NODE_BUDGET,
+              max_nodes=DEFAULT_MAX_NODES):
+    """The JSON-ready document the page draws from (see :func:`render_html` for the parameters).
+
+    Runs one backward pass, ``trace.steps(dY)``, which leaves that pass's gradients on the graph.
+
+    Returns
+    -------
+    dict
+        ``n`` (nodes), ``ops``/``op``/``val``/``labels`` (per node), ``steps`` (``node``, ``grad``
+        and the pushes as flat ``pn``/``pl``/``off`` arrays: operand and local derivative),
+        ``seeds``, ``tensors``, ``convs``, ``layout``, ``heat``, ``colors``, ``digits``, ``title``.
+    """
+    from ..tracer.trace import Trace
+    from . import style
+    from .layout import layout
+
+    if not isinstance(trace, Trace):
+        raise TypeError(f"trace must be a convgraph Trace, got {type(trace).__name__}")
+    digits = _int_option("digits", digits, 0, 8)
+    node_budget = _int_option("node_budget", node_budget, 0)
+    max_nodes = _int_option("max_nodes", max_nodes, 1)
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title must be a str or None, got {title!r}")
+    graph = trace.graph
+    count = graph.number_of_nodes()
+    if count > max_nodes:
+        raise ValueError(f"the trace has {count:,} nodes, more than max_nodes={max_nodes:,}; the page "
+                         f"would be too big to open: trace a smaller input or raise max_nodes")
+    if dY is None and trace.has_grad:
+        dY = trace.dY
+    steps = trace.step_list(dY)  # validates dY; leaves this pass's gradients on the graph
+    seed = trace.dY
+    attrs = graph._node  # the dict behind graph.nodes (read only)
+
+    ops = []
+    op_code = {}
+    op, val, labels = [], [], []
+    for n in range(count):
+        a = attrs[n]
+        code = op_code.setdefault(a["op"], len(ops))
+        if code == len(ops):
+            ops.append(a["op"])
+        op.append(code)
+        val.append(_num(a["value"]))
+        if "tensor" in a:  # trace.label(n) is tensor[index]; the page needs both parts
+            labels.append([n, a["tensor"], ",".join(str(int(i)) for i in a["index"])])
+
+    s_node, s_grad, pn, pl, off = [], [], [], [], [0]
+    for s in steps:
+        s_node.append(s.node)
+        s_grad.append(_num(s.grad))
+        for p in s.pushes:
+            pn.append(p.node)
+            pl.append(_num(p.local))
+        off.append(len(pn))
+
+    out_nodes = trace.output.nodes.ravel().tolist()
+    seeds = [[n, _num(g)] for n, g in zip(out_nodes, np.asarray(seed, dtype=float).ravel().tolist())]
+
+    leaf_ops = {"input", "weight", "bias"}
+    tensors = []
+    for name, t in trace.tensors.items():
+        first = attrs[int(t.nodes.flat[0])]["op"] if t.nodes.size else ""
+        role = ("output" if name == trace.output.name else "leaf" if first in leaf_ops else "inner")
+        tensors.append({"name": name, "shape": list(t.shape), "nodes": t.nodes.ravel().tolist(),
+                        "role": role, "op": first})
+
+    convs = []
+    for rec in trace.convs:
+        s = rec.spec
+        convs.append({
+            "shape": [s.N, s.O, s.OH, s.OW, s.Cg, s.KH, s.KW],
+            "mul": rec.mul.ravel().tolist(), "add": rec.add.ravel().tolist(),
+            "y": rec.y.nodes.ravel().tolist(), "w": rec.w.nodes.ravel().tolist(),
+            "b": None if rec.b is None else rec.b.nodes.ravel().tolist(),
+            "x": rec.x.name, "yname": rec.y.name, "wname": rec.w.name,
+            "stride": list(s.stride), "dilation": list(s.dilation), "padding": list(s.padding),
+            "groups": s.groups,
+        })
+
+    collapsed = count > node_budget
+    lay = layout(trace, collapsed=collapsed, leaf_size=tuple(style.HTML["leaf_size"]))
+    pos = []
+    for n, (x, y) in sorted(lay.pos.items()):
+        pos += [int(n), round(float(x), 3), round(float(y), 3)]
+    panels = [{"title": p.title, "kind": p.kind, "tensor": p.tensor,
+               "box": [round(float(v), 3) for v in p.box]} for p in lay.panels]
+
+    # One signed heat scale for every gradient the page can show: step grads and running totals.
+    mags = [abs(g) for g in s_grad] + [abs(s.grad * p.local) for s in steps for p in s.pushes]
+    mags += [abs(p.total) for s in steps for p in s.pushes]
+    heat = style.HeatScale.for_values(mags or [0.0], signed=True, spread=True)
+
+    if title is None:
+        conv = trace.conv
+        if conv is not None:
+            sp = conv.spec
+            title = f"x {sp.x_shape} ⊛ w {sp.w_shape}{' + b' if sp.has_bias else ''} → y {sp.y_shape}"
+        else:
+            title = f"backprop through {count} nodes"
+    return {
+        "version": 1, "title": title, "digits": digits, "n": count, "ops": ops, "op": op,
+        "val": val, "labels": labels, "out": trace.output.name,
+        "steps": {"node": s_node, "grad": s_grad, "pn": pn, "pl": pl, "off": off},
+        "seeds": seeds, "tensors": tensors, "convs": convs,
+        "layout": {"collapsed": collapsed, "pos": pos, "panels": panels,
+                   "leaf": list(lay.leaf_size), "bbox": [round(float(v), 3) for v in lay.bbox]},
+        "heat": {"vmax": heat.vmax, "gamma": heat.gamma, "signed": True,
+                 "small": 0.5 * 10.0 ** -digits},  # below this fmt() switches to the g format
+        "colors": _colour_tables(),
+    }
+
+
+def _template():
+    return resources.files(__package__).joinpath(_TEMPLATE).read_text(encoding="utf-8")
+
+
+def _script_json(obj):
+    """JSON safe inside a <script> element: no ``</script>``, no HTML comment openers."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _escape(text):
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def render_html(trace, path, *, dY=None, digits=2, title=None, node_budget=DEFAULT_NODE_BUDGET,
+                max_nodes=DEFAULT_MAX_NODES):
+    """Write the interactive backprop stepper for ``trace`` as one self-contained HTML file.
+
+    Open it in any browser, offline. Keys: → / ← one step, Shift+→ / Shift+← ten, Home / End,
+    Space play/pause, F forward mode, B backward mode; a slider, a speed choice, and the URL hash
+    (``#step=12``, ``#forward=3``) keeps the step for links. Each step highlights its node, draws
+    the edges it pushes gradient along with their amounts, prints the chain rule with the numbers,
+    and updates dW/dX (every leaf's gradient grid) with the touched cells marked. Clicking any grid
+    cell or graph node lists every step that pushes into it, with the running sum.
+
+    Parameters
+    ----------
+    trace : Trace
+        From :func:`convgraph.trace_conv2d` or ``Recorder.trace``. One backward pass runs over it
+        (``trace.steps(dY)``) and its gradients stay on the graph.
+    path : str or os.PathLike
+        The file to write (``lesson.html``); its folder must exist. Written to a temporary name in
+        the same folder, then renamed into place.
+    dY : array-like, optional
+        Seed gradient shaped like the output. Default: the seed of the trace's last backward pass,
+        or ones when none has run.
+    digits : int
+        Decimals of every number on the page (0..8; default 2).
+    title : str, optional
+        Heading of the page (default: the convolution, e.g. ``x (5, 5) ⊛ w (3, 3) → y (3, 3)``).
+    node_budget : int
+        Graphs with more nodes draw only the tensor panels (the collapsed view) in the graph panel;
+        the grids carry the detail (default 1,500).
+    max_nodes : int
+        Refuse bigger traces (default 200,000: about 30 MB of page).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    TypeError
+        If ``trace`` is not a Trace, ``path`` is not a path, or an option has the wrong type.
+    ValueError
+        If an option is out of range, ``dY`` has the wrong shape, the trace exceeds ``max_nodes``,
+        or ``path``'s folder does not exist.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"path must be a file name, got the folder {str(path)!r}")
+    if not path.parent.is_dir():
+        raise ValueError(f"path's folder does not exist: {str(path.parent)!r}")
+    data = page_data(trace, dY=dY, digits=digits, title=title, node_budget=node_budget,
+                     max_nodes=max_nodes)
+    page = _template()
+    for mark in (_DATA_MARK, _TITLE_MARK, _CSS_MARK):
+        if mark not in page:
+            raise AssertionError(f"the HTML template lost its {mark} marker")
+    page = (page.replace(_CSS_MARK, _css()).replace(_TITLE_MARK, _escape(data["title"]))
+            .replace(_DATA_MARK, _script_json(data)))
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(page, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    log.info("wrote %s (%d bytes, %d steps)", path, len(page.encode("utf-8")), len(data["steps"]["node"]))
+    return path
