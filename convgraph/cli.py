@@ -267,8 +267,7 @@ def cmd_step(args):
     interactive = args.interactive or (args.steps is None and sys.stdin.isatty() and sys.stdout.isatty())
     color = interactive and sys.stdout.isatty() and os.environ.get("NO_COLOR") is None
     text = StepText(trace, steps, digits=args.digits, ascii=args.ascii, color=color)
-    title = text._t(f"convgraph step · {_describe(trace, dY)} · {n} steps, one per node, "
-                    f"in reverse creation order")
+    title = text._t(f"convgraph step · {_describe(trace, dY)} · {n} steps, one per node")
     if interactive:
         def write(chunk):
             print(chunk, flush=True)

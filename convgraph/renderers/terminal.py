@@ -11,7 +11,7 @@ import re
 
 __all__ = ["Stepper", "run_stepper", "HELP", "KEYS"]
 
-KEYS = "Enter next · b back · j N jump · w u,v follow a weight · x i,j follow an input · e end · h help · q quit"
+KEYS = "Enter next · b back · j N jump · w u,v weight · x i,j input · e end · h help · q quit"
 HELP = ("Enter: next step · b: back one step · j N: jump to step N · w u,v: the next step that pushes into "
         "w[u,v] (w alone: the one after) · x i,j: the same for x[i,j] · e: the last step · q: quit")
 

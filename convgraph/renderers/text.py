@@ -286,14 +286,15 @@ class StepText:
         ``w[1,1].grad 26.00 (3/9)``."""
         lines = []
         graph = self.trace.graph
-        if not step.pushes and step.node in self._history:  # a leaf: its gradient is the finished sum
-            amounts = self._history[step.node][2]
+        if not step.pushes:  # a leaf: its gradient is the finished sum of what it received
+            amounts = self._history.get(step.node, ((), (), ()))[2]
+            if len(amounts) < 2:
+                return []
             terms = " + ".join(_factor(a, self.digits) for a in amounts) + " = " if 1 < len(amounts) <= 12 else ""
-            many = "s" if len(amounts) != 1 else ""
             if short:
                 return [self._t("= " + terms[:-3])] if terms else []
             return [self._t(f"{self.label(step.node)}.grad = {terms}{fmt(step.grad, self.digits)}   "
-                            f"(all {len(amounts)} contribution{many})")]
+                            f"(all {len(amounts)} contributions)")]
         for p, k in zip(step.pushes, self._ordinal[step.index]):
             attrs = self._node[p.node]
             if "tensor" not in attrs or graph.pred[p.node]:
@@ -338,7 +339,7 @@ class StepText:
         lines = [self.headline(step), "  " + self.chain(step)]
         lines += ["  " + r for r in self.running(step)]
         if grids:
-            g = self.grids(step.index, touched={p.node for p in step.pushes})
+            g = self.grids(step.index, touched={p.node for p in step.pushes} | {step.node})
             if g:
                 lines.append("")
                 lines += ["  " + r for r in g]
