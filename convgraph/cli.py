@@ -456,7 +456,11 @@ def _parser():
 
 def main(argv=None):
     """Run the command line; returns the exit status (0 ok, 1 check disagrees, 2 usage or file error)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
+        if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
+            raise UsageError(f"unrecognized arguments: {argv[0]} (options go after the command; "
+                             f"see: {PROG} --help)")
         args = _parser().parse_args(argv)
         if getattr(args, "ascii", None) is None and "ascii" in vars(args):
             args.ascii = _out(sys.stdout)

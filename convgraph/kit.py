@@ -31,7 +31,8 @@ KIT_FOCUS = {
     ("w", (1, 1)): ("focus_w11", "one shared weight, w[1,1]: the 9 multiplies that use it, one per output, "
                                  "which is why dW[1,1] is a sum over positions"),
     ("x", (2, 2)): ("focus_x22", "one input element, x[2,2]: the 9 outputs it feeds, each through a different "
-                                 "weight, which is how dX gathers through the flipped kernel"),
+                                 "weight, which is how dX gathers through the flipped kernel (dX[2,2] is 0 here: the Sobel "
+                                 "kernel's middle column is zero)"),
 }
 
 

@@ -205,6 +205,7 @@ def _files(tmp_path):
 BAD = [
     (["trace", "--bogus"], r"unrecognized arguments: --bogus"),
     (["shout"], r"argument COMMAND: invalid choice: 'shout'"),
+    (["--bogus", "trace"], r"unrecognized arguments: --bogus \(options go after the command"),
     (["trace", "--input", "5x"], r"argument --input: malformed shape '5x': expected 2 to 4 positive sizes"),
     (["trace", "--kernel", "3by3"], r"argument --kernel: malformed shape '3by3'"),
     (["trace", "--input", "0x5"], r"malformed shape '0x5'"),
@@ -237,7 +238,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, message):
     assert re.search(message, err.strip()), err
 
 
-@pytest.mark.parametrize("argv, message", [BAD[0], BAD[2], BAD[12], BAD[15]], ids=["option", "shape", "npy", "out"])
+@pytest.mark.parametrize("argv, message", [BAD[0], BAD[3], BAD[13], BAD[16]], ids=["option", "shape", "npy", "out"])
 def test_bad_input_as_a_subprocess_has_no_traceback(tmp_path, argv, message):
     d = _files(tmp_path)
     r = sub(*[a.format(d=d) for a in argv])
