@@ -1,0 +1,187 @@
+"""Lecture animations of a traced convolution as a GIF, an MP4 or a folder of PNG frames.
+
+Scenes: ``"forward"`` (the window slides over x, y fills in), ``"weight-grad"`` (dW builds up from
+dY times the patches), ``"input-grad"`` (dX by scattering dY·W, then by the kernel rotated 180°
+sliding over the dilated, zero-padded dY), ``"backprop"`` (forward then backward, all six tensors)
+and ``"graph"`` (the computational graph backpropagating node by node). ``"lesson"`` is the seed
+lesson's two panels (forward window beside dW accumulating).
+
+One figure is drawn once; every frame restores its background and redraws only what changed
+(blitting), then the frames go to one encoder: a GIF with one shared palette through Pillow, an MP4
+through imageio-ffmpeg, or numbered PNGs, written to a temporary name and renamed into place.
+"""
+
+from __future__ import annotations
+
+import logging
+import numbers
+from pathlib import Path
+
+import numpy as np
+
+from . import writers
+
+__all__ = ["SCENES", "animate", "anim_conv_backprop", "build_frames"]
+
+log = logging.getLogger(__name__)
+
+#: Every scene ``animate`` draws.
+SCENES = ("backprop", "forward", "weight-grad", "input-grad", "graph", "lesson")
+
+#: The seed lesson's arrays (an 8×8 input and a 2×2 kernel).
+LESSON_X = np.arange(64, dtype=float).reshape(8, 8)
+LESSON_W = np.array([[1.0, -1.0], [2.0, 0.0]])
+
+
+def _check_dpi(dpi):
+    if isinstance(dpi, bool) or not isinstance(dpi, (numbers.Real, np.integer, np.floating)):
+        raise TypeError(f"dpi must be a number, got {type(dpi).__name__}: {dpi!r}")
+    dpi = float(dpi)
+    if not (10 <= dpi <= 600):
+        raise ValueError(f"dpi must be between 10 and 600, got {dpi!r}")
+    return dpi
+
+
+def _check_options(trace, scene, fps, dpi, max_frames, numbers_):
+    from ..tracer.trace import Trace
+
+    if not isinstance(trace, Trace):
+        raise TypeError(f"trace must be a convgraph Trace, got {type(trace).__name__}")
+    if not isinstance(scene, str):
+        raise TypeError(f"scene must be a str, one of {SCENES}, got {type(scene).__name__}: {scene!r}")
+    if scene not in SCENES:
+        raise ValueError(f"scene must be one of {SCENES}, got {scene!r}")
+    fps = writers.check_fps(fps)
+    dpi = _check_dpi(dpi)
+    if isinstance(max_frames, bool) or not isinstance(max_frames, (int, np.integer)):
+        raise TypeError(f"max_frames must be an int, got {type(max_frames).__name__}: {max_frames!r}")
+    if max_frames < 1:
+        raise ValueError(f"max_frames must be positive, got {max_frames!r}")
+    if numbers_ is not None and not isinstance(numbers_, bool):
+        raise TypeError(f"numbers must be True, False or None (automatic), got {numbers_!r}")
+    if scene != "graph" and trace.conv is None:
+        raise ValueError(f"scene {scene!r} needs a traced convolution; this trace has none (try scene='graph')")
+    return fps, dpi, int(max_frames)
+
+
+def _conv_dY(trace, dY):
+    """dY of the first convolution's output: ``dY`` seeds ``trace.backward`` (default: the trace's
+    last seed if it has gradients, else ones), then the gradient is read off the conv's y nodes."""
+    if dY is None and trace.has_grad:
+        seed = trace.dY
+    else:
+        trace.backward(dY)
+        seed = trace.dY
+    return np.asarray(trace.conv.y.grad, float), seed
+
+
+def build_frames(trace, scene="backprop", *, dY=None, dpi=100, max_frames=400, numbers=None, graph_steps=None):
+    """The renderer and the frame list of ``scene``, without writing anything (tests and notebooks).
+
+    Returns
+    -------
+    (renderer, frames)
+        ``renderer.render(frame)`` gives an (H, W, 3) uint8 array; ``frames`` a list of frame
+        records (for conv scenes :class:`~convgraph.renderers.scenes.Frame`, with the scene as
+        ``renderer.scene``).
+    """
+    _, dpi, max_frames = _check_options(trace, scene, 10, dpi, max_frames, numbers)
+    if scene == "graph":
+        from .graphframes import GraphRenderer, graph_frames
+
+        frames = graph_frames(trace, dY=dY, max_frames=max_frames, stride=graph_steps)
+        return GraphRenderer(trace, frames, dpi=dpi, numbers=numbers), frames.frames
+    from .frames import GridRenderer
+    from .scenes import build_scene
+
+    conv_dY, _ = _conv_dY(trace, dY)
+    sc = build_scene(scene, trace.conv, conv_dY, max_frames)
+    return GridRenderer(sc, dpi=dpi, numbers=numbers), sc.frames
+
+
+def animate(trace, path, *, scene="backprop", dY=None, fps=4, dpi=100, max_frames=400, numbers=None,
+            graph_steps=None, progress=None):
+    """Render a lecture animation of ``trace`` to ``path`` (``.gif``, ``.mp4`` or a PNG folder).
+
+    Parameters
+    ----------
+    trace : Trace
+        A traced convolution (``trace_conv2d`` or a Recorder chain; conv scenes show its first
+        convolution). Any trace for ``scene="graph"``.
+    path : str or os.PathLike
+        ``*.gif`` (looping, one shared palette), ``*.mp4`` (needs imageio-ffmpeg) or a folder without
+        suffix, which receives ``frame_0000.png``, ``frame_0001.png``, ...
+    scene : str
+        ``"backprop"`` (default), ``"forward"``, ``"weight-grad"``, ``"input-grad"``, ``"graph"`` or
+        ``"lesson"``.
+    dY : array, optional
+        Seed of the backward pass, shaped like the trace's output. Default: the trace's last seed if
+        it has gradients, else ones. ``trace.backward(dY)`` runs on the trace when needed.
+    fps : float
+        Frames per second, in (0, 100].
+    dpi : float
+        Pixels per inch of the figure (the figure is sized in inches for a 16:9 slide).
+    max_frames : int
+        Longer clips advance several positions (or graph steps) per frame; the last frame always
+        shows the complete result.
+    numbers : bool, optional
+        Numbers in cells; default: when the cells are large enough to read them.
+    graph_steps : int, optional
+        ``scene="graph"``: backprop steps per frame (default 1, or more to stay within max_frames).
+    progress : bool, optional
+        tqdm progress bar; default: only when stderr is a terminal.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a bad trace, scene, fps, dpi, max_frames, numbers or path suffix (naming the value).
+    ImportError
+        For ``.mp4`` without imageio-ffmpeg.
+    """
+    fmt = writers.output_format(path)
+    fps, dpi, max_frames = _check_options(trace, scene, fps, dpi, max_frames, numbers)
+    if fmt == "mp4":
+        try:
+            import imageio_ffmpeg  # noqa: F401
+        except ImportError as e:
+            raise ImportError("writing .mp4 needs imageio-ffmpeg: pip install 'convgraph[mp4]' "
+                              "(or pip install imageio-ffmpeg)") from e
+    renderer, frames = build_frames(trace, scene, dY=dY, dpi=dpi, max_frames=max_frames, numbers=numbers,
+                                    graph_steps=graph_steps)
+    try:
+        palette = None
+        if fmt == "gif":
+            samples = [renderer.render(frames[k]) for k in sorted({0, len(frames) // 2, len(frames) - 1})]
+            palette = writers.shared_palette(samples)
+        out = writers.write_frames((renderer.render(f) for f in frames), path, fps=fps, total=len(frames),
+                                   palette=palette, progress=progress)
+    finally:
+        renderer.close()
+    log.info("%s: %d frames of scene %r", out, len(frames), scene)
+    return Path(out)
+
+
+def anim_conv_backprop(dY=None, fps=15, *, path="outputs/01_conv_backprop.gif", dpi=100):
+    """The seed lesson's clip: the 8×8 input, kernel [[1, -1], [2, 0]], one frame per output position,
+    the forward window beside dW accumulating. Writes ``outputs/01_conv_backprop.gif``.
+
+    Parameters
+    ----------
+    dY : array (7, 7), optional
+        Upstream gradient; default ones.
+    fps : float
+    path : str or os.PathLike
+    dpi : float
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    from ..tracer.trace import trace_conv2d
+
+    trace = trace_conv2d(LESSON_X, LESSON_W)
+    return animate(trace, path, scene="lesson", dY=dY, fps=fps, dpi=dpi)

@@ -1,0 +1,411 @@
+"""Drawing a grid :class:`~convgraph.renderers.scenes.Scene` into RGB frames with one reused figure.
+
+The figure is laid out once (every panel, colour bar, padding cell and static number), drawn once,
+and saved as a background; each frame restores that background and draws only what changes (the
+grids that fill in, their numbers, the outlines of the current window, the formula), then copies
+the pixels out. This is matplotlib's blitting, used offscreen on the Agg canvas.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import style
+from .scenes import num
+
+__all__ = ["GridRenderer"]
+
+# Fixed parts of the figure layout, in inches.
+_MARGIN = 0.35  # left and right
+_BLOCK_GAP = 0.55  # between column blocks
+_SUB_GAP = 0.22  # between the sub-panels of a block (the C/groups channels of one filter)
+_ROW_GAP = 0.28  # between panel rows
+_PANEL_TITLE = 0.3  # above each panel
+_COLORBAR = (0.14, 0.55)  # height of a colour bar, and the room for its ticks and label below
+_CAPTION = 0.45
+_MIN_BLOCK = 1.25  # a block is at least this wide (its colour bar and titles need the room)
+
+
+def _cmap(scale):
+    from matplotlib import colormaps
+
+    name = style.SIGNED_CMAP if scale.kind == "grad" else style.VALUE_CMAP
+    return colormaps[name].with_extremes(bad=(0.0, 0.0, 0.0, 0.0))  # NaN: transparent, the cell looks empty
+
+
+class _Panel:
+    """The artists of one panel."""
+
+    __slots__ = ("d", "ax", "image", "grid", "texts", "labels", "marks", "rgba", "norm", "cmap", "font")
+
+
+class GridRenderer:
+    """Renders the frames of one grid scene to (H, W, 3) uint8 arrays, all the same size.
+
+    Parameters
+    ----------
+    scene : Scene
+    dpi : float
+    numbers : bool or None
+        Write numbers into cells; default: when cells are large enough to read them.
+    """
+
+    def __init__(self, scene, *, dpi, numbers=None):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        self.scene = scene
+        A = style.ANIM
+        panels = scene.panels
+        blocks = sorted({p.block for p in panels})
+        n_rows = max(p.row for p in panels) + 1
+        sub = {b: max(p.sub for p in panels if p.block == b) + 1 for b in blocks}
+        gw = {b: max(p.values.shape[1] for p in panels if p.block == b) for b in blocks}
+        row_h = [max((p.values.shape[0] for p in panels if p.row == r), default=1) for r in range(n_rows)]
+        title_lines = max(f.title.count("\n") + 1 for f in scene.frames)
+
+        top = 0.25 + title_lines * A["title_pt"] * 1.45 / 72
+        bottom = sum(_COLORBAR) + _CAPTION + 0.15
+        fixed_w = 2 * _MARGIN + (len(blocks) - 1) * _BLOCK_GAP + sum((sub[b] - 1) * _SUB_GAP for b in blocks)
+        cells_w = sum(sub[b] * gw[b] for b in blocks)
+        fixed_h = top + bottom + n_rows * _PANEL_TITLE + (n_rows - 1) * _ROW_GAP
+        cells_h = sum(row_h)
+        max_w, max_h = A["max_inch"]
+        cell = min(A["cell_inch"], (max_w - fixed_w) / cells_w, (max_h - fixed_h) / cells_h)
+        cell = max(cell, 0.08)
+        block_w = {b: max(sub[b] * gw[b] * cell + (sub[b] - 1) * _SUB_GAP, _MIN_BLOCK) for b in blocks}
+        fig_w = 2 * _MARGIN + sum(block_w.values()) + (len(blocks) - 1) * _BLOCK_GAP
+        fig_h = fixed_h + cells_h * cell
+        self.cell_pt = cell * 72
+        if numbers is None:
+            numbers = self.cell_pt >= A["min_number_cell_pt"]
+        self.numbers = bool(numbers)
+
+        fig = Figure(figsize=(fig_w, fig_h), dpi=dpi, facecolor=style.BACKGROUND)
+        self.fig, self.canvas = fig, FigureCanvasAgg(fig)
+        fig.set_layout_engine(None)
+
+        def fx(inch):
+            return inch / fig_w
+
+        def fy(inch_from_top):
+            return 1.0 - inch_from_top / fig_h
+
+        block_x, x = {}, _MARGIN
+        for b in blocks:
+            block_x[b] = x
+            x += block_w[b] + _BLOCK_GAP
+        row_y, y = [], top
+        for r in range(n_rows):
+            row_y.append(y + _PANEL_TITLE)
+            y += _PANEL_TITLE + row_h[r] * cell + _ROW_GAP
+        stack_bottom = y - _ROW_GAP
+
+        self.panels = {}
+        self.dynamic = []
+        self.animated = []
+        for d in panels:
+            rows, cols = d.values.shape
+            slot_w = sub[d.block] * gw[d.block] * cell + (sub[d.block] - 1) * _SUB_GAP
+            x0 = block_x[d.block] + (block_w[d.block] - slot_w) / 2 + d.sub * (gw[d.block] * cell + _SUB_GAP)
+            x0 += (gw[d.block] - cols) * cell / 2
+            y0 = row_y[d.row] + (row_h[d.row] - rows) * cell / 2
+            ax = fig.add_axes((fx(x0), fy(y0 + rows * cell), fx(cols * cell), rows * cell / fig_h))
+            self.panels[d.key] = self._panel(ax, d, scene.scales[d.scale])
+            title_pt = min(A["panel_title_pt"], max(cols * cell + 0.2, 0.6) * 72 / (0.6 * len(d.title)))
+            ax.set_title(d.title, fontsize=title_pt, color=style.INK, pad=9, fontfamily=style.FONT)
+
+        # One colour bar under each block, labelled with its tensor.
+        for b in blocks:
+            d = next(p for p in panels if p.block == b)
+            scale = scene.scales[d.scale]
+            width = min(block_w[b], max(1.2, gw[b] * sub[b] * cell))
+            cax = fig.add_axes((fx(block_x[b] + (block_w[b] - width) / 2), fy(stack_bottom + 0.25 + _COLORBAR[0]),
+                                fx(width), _COLORBAR[0] / fig_h))
+            self._colorbar(cax, scale)
+
+        # The formula and the rule change from frame to frame: stamped from cached word bitmaps.
+        self._glyphs = _Glyphs(dpi)
+        avail = (fig_w - 0.3) * dpi
+        self.title_pt = self._fit([f.title for f in scene.frames], avail, A["title_pt"])
+        self.caption_pt = self._fit([f.caption for f in scene.frames], avail, A["caption_pt"])
+        self.title_top = int(round(0.18 * dpi))
+        self.caption_bottom = int(round((1 - 0.12 / fig_h) * fig_h * dpi))
+        self.ink = np.array(_rgba(style.INK)[:3]) * 255
+        self.canvas.draw()
+        self._bg = self.canvas.copy_from_bbox(fig.bbox)
+        self._marked = set()
+        self.size = (int(self.canvas.get_width_height()[1]), int(self.canvas.get_width_height()[0]))
+
+    def _fit(self, texts, avail_px, pt):
+        """The largest size up to ``pt`` at which every line of ``texts`` fits ``avail_px``."""
+        lines = {line for t in texts for line in t.split("\n")}
+        widest = max((self._glyphs.line(line, pt).shape[1] for line in lines), default=1)
+        return float(pt) if widest <= avail_px else float(int(pt * avail_px / widest * 4) / 4)
+
+    def _colorbar(self, cax, scale):
+        from matplotlib.cm import ScalarMappable
+        from matplotlib.colors import Normalize
+
+        A = style.ANIM
+        cb = self.fig.colorbar(ScalarMappable(Normalize(scale.vmin, scale.vmax), _cmap(scale)), cax=cax,
+                               orientation="horizontal")
+        cb.outline.set_linewidth(0.6)
+        ticks = [scale.vmin, 0.0, scale.vmax] if scale.vmin < 0 < scale.vmax else [scale.vmin, scale.vmax]
+        cb.set_ticks(ticks, labels=[num(t) for t in ticks])
+        cb.ax.tick_params(labelsize=A["tick_pt"], length=2, pad=1)
+        cb.set_label(scale.label, fontsize=A["tick_pt"], labelpad=1, color=style.INK)
+
+    def _panel(self, ax, d, scale):
+        from matplotlib.collections import LineCollection
+        from matplotlib.colors import Normalize
+
+        A = style.ANIM
+        p = _Panel()
+        p.d, p.ax = d, ax
+        rows, cols = d.values.shape
+        ax.set_xlim(-0.5, cols - 0.5)
+        ax.set_ylim(rows - 0.5, -0.5)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+        ax.set_facecolor(A["empty"])
+        p.norm, p.cmap = Normalize(scale.vmin, scale.vmax), _cmap(scale)
+        if d.zeros.any():
+            over = np.zeros((rows, cols, 4))
+            over[d.zeros] = _rgba(A["padding"])
+            ax.imshow(over, interpolation="nearest", zorder=0.5, aspect="auto")
+        p.image = ax.imshow(d.values, cmap=p.cmap, norm=p.norm, interpolation="nearest", zorder=1, aspect="auto")
+        segs = [[(c - 0.5, -0.5), (c - 0.5, rows - 0.5)] for c in range(1, cols)]
+        segs += [[(-0.5, r - 0.5), (cols - 0.5, r - 0.5)] for r in range(1, rows)]
+        p.grid = LineCollection(segs, colors=A["grid_line"], linewidths=1.0, zorder=2)
+        ax.add_collection(p.grid)
+        p.marks = LineCollection([], colors=A["window"], linewidths=A["window_pt"], zorder=4, clip_on=False,
+                                 capstyle="projecting", joinstyle="miter")
+        ax.add_collection(p.marks)
+        p.marks.set_animated(True)
+        p.texts, p.labels = None, None
+        if self.numbers_for(d):
+            p.font = style.cell_font_pt(self.cell_pt, self._chars(d))
+            zr, zc = np.nonzero(d.zeros)
+            for r, c in zip(zr.tolist(), zc.tolist()):
+                ax.text(c, r, "0", ha="center", va="center", fontsize=p.font, color=A["padding_ink"], zorder=3,
+                        fontfamily=style.FONT)
+            p.texts = {}
+            p.labels = {}
+            for r in range(rows):
+                for c in range(cols):
+                    if not d.zeros[r, c]:
+                        p.labels[(r, c)] = ("", None)
+                        if not d.dynamic:  # drawn once into the background; dynamic ones are sprites
+                            p.texts[(r, c)] = ax.text(c, r, "", ha="center", va="center", fontsize=p.font,
+                                                      zorder=3, fontfamily=style.FONT)
+        p.rgba = None  # pixel centres of the cells (dynamic panels), set once the figure is drawn
+        self._set_values(p, d.values)
+        if d.dynamic:
+            p.image.set_animated(True)
+            p.grid.set_animated(True)
+            self.dynamic.append(p)
+        return p
+
+    def numbers_for(self, d):
+        return self.numbers
+
+    def _chars(self, d):
+        vals = [d.values] + [f.values[d.key] for f in self.scene.frames[::max(1, len(self.scene) // 40)]
+                             if d.key in f.values] + ([self.scene.frames[-1].values[d.key]]
+                                                      if d.key in self.scene.frames[-1].values else [])
+        longest = 1
+        for arr in vals:
+            fin = np.asarray(arr)[np.isfinite(arr)]
+            if fin.size:
+                longest = max(longest, max(len(num(v)) for v in np.unique(fin).tolist()))
+        return longest
+
+    def _set_values(self, p, values):
+        p.image.set_data(values)
+        if p.texts is None:
+            return
+        rgba = p.cmap(p.norm(np.nan_to_num(values)))
+        lum = 0.2126 * rgba[..., 0] + 0.7152 * rgba[..., 1] + 0.0722 * rgba[..., 2]
+        finite = np.isfinite(values)
+        for (r, c) in p.labels:
+            if finite[r, c]:
+                label = (num(values[r, c]), 0 if lum[r, c] > 0.45 else 255)
+            else:
+                label = ("", None)
+            if label != p.labels[(r, c)]:
+                t = p.texts.get((r, c))
+                if t is not None:
+                    t.set_text(label[0])
+                    t.set_color("#000000" if label[1] == 0 else "#FFFFFF")
+                p.labels[(r, c)] = label
+
+    @staticmethod
+    def _outline(cells, inset=0.08):
+        segs = []
+        for r, c in np.asarray(cells).reshape(-1, 2).tolist():
+            a, b = c - 0.5 + inset, c + 0.5 - inset
+            top, bot = r - 0.5 + inset, r + 0.5 - inset
+            segs.append([(a, top), (b, top), (b, bot), (a, bot), (a, top)])
+        return segs
+
+    def render(self, frame):
+        """Pixels of ``frame``: an (H, W, 3) uint8 array."""
+        self.canvas.restore_region(self._bg)
+        draw = self.fig.draw_artist
+        for key, values in frame.values.items():
+            self._set_values(self.panels[key], values)
+        for p in self.dynamic:
+            draw(p.image)
+            draw(p.grid)
+        marked = set(frame.cells) | set(frame.boxes)
+        for key in self._marked - marked:
+            self.panels[key].marks.set_segments([])
+        for key in marked:
+            p = self.panels[key]
+            segs = self._outline(frame.cells[key]) if key in frame.cells else []
+            if key in frame.boxes:
+                rows, cols = p.d.values.shape
+                e = 0.5 + 0.12
+                segs.append([(-e, -e), (cols - 1 + e, -e), (cols - 1 + e, rows - 1 + e), (-e, rows - 1 + e),
+                             (-e, -e)])
+            p.marks.set_segments(segs)
+            draw(p.marks)
+        self._marked = marked
+        rgb = np.asarray(self.canvas.buffer_rgba())[..., :3].copy()  # (H, W, 3)
+        y = self.title_top
+        for line in frame.title.split("\n"):
+            y += self._stamp_line(rgb, line, self.title_pt, y, top=True)
+        self._stamp_line(rgb, frame.caption, self.caption_pt, self.caption_bottom, top=False)
+        for p in self.dynamic:
+            if p.texts is not None:
+                self._stamp_numbers(rgb, p)
+        return rgb
+
+    def _stamp_line(self, rgb, text, pt, y, top):
+        """Stamp one line centred horizontally, its top (or bottom) at row ``y``; returns the line pitch."""
+        alpha = self._glyphs.line(text, pt)
+        h, w = alpha.shape
+        H, W = rgb.shape[:2]
+        y0 = y if top else y - h
+        x0 = max((W - w) // 2, 0)
+        w = min(w, W - x0)
+        if y0 < 0 or y0 + h > H or w <= 0:
+            return int(round(pt * 1.45 * self._glyphs.dpi / 72))
+        a = alpha[:, :w, None]
+        region = rgb[y0:y0 + h, x0:x0 + w].astype(np.float32)
+        rgb[y0:y0 + h, x0:x0 + w] = (region * (1.0 - a) + self.ink * a + 0.5).astype(np.uint8)
+        return int(round(pt * 1.45 * self._glyphs.dpi / 72))
+
+    def _stamp_numbers(self, rgb, p):
+        """Numbers of a dynamic panel, stamped as cached glyph bitmaps (drawing Text artists every
+        frame would cost about a millisecond each)."""
+        if p.rgba is None:
+            p.rgba = self._centres(p)
+        H, W = rgb.shape[:2]
+        for cell, (text, ink) in p.labels.items():
+            if not text:
+                continue
+            alpha = self._glyphs.get(text, p.font)  # (h, w) float32 coverage
+            h, w = alpha.shape
+            cx, cy = p.rgba[cell]
+            y0, x0 = cy - h // 2, cx - w // 2
+            if y0 < 0 or x0 < 0 or y0 + h > H or x0 + w > W:
+                continue
+            region = rgb[y0:y0 + h, x0:x0 + w].astype(np.float32)
+            a = alpha[..., None]
+            rgb[y0:y0 + h, x0:x0 + w] = (region * (1.0 - a) + ink * a + 0.5).astype(np.uint8)
+
+    def _centres(self, p):
+        H = self.size[0]
+        out = {}
+        for (r, c) in p.labels:
+            x, y = p.ax.transData.transform((c, r))
+            out[(r, c)] = (int(round(x)), int(round(H - y)))
+        return out
+
+    def close(self):
+        self.fig.clear()
+
+
+class _Glyphs:
+    """Rendered numbers by (text, size): coverage bitmaps from FreeType, as Agg draws text."""
+
+    def __init__(self, dpi):
+        from matplotlib.font_manager import FontProperties, findfont
+        from matplotlib.ft2font import FT2Font
+
+        self.dpi = dpi
+        self.font = FT2Font(findfont(FontProperties(family=style.FONT)))
+        self.cache = {}
+
+    def get(self, text, pt):
+        key = (text, pt)
+        alpha = self.cache.get(key)
+        if alpha is None:
+            from matplotlib.backends.backend_agg import get_hinting_flag
+
+            f = self.font
+            f.set_size(pt, self.dpi)
+            f.set_text(text, 0.0, flags=get_hinting_flag())
+            f.draw_glyphs_to_bitmap(antialiased=True)
+            alpha = np.asarray(f.get_image(), dtype=np.float32) / 255.0
+            self.cache[key] = alpha
+        return alpha
+
+    def _word(self, word, pt):
+        """(coverage, baseline row, advance in pixels) of one word."""
+        key = ("word", word, pt)
+        hit = self.cache.get(key)
+        if hit is None:
+            from matplotlib.backends.backend_agg import get_hinting_flag
+
+            f = self.font
+            f.set_size(pt, self.dpi)
+            f.set_text(word, 0.0, flags=get_hinting_flag())
+            f.draw_glyphs_to_bitmap(antialiased=True)
+            alpha = np.asarray(f.get_image(), dtype=np.float32) / 255.0
+            descent = int(round(f.get_descent() / 64))
+            width = max(int(round(f.get_width_height()[0] / 64)), alpha.shape[1])
+            hit = (alpha, alpha.shape[0] - descent, width)
+            self.cache[key] = hit
+        return hit
+
+    def line(self, text, pt):
+        """Coverage bitmap (h, w) float32 of one line of text, words on a common baseline.
+
+        Words are cached, so a formula that changes a few numbers per frame costs a few words.
+        """
+        key = ("line", text, pt)
+        hit = self.cache.get(key)
+        if hit is not None:
+            return hit
+        words = [self._word(w, pt) for w in text.split(" ") if w]
+        space = int(round(0.318 * pt * self.dpi / 72))  # DejaVu Sans: a space is 0.318 em
+        ascent = max([b for _, b, _ in words] + [int(round(0.76 * pt * self.dpi / 72))])
+        descent = max([a.shape[0] - b for a, b, _ in words] + [int(round(0.24 * pt * self.dpi / 72))])
+        width = sum(wd for _, _, wd in words) + space * max(len(text.split(" ")) - 1, 0) + 2
+        out = np.zeros((ascent + descent, width), np.float32)
+        x = 0
+        k = 0
+        for part in text.split(" "):
+            if part:
+                alpha, base, wd = words[k]
+                k += 1
+                y0 = ascent - base
+                h, w = alpha.shape
+                out[y0:y0 + h, x:x + w] = np.maximum(out[y0:y0 + h, x:x + w], alpha)
+                x += wd
+            x += space
+        if len(self.cache) > 20000:  # long clips: keep memory bounded
+            self.cache.clear()
+        self.cache[key] = out
+        return out
+
+
+def _rgba(color):
+    from matplotlib.colors import to_rgba
+
+    return to_rgba(color)

@@ -1,0 +1,625 @@
+"""What each lecture animation shows, frame by frame, as numbers: panels, values, marked cells, formulas.
+
+A scene is computed in numpy from a traced convolution, before anything is drawn; the renderer in
+:mod:`convgraph.renderers.frames` turns each :class:`Frame` into pixels. Grids are in *display
+coordinates*: x and dX include their padding as a border, dY′ (the second part of ``"input-grad"``)
+is dY dilated by the stride and zero-padded, so a kernel tap (u, v) of output (i, j) sits at row
+``i·s + u·d``, column ``j·s + v·d`` of the display grid.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Scale", "PanelDef", "Frame", "Scene", "CONV_SCENES", "build_scene", "num"]
+
+
+@dataclass(frozen=True)
+class Scale:
+    """A fixed colour scale for one tensor over a whole clip; ``kind`` is ``"value"`` or ``"grad"``."""
+
+    label: str
+    kind: str
+    vmin: float
+    vmax: float
+    integer: bool  # every number on it is a whole number: labels without decimals
+
+
+@dataclass(frozen=True)
+class PanelDef:
+    """One grid of the figure: block (column group) ``block``, panel row ``row``, sub-column ``sub``.
+
+    ``values`` is the grid before the first frame (NaN: nothing there yet); ``zeros`` marks structural
+    zeros (padding, zeros inserted between dY entries), drawn grey with a ``0``.
+    """
+
+    key: str
+    title: str
+    block: int
+    row: int
+    sub: int
+    scale: str
+    values: np.ndarray
+    zeros: np.ndarray
+    dynamic: bool
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One picture: the grids of the dynamic panels, outlined cells, the formula and the rule.
+
+    ``cells`` maps a panel key to an (k, 2) int array of (row, col) cells outlined in the window
+    colour; ``boxes`` lists panel keys outlined as a whole.
+    """
+
+    values: dict
+    cells: dict
+    boxes: tuple
+    title: str
+    caption: str
+
+
+class Scene:
+    """A list of :class:`Frame` over fixed :class:`PanelDef` panels and :class:`Scale` colour scales.
+
+    ``result`` holds the final numeric state by name (``"y"``, ``"dW"``, ``"dX"``, and for
+    ``"input-grad"`` also ``"dX_gather"``), shaped like the traced tensors.
+    """
+
+    def __init__(self, name, panels, scales, frames, result):
+        self.name = name
+        self.panels = tuple(panels)
+        self.scales = dict(scales)
+        self.frames = list(frames)
+        self.result = dict(result)
+
+    def __len__(self):
+        return len(self.frames)
+
+    def __getitem__(self, k):
+        return self.frames[k]
+
+
+def num(v):
+    """A number as a cell or formula shows it: whole numbers bare, else three significant digits.
+
+    >>> num(3.0), num(-0.5), num(12.345), num(0.0001234)
+    ('3', '-0.5', '12.3', '0.000123')
+    """
+    v = float(v)
+    if v == 0:
+        return "0"
+    if v == int(v) and abs(v) < 1e6:
+        return str(int(v))
+    return f"{v:.3g}"
+
+
+def _factor(v):
+    s = num(v)
+    return f"({s})" if s.startswith("-") else s
+
+
+def _sum_text(pairs, limit=6):
+    """``a·b + c·d + …`` for (a, b) pairs, at most ``limit`` terms shown."""
+    terms = [f"{_factor(a)}·{_factor(b)}" for a, b in pairs[:limit]]
+    if len(pairs) > limit:
+        terms.append(f"… ({len(pairs)} terms)")
+    return " + ".join(terms) if terms else "0 (every tap on padding)"
+
+
+class _Conv:
+    """The arrays and geometry of one traced convolution, in (N, C, H, W) ⊛ (O, C/g, KH, KW) form."""
+
+    def __init__(self, rec, dY):
+        s = rec.spec
+        self.s = s
+        self.N, self.C, self.H, self.W, self.O = s.N, s.C, s.H, s.W, s.O
+        self.Cg, self.KH, self.KW, self.OH, self.OW = s.Cg, s.KH, s.KW, s.OH, s.OW
+        self.Og = s.O // s.groups
+        (self.sh, self.sw), (self.dh, self.dw) = s.stride, s.dilation
+        self.pt, self.pb, self.pl, self.pr = s.padding
+        self.x = np.asarray(rec.x.data, float).reshape(s.N, s.C, s.H, s.W)
+        self.w = np.asarray(rec.w.data, float).reshape(s.O, s.Cg, s.KH, s.KW)
+        self.b = None if rec.b is None else np.asarray(rec.b.data, float).reshape(s.O)
+        self.dY = np.asarray(dY, float).reshape(s.N, s.O, s.OH, s.OW)
+        self.Hp, self.Wp = s.H + self.pt + self.pb, s.W + self.pl + self.pr
+        self.xp = np.pad(self.x, ((0, 0), (0, 0), (self.pt, self.pb), (self.pl, self.pr)))  # (N, C, Hp, Wp)
+        self.pad_mask = np.ones((self.Hp, self.Wp), bool)
+        self.pad_mask[self.pt:self.pt + s.H, self.pl:self.pl + s.W] = False
+        # Index names as the caller's shapes have them.
+        self.x4, self.w4 = len(s.x_shape) == 4, len(s.w_shape) == 4
+        self.x3 = len(s.x_shape) >= 3
+
+    # --- names -------------------------------------------------------------------------------
+    def x_lead(self, n, c):
+        return ((n,) if self.x4 else ()) + ((c,) if self.x3 else ())
+
+    def y_lead(self, n, o):
+        return ((n,) if self.x4 else ()) + ((o,) if self.w4 else ())
+
+    def w_lead(self, o, c):
+        return (o, c) if self.w4 else ()
+
+    def x_title(self, name, n, c):
+        names = (("n",) if self.x4 else ()) + (("c",) if self.x3 else ())
+        return _titled(name, names, self.x_lead(n, c))
+
+    def y_title(self, name, n, o):
+        names = (("n",) if self.x4 else ()) + (("o",) if self.w4 else ())
+        return _titled(name, names, self.y_lead(n, o))
+
+    def w_title(self, name, o, c):
+        return _titled(name, ("o", "c") if self.w4 else (), self.w_lead(o, c))
+
+    # --- geometry ----------------------------------------------------------------------------
+    def positions(self):
+        """Every output position (n, o, i, j) in the order the clip visits them."""
+        return [(n, o, i, j) for n in range(self.N) for o in range(self.O)
+                for i in range(self.OH) for j in range(self.OW)]
+
+    def group(self, o):
+        return o // self.Og
+
+    def channels(self, o):
+        g = self.group(o)
+        return range(g * self.Cg, (g + 1) * self.Cg)
+
+    def tap_rows(self, i):
+        return i * self.sh + np.arange(self.KH) * self.dh
+
+    def tap_cols(self, j):
+        return j * self.sw + np.arange(self.KW) * self.dw
+
+    def taps(self, i, j):
+        """Display cells (KH·KW, 2) of the window of output (i, j) on the padded grid."""
+        r, c = np.meshgrid(self.tap_rows(i), self.tap_cols(j), indexing="ij")
+        return np.stack([r.ravel(), c.ravel()], axis=1)
+
+    def patch(self, n, o, i, j):
+        """x under the window of output (n, o, i, j): (C/g, KH, KW), zeros on padding."""
+        ch = self.channels(o)
+        return self.xp[n, ch.start:ch.stop][:, self.tap_rows(i)[:, None], self.tap_cols(j)[None, :]]
+
+    def real(self, i, j):
+        """(KH, KW) mask of taps of output (i, j) that fall on real input, not padding."""
+        r, c = self.tap_rows(i), self.tap_cols(j)
+        return ~self.pad_mask[r[:, None], c[None, :]]
+
+    def params_text(self):
+        s, d = self.s.stride, self.s.dilation
+        pad = self.s.padding
+        p = str(pad[0]) if len(set(pad)) == 1 else str(pad)
+        st = str(s[0]) if s[0] == s[1] else str(s)
+        dt = str(d[0]) if d[0] == d[1] else str(d)
+        extra = f", groups {self.s.groups}" if self.s.groups > 1 else ""
+        return f"stride s={st}, dilation d={dt}, padding p={p}{extra}"
+
+
+def _titled(name, names, lead):
+    if not lead:
+        return name
+    return f"{name}[" + ",".join(f"{a}={i}" for a, i in zip(names, lead)) + "]"
+
+
+def _index(name, lead, i, j):
+    return f"{name}[" + ",".join(str(v) for v in (*lead, i, j)) + "]"
+
+
+def _value_scale(label, *arrays):
+    vals = np.concatenate([np.asarray(a, float)[np.isfinite(a)].ravel() for a in arrays])
+    vmin, vmax = (float(vals.min()), float(vals.max())) if vals.size else (0.0, 1.0)
+    if vmin == vmax:
+        vmin, vmax = vmin - 1.0, vmax + 1.0
+    return Scale(label, "value", vmin, vmax, bool(np.all(vals == np.round(vals))))
+
+
+def _grad_scale(label, *arrays):
+    vals = np.concatenate([np.asarray(a, float)[np.isfinite(a)].ravel() for a in arrays])
+    vmax = float(np.abs(vals).max()) if vals.size else 0.0
+    vmax = vmax if vmax > 0 else 1.0
+    return Scale(label, "grad", -vmax, vmax, bool(np.all(vals == np.round(vals))))
+
+
+def _chunks(items, max_frames):
+    """Split ``items`` into at most ``max_frames`` consecutive runs of equal length (the last shorter)."""
+    size = max(1, math.ceil(len(items) / max_frames))
+    return [items[k:k + size] for k in range(0, len(items), size)]
+
+
+class _Builder:
+    """Panels and frames under construction."""
+
+    def __init__(self, conv):
+        self.c = conv
+        self.panels = []
+        self.scales = {}
+        self.frames = []
+
+    def panel(self, key, title, block, row, sub, scale, values, zeros=None, dynamic=False):
+        values = np.array(values, float)
+        zeros = np.zeros(values.shape, bool) if zeros is None else np.asarray(zeros, bool)
+        self.panels.append(PanelDef(key, title, block, row, sub, scale, values, zeros, dynamic))
+
+    # Standard panel sets: x-like (n, c) on the padded grid, W-like (o, c'), y-like (n, o).
+    def x_panels(self, name, block, scale, data=None, dynamic=False, label=None):
+        c = self.c
+        for n in range(c.N):
+            for ch in range(c.C):
+                vals = np.full((c.Hp, c.Wp), np.nan)
+                if data is not None:
+                    vals[~c.pad_mask] = data[n, ch].ravel()
+                self.panel(f"{name}:{n},{ch}", c.x_title(label or name, n, ch), block, n * c.C + ch, 0, scale,
+                           vals, c.pad_mask, dynamic)
+
+    def w_panels(self, name, block, scale, data=None, dynamic=False, label=None):
+        c = self.c
+        for o in range(c.O):
+            for ch in range(c.Cg):
+                vals = np.full((c.KH, c.KW), np.nan) if data is None else data[o, ch]
+                self.panel(f"{name}:{o},{ch}", c.w_title(label or name, o, ch), block, o, ch, scale, vals,
+                           None, dynamic)
+
+    def y_panels(self, name, block, scale, data=None, dynamic=False, label=None, zeros=None, rows=None):
+        c = self.c
+        for n in range(c.N):
+            for o in range(c.O):
+                vals = np.full((c.OH, c.OW), np.nan) if data is None else data[n, o]
+                self.panel(f"{name}:{n},{o}", c.y_title(label or name, n, o), block, n * c.O + o, 0, scale,
+                           vals, zeros, dynamic)
+
+    # Values of dynamic panels from full state arrays.
+    def x_values(self, name, state):
+        c = self.c
+        out = {}
+        for n in range(c.N):
+            for ch in range(c.C):
+                vals = np.full((c.Hp, c.Wp), np.nan)
+                vals[~c.pad_mask] = state[n, ch].ravel()
+                out[f"{name}:{n},{ch}"] = vals
+        return out
+
+    def xp_values(self, name, state_padded):
+        """Values of x-like panels from a padded state (N, C, Hp, Wp); padding cells stay blank."""
+        c = self.c
+        out = {}
+        for n in range(c.N):
+            for ch in range(c.C):
+                vals = np.array(state_padded[n, ch], float)
+                vals[c.pad_mask] = np.nan
+                out[f"{name}:{n},{ch}"] = vals
+        return out
+
+    def w_values(self, name, state):
+        c = self.c
+        return {f"{name}:{o},{ch}": np.array(state[o, ch]) for o in range(c.O) for ch in range(c.Cg)}
+
+    def y_values(self, name, state):
+        c = self.c
+        return {f"{name}:{n},{o}": np.array(state[n, o]) for n in range(c.N) for o in range(c.O)}
+
+    def window(self, cells, name, n, o, i, j):
+        """Outline the taps of output (n, o, i, j) on every x-like panel of its group."""
+        c = self.c
+        t = c.taps(i, j)
+        for ch in c.channels(o):
+            cells[f"{name}:{n},{ch}"] = np.concatenate([cells.get(f"{name}:{n},{ch}", np.empty((0, 2), int)), t])
+
+    def kernel_keys(self, name, o):
+        return tuple(f"{name}:{o},{ch}" for ch in range(self.c.Cg))
+
+    def frame(self, values, cells, boxes, title, caption):
+        self.frames.append(Frame(values, {k: np.asarray(v, int).reshape(-1, 2) for k, v in cells.items()},
+                                 tuple(boxes), title, caption))
+
+    def build(self, name, result):
+        return Scene(name, self.panels, self.scales, self.frames, result)
+
+
+# --- the pieces every conv scene is made of ---------------------------------------------------
+
+def _forward_states(c, runs):
+    """y filling in run by run: list of (N, O, OH, OW) arrays, NaN where not computed yet."""
+    y = np.full((c.N, c.O, c.OH, c.OW), np.nan)
+    states, full = [], np.empty_like(y)
+    for n, o, i, j in c.positions():
+        full[n, o, i, j] = float(np.sum(c.w[o] * c.patch(n, o, i, j))) + (0.0 if c.b is None else c.b[o])
+    for run in runs:
+        for n, o, i, j in run:
+            y[n, o, i, j] = full[n, o, i, j]
+        states.append(y.copy())
+    return states, full
+
+
+def _forward_title(c, run, full):
+    n, o, i, j = run[-1]
+    if len(run) > 1:
+        return f"y: {len(run)} positions per frame, last {_index('y', c.y_lead(n, o), i, j)} = {num(full[n, o, i, j])}"
+    real = c.real(i, j)
+    pairs = [(c.w[o, ch, u, v], c.patch(n, o, i, j)[ch, u, v])
+             for ch in range(c.Cg) for u in range(c.KH) for v in range(c.KW) if real[u, v]]
+    bias = "" if c.b is None else f"{num(c.b[o])} + "
+    return f"{_index('y', c.y_lead(n, o), i, j)} = {bias}{_sum_text(pairs)} = {num(full[n, o, i, j])}"
+
+
+def _forward_caption(c):
+    if c.C == 1 and c.O == 1:
+        rule = "y[i,j] = Σ_u,v W[u,v]·x[i·s+u·d, j·s+v·d]"
+    else:
+        rule = "y[o,i,j] = Σ_c,u,v W[o,c,u,v]·x[c, i·s+u·d, j·s+v·d]"
+    if c.b is not None:
+        rule = rule.replace(" = Σ", " = b + Σ", 1)
+    return f"forward: {rule}   ({c.params_text()}; x drawn with its padding)"
+
+
+def _backward_states(c, runs):
+    """dW and padded dX accumulating run by run: lists of (O, C/g, KH, KW) and (N, C, Hp, Wp)."""
+    dW = np.zeros((c.O, c.Cg, c.KH, c.KW))
+    dXp = np.zeros((c.N, c.C, c.Hp, c.Wp))
+    dWs, dXs = [], []
+    for run in runs:
+        for n, o, i, j in run:
+            g = c.dY[n, o, i, j]
+            dW[o] += g * c.patch(n, o, i, j)
+            ch = c.channels(o)
+            dXp[n][ch.start:ch.stop, c.tap_rows(i)[:, None], c.tap_cols(j)[None, :]] += g * c.w[o]  # (C/g, KH, KW)
+        dWs.append(dW.copy())
+        dXs.append(dXp.copy())
+    return dWs, dXs
+
+
+def _crop(c, dXp):
+    return dXp[:, :, c.pt:c.pt + c.H, c.pl:c.pl + c.W]
+
+
+def _dw_caption(c):
+    p = ", −p" if any(c.s.padding) else ""
+    if c.C == 1 and c.O == 1 and c.N == 1:
+        rule = f"dW[u,v] = Σ_i,j dY[i,j]·x[i·s+u·d{p}, j·s+v·d{p}]"
+    else:
+        rule = f"dW[o,c,u,v] = Σ_n,i,j dY[n,o,i,j]·x[n,c, i·s+u·d{p}, j·s+v·d{p}]"
+    return f"{rule}   ({c.params_text()})"
+
+
+def _dw_title(c, run):
+    n, o, i, j = run[-1]
+    g = c.dY[n, o, i, j]
+    dw = c.w_title("dW", o, 0).split("[")[0] + ("" if not c.w4 else f"[o={o}]")
+    if len(run) > 1:
+        return f"{dw} += dY·(x patch) for {len(run)} positions, last dY{_index('', c.y_lead(n, o), i, j)} = {num(g)}"
+    return f"{dw} += {_index('dY', c.y_lead(n, o), i, j)} · (x patch) = {_factor(g)} · x[window]"
+
+
+def _dx_title(c, run):
+    n, o, i, j = run[-1]
+    g = c.dY[n, o, i, j]
+    if len(run) > 1:
+        return f"dX[window] += dY·W for {len(run)} positions, last dY{_index('', c.y_lead(n, o), i, j)} = {num(g)}"
+    w = "W" if not c.w4 else f"W[o={o}]"
+    return f"dX[window] += {_index('dY', c.y_lead(n, o), i, j)} · {w} = {_factor(g)} · {w}"
+
+
+def _check_frames(max_frames):
+    if isinstance(max_frames, bool) or not isinstance(max_frames, (int, np.integer)):
+        raise TypeError(f"max_frames must be an int, got {type(max_frames).__name__}: {max_frames!r}")
+    if max_frames < 1:
+        raise ValueError(f"max_frames must be positive, got {max_frames}")
+    return int(max_frames)
+
+
+# --- scenes ------------------------------------------------------------------------------------
+
+def lesson_scene(rec, dY, max_frames=400):
+    """The seed lesson's two panels: the forward window over x beside dW accumulating."""
+    c = _Conv(rec, dY)
+    runs = _chunks(c.positions(), _check_frames(max_frames))
+    b = _Builder(c)
+    ys, yfull = _forward_states(c, runs)
+    dWs, _ = _backward_states(c, runs)
+    b.scales = {"x": _value_scale("x (input value)", c.x), "dW": _grad_scale("dW (gradient)", *dWs)}
+    b.x_panels("x", 0, "x", c.x)
+    b.w_panels("dW", 1, "dW", None, dynamic=True)
+    caption = _dw_caption(c)
+    for run, dW in zip(runs, dWs):
+        cells = {}
+        for n, o, i, j in run:
+            b.window(cells, "x", n, o, i, j)
+        boxes = b.kernel_keys("dW", run[-1][1])
+        title = _forward_title(c, run, yfull) + "\n" + _dw_title(c, run)
+        b.frame(b.w_values("dW", dW), cells, boxes, title, caption)
+    return b.build("lesson", {"y": yfull, "dW": dWs[-1]})
+
+
+def forward_scene(rec, dY, max_frames=400):
+    """The window slides over x (padding as a border, dilation holes), the kernel beside it, y fills."""
+    c = _Conv(rec, dY)
+    runs = _chunks(c.positions(), _check_frames(max_frames))
+    b = _Builder(c)
+    ys, yfull = _forward_states(c, runs)
+    b.scales = {"x": _value_scale("x (input)", c.x), "W": _value_scale("W (kernel)", c.w),
+                "y": _value_scale("y (output)", yfull)}
+    b.x_panels("x", 0, "x", c.x)
+    b.w_panels("W", 1, "W", c.w)
+    b.y_panels("y", 2, "y", None, dynamic=True)
+    caption = _forward_caption(c)
+    for run, y in zip(runs, ys):
+        cells = {}
+        for n, o, i, j in run:
+            b.window(cells, "x", n, o, i, j)
+            cells.setdefault(f"y:{n},{o}", []).append((i, j))
+        b.frame(b.y_values("y", y), cells, b.kernel_keys("W", run[-1][1]), _forward_title(c, run, yfull), caption)
+    return b.build("forward", {"y": yfull})
+
+
+def weight_grad_scene(rec, dY, max_frames=400):
+    """Every dY[i,j] times the patch it saw is added into dW; the last frame holds dW."""
+    c = _Conv(rec, dY)
+    runs = _chunks(c.positions(), _check_frames(max_frames))
+    b = _Builder(c)
+    dWs, _ = _backward_states(c, runs)
+    b.scales = {"x": _value_scale("x (input)", c.x), "dY": _grad_scale("dY (upstream gradient)", c.dY),
+                "dW": _grad_scale("dW (gradient)", *dWs)}
+    b.x_panels("x", 0, "x", c.x)
+    b.y_panels("dY", 1, "dY", c.dY)
+    b.w_panels("dW", 2, "dW", None, dynamic=True)
+    caption = _dw_caption(c)
+    for run, dW in zip(runs, dWs):
+        cells = {}
+        for n, o, i, j in run:
+            b.window(cells, "x", n, o, i, j)
+            cells.setdefault(f"dY:{n},{o}", []).append((i, j))
+        b.frame(b.w_values("dW", dW), cells, b.kernel_keys("dW", run[-1][1]), _dw_title(c, run), caption)
+    return b.build("weight-grad", {"dW": dWs[-1]})
+
+
+def _dilated_dy(c):
+    """dY′: dY dilated by the stride and zero-padded so the flipped kernel slides over it with
+    stride 1 and the layer's dilation: (N, O, H + (KH−1)·dh, W + (KW−1)·dw) and its zeros mask.
+
+    dX[c,h,w] = Σ_o,u,v dY′[o, h+u·dh, w+v·dw] · W[o,c,KH−1−u,KW−1−v], with dY[i,j] at
+    dY′[i·s + (KH−1)·dh − p_top, j·s + (KW−1)·dw − p_left] (entries that land outside only fed padding).
+    """
+    Hd, Wd = c.H + (c.KH - 1) * c.dh, c.W + (c.KW - 1) * c.dw
+    top, left = (c.KH - 1) * c.dh - c.pt, (c.KW - 1) * c.dw - c.pl
+    D = np.zeros((c.N, c.O, Hd, Wd))
+    zeros = np.ones((Hd, Wd), bool)
+    rows, cols = top + np.arange(c.OH) * c.sh, left + np.arange(c.OW) * c.sw
+    rk, ck = (rows >= 0) & (rows < Hd), (cols >= 0) & (cols < Wd)
+    D[:, :, rows[rk][:, None], cols[ck][None, :]] = c.dY[:, :, rk][:, :, :, ck]
+    zeros[rows[rk][:, None], cols[ck][None, :]] = False
+    return D, zeros
+
+
+def input_grad_scene(rec, dY, max_frames=400):
+    """dX twice: every dY[i,j] scatters dY[i,j]·W into its window; then the kernel rotated 180°
+    slides over dY′ (dY dilated by the stride, zero-padded) and gathers the same dX cell by cell."""
+    c = _Conv(rec, dY)
+    max_frames = _check_frames(max_frames)
+    runs = _chunks(c.positions(), max(1, max_frames // 2))
+    b = _Builder(c)
+    _, dXs = _backward_states(c, runs)
+    D, dzeros = _dilated_dy(c)
+    wf = c.w[:, :, ::-1, ::-1]  # rot180 per (o, c)
+    # Part 2: dX by gathering, one real input position (n, ch, h, w) at a time.
+    cells2 = [(n, ch, h, w) for n in range(c.N) for ch in range(c.C) for h in range(c.H) for w in range(c.W)]
+    runs2 = _chunks(cells2, max(1, max_frames - len(runs)))
+    gather = np.full((c.N, c.C, c.H, c.W), np.nan)
+    full2 = np.zeros((c.N, c.C, c.H, c.W))
+    terms = {}
+    for n, ch, h, w in cells2:
+        g, cc = ch // c.Cg, ch % c.Cg
+        pairs = []
+        for o in range(g * c.Og, (g + 1) * c.Og):
+            win = D[n, o, h + np.arange(c.KH)[:, None] * c.dh, w + np.arange(c.KW)[None, :] * c.dw]
+            full2[n, ch, h, w] += float(np.sum(win * wf[o, cc]))
+            pairs += [(wf[o, cc, u, v], win[u, v]) for u in range(c.KH) for v in range(c.KW) if win[u, v] != 0]
+        terms[(n, ch, h, w)] = pairs
+    states2 = []
+    for run in runs2:
+        for n, ch, h, w in run:
+            gather[n, ch, h, w] = full2[n, ch, h, w]
+        states2.append(gather.copy())
+
+    b.scales = {"dY": _grad_scale("dY, dY′ (upstream gradient)", c.dY), "W": _value_scale("W, rot180(W)", c.w),
+                "dX": _grad_scale("dX (gradient)", *dXs, full2)}
+    b.y_panels("dY", 0, "dY", c.dY)
+    b.w_panels("W", 1, "W", c.w)
+    b.x_panels("dX", 2, "dX", None, dynamic=True, label="dX scatter")
+    for n in range(c.N):
+        for o in range(c.O):
+            b.panel(f"dYd:{n},{o}", c.y_title("dY′", n, o), 3, n * c.O + o, 0, "dY", np.where(dzeros, np.nan, D[n, o]),
+                    dzeros)
+    b.w_panels("Wf", 4, "W", wf, label="rot180 W")
+    for n in range(c.N):
+        for ch in range(c.C):
+            b.panel(f"dXg:{n},{ch}", c.x_title("dX gather", n, ch), 5, n * c.C + ch, 0, "dX",
+                    np.full((c.H, c.W), np.nan), None, True)
+
+    cap1 = (f"part 1, scatter: each dY[i,j] adds dY[i,j]·W into the window it came from   ({c.params_text()})")
+    top, left = (c.KH - 1) * c.dh - c.pt, (c.KW - 1) * c.dw - c.pl
+    how = "dilated by s, " if max(c.sh, c.sw) > 1 else ""
+    cap2 = (f"part 2, gather: dX = rot180(W) sliding over dY′ = dY {how}zero-padded by (K−1)·d−p = "
+            f"{top if top == left else (top, left)}, with dilation d")
+    empty2 = {f"dXg:{n},{ch}": np.full((c.H, c.W), np.nan) for n in range(c.N) for ch in range(c.C)}
+    for run, dXp in zip(runs, dXs):
+        cells, boxes = {}, []
+        for n, o, i, j in run:
+            b.window(cells, "dX", n, o, i, j)
+            cells.setdefault(f"dY:{n},{o}", []).append((i, j))
+        boxes = b.kernel_keys("W", run[-1][1])
+        b.frame({**b.xp_values("dX", dXp), **empty2}, cells, boxes, _dx_title(c, run), cap1)
+    last1 = b.xp_values("dX", dXs[-1])
+    for run, st in zip(runs2, states2):
+        cells = {}
+        for n, ch, h, w in run:
+            g = ch // c.Cg
+            win = np.stack(np.meshgrid(h + np.arange(c.KH) * c.dh, w + np.arange(c.KW) * c.dw, indexing="ij"),
+                           axis=-1).reshape(-1, 2)
+            for o in range(g * c.Og, (g + 1) * c.Og):
+                cells.setdefault(f"dYd:{n},{o}", []).extend(map(tuple, win))
+            cells.setdefault(f"dXg:{n},{ch}", []).append((h, w))
+        n, ch, h, w = run[-1]
+        g, cc = ch // c.Cg, ch % c.Cg
+        boxes = tuple(f"Wf:{o},{cc}" for o in range(g * c.Og, (g + 1) * c.Og))
+        lhs = _index("dX", c.x_lead(n, ch), h, w)
+        if len(run) > 1:
+            title = f"dX gathered {len(run)} cells per frame, last {lhs} = {num(full2[n, ch, h, w])}"
+        else:
+            title = f"{lhs} = Σ rot180(W)·dY′ = {_sum_text(terms[(n, ch, h, w)])} = {num(full2[n, ch, h, w])}"
+        vals = {f"dXg:{a},{bb}": np.array(st[a, bb]) for a in range(c.N) for bb in range(c.C)}
+        b.frame({**last1, **vals}, cells, boxes, title, cap2)
+    return b.build("input-grad", {"dX": _crop(c, dXs[-1]), "dX_gather": full2})
+
+
+def backprop_scene(rec, dY, max_frames=400):
+    """The combined clip: forward (window, y filling), then backward (dY[i,j] lit, heat flowing into
+    dW and dX); x, W, y, dY, dW, dX side by side."""
+    c = _Conv(rec, dY)
+    max_frames = _check_frames(max_frames)
+    runs = _chunks(c.positions(), max(1, max_frames // 2))
+    b = _Builder(c)
+    ys, yfull = _forward_states(c, runs)
+    dWs, dXs = _backward_states(c, runs)
+    b.scales = {"x": _value_scale("x (input)", c.x), "W": _value_scale("W (kernel)", c.w),
+                "y": _value_scale("y (output)", yfull), "dY": _grad_scale("dY (upstream)", c.dY),
+                "dW": _grad_scale("dW", *dWs), "dX": _grad_scale("dX", *dXs)}
+    b.x_panels("x", 0, "x", c.x)
+    b.w_panels("W", 1, "W", c.w)
+    b.y_panels("y", 2, "y", None, dynamic=True)
+    b.y_panels("dY", 3, "dY", c.dY)
+    b.w_panels("dW", 4, "dW", None, dynamic=True)
+    b.x_panels("dX", 5, "dX", None, dynamic=True)
+    fcap = _forward_caption(c)
+    bcap = "backward: " + _dw_caption(c).replace("   (", ";  dX[window] += dY[i,j]·W   (")
+    zero_dw = b.w_values("dW", np.full((c.O, c.Cg, c.KH, c.KW), np.nan))
+    zero_dx = b.x_values("dX", np.full((c.N, c.C, c.H, c.W), np.nan))
+    for run, y in zip(runs, ys):
+        cells = {}
+        for n, o, i, j in run:
+            b.window(cells, "x", n, o, i, j)
+            cells.setdefault(f"y:{n},{o}", []).append((i, j))
+        b.frame({**b.y_values("y", y), **zero_dw, **zero_dx}, cells, b.kernel_keys("W", run[-1][1]),
+                "forward  " + _forward_title(c, run, yfull), fcap)
+    for run, dW, dXp in zip(runs, dWs, dXs):
+        cells = {}
+        for n, o, i, j in run:
+            b.window(cells, "x", n, o, i, j)
+            b.window(cells, "dX", n, o, i, j)
+            cells.setdefault(f"dY:{n},{o}", []).append((i, j))
+        o = run[-1][1]
+        boxes = b.kernel_keys("W", o) + b.kernel_keys("dW", o)
+        title = "backward  " + _dw_title(c, run) + ";  " + _dx_title(c, run).split(" = ")[0]
+        b.frame({**b.y_values("y", ys[-1]), **b.w_values("dW", dW), **b.xp_values("dX", dXp)}, cells, boxes,
+                title, bcap)
+    return b.build("backprop", {"y": yfull, "dW": dWs[-1], "dX": _crop(c, dXs[-1])})
+
+
+CONV_SCENES = {"forward": forward_scene, "weight-grad": weight_grad_scene, "input-grad": input_grad_scene,
+               "backprop": backprop_scene, "lesson": lesson_scene}
+
+
+def build_scene(name, rec, dY, max_frames=400):
+    """The :class:`Scene` ``name`` (a key of :data:`CONV_SCENES`) for conv record ``rec`` and its dY."""
+    return CONV_SCENES[name](rec, dY, max_frames)
