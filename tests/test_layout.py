@@ -132,3 +132,24 @@ def test_bad_arguments(lesson_trace, kwargs, exc, text):
 def test_not_a_trace():
     with pytest.raises(TypeError, match="Trace"):
         layout("graph")
+
+
+def test_panel_of_names_each_nodes_panel(lesson_trace):
+    lay = layout(lesson_trace)
+    titles = [p.title for p in lay.panels]
+    assert titles[lay.panel_of[0]] == "x"
+    assert titles[lay.panel_of[int(lesson_trace.conv.mul[0, 0, 0, 0, 0, 0, 0])]] == "y: × and +"
+    assert titles[lay.panel_of[int(lesson_trace.tensors["y"].nodes[2, 2])]] == "y"
+
+
+def test_collapsed_wraps_many_panels_and_sizes_cells_per_tensor():
+    t = cg.trace_conv2d(np.ones((1, 3, 8, 8)), np.ones((8, 3, 3, 3)))
+    lay = layout(t, collapsed=True, leaf_size=(0.2, 0.2), leaf_sizes={"w": (0.5, 0.5)})
+    ys = [p.box for p in lay.panels if p.tensor == "y"]
+    assert len(ys) == 8 and len({round(b[0], 6) for b in ys}) == 3  # 8 y panels in 3 columns
+    w = next(p.box for p in lay.panels if p.tensor == "w")
+    assert w[2] - w[0] == pytest.approx(1.5)  # 3 cells of 0.5
+    x = next(p.box for p in lay.panels if p.tensor == "x")
+    assert x[2] - x[0] == pytest.approx(1.6)  # 8 cells of 0.2
+    with pytest.raises(ValueError, match="leaf_sizes"):
+        layout(t, leaf_sizes={"w": (0, 1)})

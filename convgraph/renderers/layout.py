@@ -20,8 +20,8 @@ takes the cell of its most recent operand in a panel of its own (a running sum o
 one panel cell by cell); a leaf constant sits next to the node it feeds; a scalar graph with no
 grid at all gets one cell per node, by topological generation.
 
-Collapsed view (``collapsed=True``): the panels of tensors only -- x | w, b | y | later tensors,
-no multiply, add or intermediate nodes -- for pictures that draw one cell per tensor element and
+Collapsed view (``collapsed=True``): the panels of tensors only -- x and y side by side with w
+(and b) above the gap between them, then later tensors; no multiply, add or intermediate nodes -- for pictures that draw one cell per tensor element and
 one edge per pair of panels (see :attr:`Panel.nodes`).
 
 The result is deterministic and costs O(nodes): about a second for the 390,000 nodes of
@@ -38,6 +38,7 @@ True
 
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import dataclass, field
 
@@ -99,6 +100,10 @@ class Layout:
         Cell size of a tensor element, in slots.
     collapsed : bool
         True for the collapsed view (tensor panels only; ``pos`` holds tensor elements only).
+    bbox : tuple of float
+        ``(x0, y0, x1, y1)`` around every panel.
+    panel_of : dict
+        node id -> index into ``panels`` of the panel it sits in (for the nodes in ``pos``).
     """
 
     pos: dict
@@ -107,6 +112,7 @@ class Layout:
     leaf_size: tuple
     collapsed: bool
     bbox: tuple = field(default=(0.0, 0.0, 0.0, 0.0))
+    panel_of: dict = field(default_factory=dict)
 
     def xy(self, nodes):
         """Positions of ``nodes`` as a float array (k, 2); raises KeyError for an unplaced node."""
@@ -154,8 +160,9 @@ def _grid(nodes):
 
 
 def _tensor_panels(t, names, leaf, order, owner):
-    """One builder per 2-D slice of tensor ``t``; elements owned by an earlier tensor are -1."""
-    lw, lh = leaf
+    """One builder per 2-D slice of tensor ``t``; elements owned by an earlier tensor are -1.
+    ``leaf`` maps a tensor name to its cell size."""
+    lw, lh = leaf(t.name)
     out = []
     for lead, grid in _grid(t.nodes):
         grid = np.where(owner[grid] == t.name, grid, -1) if owner is not None else grid
@@ -169,10 +176,27 @@ def _tensor_panels(t, names, leaf, order, owner):
     return out
 
 
-def _stack(panels, x0, y_center, gap=_PANEL_GAP):
-    """Place panels in one column, top to bottom, centred on ``y_center``; return the column width."""
+def _stack_height(panels, gap=_PANEL_GAP, wrap=False):
+    if wrap and len(panels) > 4:
+        rows = math.ceil(math.sqrt(len(panels)))
+        return rows * max(p.h for p in panels) + (rows - 1) * gap
+    return sum(p.h for p in panels) + gap * max(len(panels) - 1, 0)
+
+
+def _stack(panels, x0, y_center, gap=_PANEL_GAP, wrap=False):
+    """Place panels in one column, top to bottom, centred on ``y_center``; return the column width.
+    With ``wrap``, more than four panels go into a grid of about sqrt(count) rows, row by row."""
     if not panels:
         return 0.0
+    if wrap and len(panels) > 4:
+        rows = math.ceil(math.sqrt(len(panels)))
+        cols = math.ceil(len(panels) / rows)
+        pw, ph = max(p.w for p in panels), max(p.h for p in panels)
+        top = y_center - (rows * ph + (rows - 1) * gap) / 2
+        for k, p in enumerate(panels):
+            r, c = divmod(k, cols)
+            p.x0, p.y0 = x0 + c * (pw + gap) + (pw - p.w) / 2, top + r * (ph + gap)
+        return cols * pw + (cols - 1) * gap
     height = sum(p.h for p in panels) + gap * (len(panels) - 1)
     width = max(p.w for p in panels)
     y = y_center - height / 2
@@ -280,11 +304,15 @@ class _Section:
             body_top = w_height + (_PANEL_GAP if w_height else 0.0)
         else:
             mid_w, mid_h, body_top = w_width, w_height, 0.0
-        center = (body_top + mid_h) / 2 if bands else mid_h / 2
+        if bands:
+            center = (body_top + mid_h) / 2
+        else:  # collapsed: x and y side by side below w, so the arrow x → y passes under w
+            col_h = max(_stack_height(xs, wrap=True), _stack_height(ys, wrap=True))
+            center = (mid_h + 1.5 * _PANEL_GAP if mid_h else 0.0) + col_h / 2
 
         x_w = 0.0
         if xs:
-            x_w = _stack(xs, 0.0, center)
+            x_w = _stack(xs, 0.0, center, wrap=collapsed)
         mid_x = x_w + (_COLUMN_GAP if xs else 0.0)
         for p in [p for ps in w_rows.values() for p in ps] + bs + [b for _, b in bands]:
             p.x0 += mid_x
@@ -300,7 +328,7 @@ class _Section:
             if leftover:
                 y_w = max(y_w, _stack(leftover, y_x, center))
         elif ys:
-            y_w = _stack(ys, y_x, center)
+            y_w = _stack(ys, y_x, center, wrap=collapsed)
         self.panels = xs + [p for o in sorted(w_rows) for p in w_rows[o]] + bs + [b for _, b in bands] + ys
         top = min(p.y0 for p in self.panels) if self.panels else 0.0
         for p in self.panels:
@@ -309,7 +337,7 @@ class _Section:
         self.height = max((p.y0 + p.h for p in self.panels), default=0.0)
 
 
-def layout(trace, nodes=None, *, collapsed=False, leaf_size=LEAF_SIZE):
+def layout(trace, nodes=None, *, collapsed=False, leaf_size=LEAF_SIZE, leaf_sizes=None):
     """Compute grid-anchored positions for ``trace``'s nodes (see the module docstring).
 
     Parameters
@@ -321,6 +349,8 @@ def layout(trace, nodes=None, *, collapsed=False, leaf_size=LEAF_SIZE):
         Tensor panels only (``pos`` then holds tensor elements only).
     leaf_size : (float, float)
         Cell of one tensor element, in slots (width, height).
+    leaf_sizes : dict, optional
+        Cell sizes of particular tensors by name (say bigger cells for a small kernel).
 
     Returns
     -------
@@ -342,7 +372,20 @@ def layout(trace, nodes=None, *, collapsed=False, leaf_size=LEAF_SIZE):
         raise TypeError(f"leaf_size must be a pair of numbers (width, height) in slots, got {leaf_size!r}")
     if min(leaf_size) <= 0:
         raise ValueError(f"leaf_size must be positive, got {leaf_size!r}")
-    leaf = (float(leaf_size[0]), float(leaf_size[1]))
+    default = (float(leaf_size[0]), float(leaf_size[1]))
+    sizes = {}
+    if leaf_sizes is not None:
+        if not isinstance(leaf_sizes, dict):
+            raise TypeError(f"leaf_sizes must be a dict of tensor name -> (width, height), got {leaf_sizes!r}")
+        for name, size in leaf_sizes.items():
+            if (not isinstance(size, (tuple, list)) or len(size) != 2
+                    or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) and v > 0 for v in size)):
+                raise ValueError(f"leaf_sizes[{name!r}] must be a pair of positive numbers, got {size!r}")
+            sizes[name] = (float(size[0]), float(size[1]))
+
+    def leaf(name):
+        return sizes.get(name, default)
+
     collapsed = bool(collapsed)
     graph = trace.graph
     attrs = graph._node  # the dict behind graph.nodes (read only)
@@ -408,7 +451,7 @@ def layout(trace, nodes=None, *, collapsed=False, leaf_size=LEAF_SIZE):
         taken.add(name)
     occupied = set()
     titles = {b.title for b in by_key.values()}
-    lw, lh = leaf
+    lw, lh = default
     section_keys = {id(b) for b in builders}
 
     def ops_panel(base, op, r, c, shape):
@@ -516,7 +559,7 @@ def layout(trace, nodes=None, *, collapsed=False, leaf_size=LEAF_SIZE):
             bad = idx[(idx < 0) | (idx >= count)][0]
             raise ValueError(f"nodes must be node ids of this trace (0..{count - 1}), got {bad}")
         want[idx] = True
-    ids_all, xs_all, ys_all = [], [], []
+    ids_all, xs_all, ys_all, which = [], [], [], []
     panels = []
     for b in builders:
         for ids, lx, ly in zip(b.ids, b.lx, b.ly):
@@ -526,6 +569,7 @@ def layout(trace, nodes=None, *, collapsed=False, leaf_size=LEAF_SIZE):
                 k = want[ids]
                 ids, lx, ly = ids[k], lx[k], ly[k]
             ids_all.append(ids)
+            which.append(np.full(len(ids), len(panels), dtype=np.int64))
             xs_all.append(b.x0 + lx)
             ys_all.append(-(b.y0 + ly))
         if collapsed and b.kind != "tensor":
@@ -540,12 +584,13 @@ def layout(trace, nodes=None, *, collapsed=False, leaf_size=LEAF_SIZE):
         px = np.concatenate(xs_all).tolist()
         py = np.concatenate(ys_all).tolist()
         pos = dict(zip(ids, zip(px, py)))
+        panel_of = dict(zip(ids, np.concatenate(which).tolist()))
     else:
-        pos = {}
+        pos, panel_of = {}, {}
     regions = {p.title: p.box for p in panels if p.title is not None}
     if panels:
         bbox = (min(p.box[0] for p in panels), min(p.box[1] for p in panels),
                 max(p.box[2] for p in panels), max(p.box[3] for p in panels))
     else:
         bbox = (0.0, 0.0, 0.0, 0.0)
-    return Layout(pos, regions, tuple(panels), leaf, collapsed, bbox)
+    return Layout(pos, regions, tuple(panels), default, collapsed, bbox, panel_of)
