@@ -122,7 +122,7 @@ def main():
                                  np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]]))
         print(f"\n5x5 * 3x3 lesson ({lesson.graph.number_of_nodes()} nodes), {dpi} dpi, median of {args.repeat}")
         print(f"{'scene':<12}{'frames':>7}{'size px':>11}{'time s':>9}{'ms/frame':>10}{'GIF KB':>9}")
-        for scene in ("backprop",):
+        for scene in ("backprop", "graph"):
             out = os.path.join(tmp, f"{scene}.gif")
             t = timed(lambda: animation.animate(lesson, out, scene=scene, fps=4, dpi=dpi), args.repeat)
             n, s, b = gif_info(out)

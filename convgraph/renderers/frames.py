@@ -138,10 +138,7 @@ class GridRenderer:
         self.size = (int(self.canvas.get_width_height()[1]), int(self.canvas.get_width_height()[0]))
 
     def _fit(self, texts, avail_px, pt):
-        """The largest size up to ``pt`` at which every line of ``texts`` fits ``avail_px``."""
-        lines = {line for t in texts for line in t.split("\n")}
-        widest = max((self._glyphs.line(line, pt).shape[1] for line in lines), default=1)
-        return float(pt) if widest <= avail_px else float(int(pt * avail_px / widest * 4) / 4)
+        return fit_text(self._glyphs, texts, avail_px, pt)
 
     def _colorbar(self, cax, scale):
         from matplotlib.cm import ScalarMappable
@@ -285,19 +282,7 @@ class GridRenderer:
         return rgb
 
     def _stamp_line(self, rgb, text, pt, y, top):
-        """Stamp one line centred horizontally, its top (or bottom) at row ``y``; returns the line pitch."""
-        alpha = self._glyphs.line(text, pt)
-        h, w = alpha.shape
-        H, W = rgb.shape[:2]
-        y0 = y if top else y - h
-        x0 = max((W - w) // 2, 0)
-        w = min(w, W - x0)
-        if y0 < 0 or y0 + h > H or w <= 0:
-            return int(round(pt * 1.45 * self._glyphs.dpi / 72))
-        a = alpha[:, :w, None]
-        region = rgb[y0:y0 + h, x0:x0 + w].astype(np.float32)
-        rgb[y0:y0 + h, x0:x0 + w] = (region * (1.0 - a) + self.ink * a + 0.5).astype(np.uint8)
-        return int(round(pt * 1.45 * self._glyphs.dpi / 72))
+        return stamp_line(rgb, self._glyphs, text, pt, y, top, self.ink)
 
     def _stamp_numbers(self, rgb, p):
         """Numbers of a dynamic panel, stamped as cached glyph bitmaps (drawing Text artists every
@@ -328,6 +313,31 @@ class GridRenderer:
 
     def close(self):
         self.fig.clear()
+
+
+def fit_text(glyphs, texts, avail_px, pt):
+    """The largest size up to ``pt`` (in quarter points) at which every line of ``texts`` fits ``avail_px``."""
+    lines = {line for t in texts for line in t.split("\n")}
+    widest = max((glyphs.line(line, pt).shape[1] for line in lines), default=1)
+    return float(pt) if widest <= avail_px else float(int(pt * avail_px / widest * 4) / 4)
+
+
+def stamp_line(rgb, glyphs, text, pt, y, top, ink):
+    """Stamp one line of ``text`` centred horizontally on ``rgb``, its top (``top=True``) or bottom at
+    row ``y``, in colour ``ink`` (0..255 RGB); returns the line pitch in pixels."""
+    pitch = int(round(pt * 1.45 * glyphs.dpi / 72))
+    alpha = glyphs.line(text, pt)
+    h, w = alpha.shape
+    H, W = rgb.shape[:2]
+    y0 = y if top else y - h
+    x0 = max((W - w) // 2, 0)
+    w = min(w, W - x0)
+    if y0 < 0 or y0 + h > H or w <= 0:
+        return pitch
+    a = alpha[:, :w, None]
+    region = rgb[y0:y0 + h, x0:x0 + w].astype(np.float32)
+    rgb[y0:y0 + h, x0:x0 + w] = (region * (1.0 - a) + ink * a + 0.5).astype(np.uint8)
+    return pitch
 
 
 class _Glyphs:
@@ -383,7 +393,7 @@ class _Glyphs:
         if hit is not None:
             return hit
         words = [self._word(w, pt) for w in text.split(" ") if w]
-        space = int(round(0.318 * pt * self.dpi / 72))  # DejaVu Sans: a space is 0.318 em
+        space = int(round(0.28 * pt * self.dpi / 72))  # DejaVu Sans: a space is 0.318 em, less the side bearings
         ascent = max([b for _, b, _ in words] + [int(round(0.76 * pt * self.dpi / 72))])
         descent = max([a.shape[0] - b for a, b, _ in words] + [int(round(0.24 * pt * self.dpi / 72))])
         width = sum(wd for _, _, wd in words) + space * max(len(text.split(" ")) - 1, 0) + 2
