@@ -466,6 +466,8 @@ def main(argv=None):
             args.ascii = _out(sys.stdout)
         return args.func(args)
     except UsageError as e:
+        if os.environ.get("CONVGRAPH_DEBUG") and e.__cause__ is not None:
+            raise  # the whole traceback, for reporting a bug
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
