@@ -302,7 +302,7 @@ def test_demo_writes_the_lecture_kit_and_its_index(tmp_path, capsys, dot, lesson
     assert "w[1,1]" in (kit / "focus_w11.svg").read_text(encoding="utf-8")
     assert "x[2,2]" in (kit / "focus_x22.svg").read_text(encoding="utf-8")
     with Image.open(kit / "graph.gif") as im:
-        assert im.n_frames >= 187 or im.n_frames > 20  # one frame per step, or a chosen stride of steps
+        assert im.n_frames == 187  # the graph scene: one frame per backprop step
     steps = (kit / "steps.txt").read_text(encoding="utf-8").splitlines()
     assert len(steps) == 2 + 187 and steps[3].startswith("  2  mul#185 = w[2,2]·x[4,4]")
     assert "<html" in (kit / "lesson.html").read_text(encoding="utf-8").lower()
