@@ -91,9 +91,9 @@ def _css():
     props = {
         "--font": f"'{style.FONT}', 'DejaVu Sans', Verdana, sans-serif",
         "--mono": f"'{style.MONO_FONT}', 'DejaVu Sans Mono', Menlo, Consolas, monospace",
-        "--font-px": f"{h['font_px']}px", "--chain-px": f"{h['chain_font_px']}px",
-        "--title-px": f"{h['title_font_px']}px",
-        "--cell-w": f"{h['cell_px'][0]}px", "--cell-h": f"{h['cell_px'][1]}px",
+        "--font-px": f"clamp({h['font_px'][0]}px, {h['font_vw']}vw, {h['font_px'][1]}px)",
+        "--chain-px": f"{h['chain_font_em']}rem", "--title-px": f"{h['title_font_em']}rem",
+        "--cell-min": f"{h['cell_em'][0]}rem", "--cell-h": f"{h['cell_em'][1]}rem",
         "--bg": c["background"], "--ink": c["ink"], "--current": c["current"], "--focus": c["focus"],
         "--window": c["window"], "--muted": c["muted"], "--visited": c["visited"],
         "--no-grad": c["no_grad"], "--edge": c["edge"], "--panel-outline": c["panel_outline"],

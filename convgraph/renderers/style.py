@@ -58,16 +58,19 @@ DIAGRAM = MappingProxyType({
     "ghost_text": "#9A9A9A",
     "focus_outline": CURRENT,
     "png_dpi": 150,
+    "png_max_px": 8000,  # a PNG's longer side at most (the dpi drops for bigger drawings)
     "cell_pt": (5.0, 34.0),  # collapsed view: smallest and largest heat-map cell
-    "cell_numbers_pt": 26.0,  # collapsed view: cells at least this big print their gradient
+    "cell_numbers_pt": 26.0,
+    "small_panel_pt": 66.0,  # collapsed view: a small tensor's panel is at least about this wide  # collapsed view: cells at least this big print their gradient
 })
 
-#: The HTML stepper (renderers/html.py): sizes in CSS pixels, for a projector at 1280x720 and up.
+#: The HTML stepper (renderers/html.py): type scales with the window (projectors are often 1280x720).
 HTML = MappingProxyType({
-    "font_px": 21,  # body text, buttons, grid numbers
-    "chain_font_px": 26,  # the chain-rule line
-    "title_font_px": 18,  # grid and panel titles
-    "cell_px": (70, 36),  # one grid cell (width, height)
+    "font_px": (13, 22),  # body text: smallest and largest, in CSS pixels
+    "font_vw": 1.15,  # body text between those: this percentage of the window's width
+    "chain_font_em": 1.25,  # the chain-rule line, relative to the body text
+    "title_font_em": 0.85,  # grid and panel titles
+    "cell_em": (3.3, 1.65),  # one grid cell (width, height)
     "leaf_size": (2.0, 1.3),  # graph panel: a tensor element's cell, in layout slots
     "heat_stops": 65,  # samples of each colour map sent to the page
     "focus_outline": "#0072B2",  # the clicked cell and its focus list (Okabe-Ito blue, not red)
