@@ -1,0 +1,280 @@
+"""Lecture animations: frame counts, sizes, loop flag, final numbers equal to backward, atomic writes."""
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import convgraph as cg
+from convgraph.renderers import animation, writers
+from convgraph.renderers.scenes import build_scene
+
+DPI = 40  # small frames: these tests check structure and numbers, not looks
+
+
+def hard_case(bias=False):
+    """Stride 2, dilation 2, padding 1, 3 channels, 2 filters."""
+    rng = np.random.default_rng(7)
+    x = np.round(rng.normal(size=(3, 7, 7)), 1)
+    w = np.round(rng.normal(size=(2, 3, 3, 3)), 1)
+    b = np.array([0.5, -1.0]) if bias else None
+    return cg.trace_conv2d(x, w, b, stride=2, dilation=2, padding=1)
+
+
+def gif_frames(path):
+    with Image.open(path) as im:
+        sizes, n = set(), im.n_frames
+        for k in range(n):
+            im.seek(k)
+            sizes.add(im.size)
+        return n, sizes, im.info.get("loop")
+
+
+def test_seed_clip_one_frame_per_output_position(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = cg.anim_conv_backprop(fps=15)
+    assert path == tmp_path / "outputs" / "01_conv_backprop.gif" or path.resolve() == (
+        tmp_path / "outputs" / "01_conv_backprop.gif").resolve()
+    n, sizes, loop = gif_frames(path)
+    assert n == 7 * 7
+    assert len(sizes) == 1
+    assert loop == 0
+    assert not [p for p in (tmp_path / "outputs").iterdir() if p.name.startswith(".")]  # no temp left
+
+
+def test_lesson_scene_final_dw_equals_backward():
+    trace = cg.trace_conv2d(animation.LESSON_X, animation.LESSON_W)
+    dY = np.arange(49.0).reshape(7, 7) / 10
+    scene = build_scene("lesson", trace.conv, dY)
+    assert len(scene) == 49
+    np.testing.assert_allclose(scene.result["dW"].reshape(2, 2), trace.backward(dY).w)
+    last = scene.frames[-1].values["dW:0,0"]
+    np.testing.assert_allclose(last, trace.backward(dY).w)
+
+
+@pytest.mark.parametrize("scene", ["forward", "weight-grad", "input-grad", "backprop"])
+@pytest.mark.parametrize("case", ["lesson", "hard", "groups"])
+def test_final_frame_equals_trace_gradients(scene, case, lesson):
+    if case == "lesson":
+        trace = cg.trace_conv2d(*lesson)
+    elif case == "hard":
+        trace = hard_case(bias=True)
+    else:
+        rng = np.random.default_rng(3)
+        trace = cg.trace_conv2d(rng.normal(size=(2, 4, 5, 6)), rng.normal(size=(4, 2, 2, 3)), stride=(2, 1),
+                                padding=(2, 1), dilation=(1, 2), groups=2)
+    dY = np.random.default_rng(1).normal(size=trace.y.shape)
+    grads = trace.backward(dY)
+    renderer, frames = animation.build_frames(trace, scene, dY=dY, dpi=DPI)
+    sc = renderer.scene
+    spec = trace.conv.spec
+    last = frames[-1].values
+    if scene in ("forward", "backprop"):
+        np.testing.assert_allclose(sc.result["y"].reshape(trace.y.shape), trace.y)
+        got = np.stack([last[f"y:{n},{o}"] for n in range(spec.N) for o in range(spec.O)])
+        np.testing.assert_allclose(got.reshape(trace.y.shape), trace.y)
+    if scene in ("weight-grad", "backprop"):
+        got = np.stack([last[f"dW:{o},{c}"] for o in range(spec.O) for c in range(spec.Cg)])
+        np.testing.assert_allclose(got.reshape(grads.w.shape), grads.w)
+    if scene in ("input-grad", "backprop"):
+        pt, _, pl, _ = spec.padding
+        got = np.stack([last[f"dX:{n},{c}"][pt:pt + spec.H, pl:pl + spec.W]
+                        for n in range(spec.N) for c in range(spec.C)])
+        np.testing.assert_allclose(got.reshape(grads.x.shape), grads.x)
+    if scene == "input-grad":  # the second part gathers the same dX through the flipped kernel
+        got = np.stack([last[f"dXg:{n},{c}"] for n in range(spec.N) for c in range(spec.C)])
+        np.testing.assert_allclose(got.reshape(grads.x.shape), grads.x)
+    img = renderer.render(frames[-1])
+    assert img.dtype == np.uint8 and img.shape == renderer.size + (3,)
+    renderer.close()
+
+
+def test_frame_counts(lesson):
+    trace = cg.trace_conv2d(*lesson)  # 3x3 output positions, 5x5 input
+    counts = {s: len(animation.build_frames(trace, s, dpi=DPI)[1]) for s in
+              ("forward", "weight-grad", "backprop", "input-grad")}
+    assert counts == {"forward": 9, "weight-grad": 9, "backprop": 18, "input-grad": 9 + 25}
+    assert len(animation.build_frames(trace, "forward", dpi=DPI, max_frames=4)[1]) == 3  # 3 positions per frame
+
+
+@pytest.mark.parametrize("scene", ["forward", "weight-grad", "input-grad", "backprop"])
+def test_hard_case_renders_gif_with_equal_frames(tmp_path, scene):
+    trace = hard_case()
+    path = animation.animate(trace, tmp_path / f"{scene}.gif", scene=scene, fps=8, dpi=DPI)
+    n, sizes, loop = gif_frames(path)
+    expected = {"forward": 18, "weight-grad": 18, "backprop": 36, "input-grad": 18 + 3 * 49}[scene]
+    assert (n, len(sizes), loop) == (expected, 1, 0)
+
+
+def test_graph_scene_one_frame_per_step_and_final_heat(tmp_path, lesson):
+    trace = cg.trace_conv2d(*lesson)
+    steps = trace.graph.number_of_nodes()
+    path = animation.animate(trace, tmp_path / "graph.gif", scene="graph", dpi=DPI)
+    n, sizes, loop = gif_frames(path)
+    assert (n, len(sizes), loop) == (steps, 1, 0)
+    renderer, frames = animation.build_frames(trace, "graph", dpi=DPI)
+    grads, reached = renderer._state_at(len(frames) - 1)
+    expected = np.array([trace.graph.nodes[k]["grad"] for k in range(steps)])
+    np.testing.assert_allclose(grads, expected)
+    assert reached[trace.tensors["w"].nodes.ravel()].all()
+    # A stride of steps for big graphs: ceil(187 / 50) frames.
+    _, strided = animation.build_frames(trace, "graph", dpi=DPI, graph_steps=50)
+    assert len(strided) == -(-steps // 50)
+
+
+def test_frames_are_deterministic(lesson):
+    trace = cg.trace_conv2d(*lesson)
+    a_r, a_f = animation.build_frames(trace, "backprop", dpi=DPI)
+    b_r, b_f = animation.build_frames(trace, "backprop", dpi=DPI)
+    for k in (0, 9, 17):
+        assert np.array_equal(a_r.render(a_f[k]), b_r.render(b_f[k]))
+    # Rendering out of order gives the same pixels (blitting keeps no stale state).
+    first = a_r.render(a_f[3])
+    a_r.render(a_f[17])
+    assert np.array_equal(a_r.render(a_f[3]), first)
+
+
+def test_png_folder_and_mp4(tmp_path, lesson):
+    trace = cg.trace_conv2d(*lesson)
+    folder = animation.animate(trace, tmp_path / "frames", scene="forward", dpi=DPI)
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == [f"frame_{k:04d}.png" for k in range(9)]
+    assert len({Image.open(folder / n).size for n in names}) == 1
+    pytest.importorskip("imageio_ffmpeg")
+    mp4 = animation.animate(trace, tmp_path / "clip.mp4", scene="forward", fps=5, dpi=DPI)
+    import imageio_ffmpeg
+
+    reader = imageio_ffmpeg.read_frames(str(mp4))
+    meta = next(reader)
+    count = sum(1 for _ in reader)
+    assert count == 9 and meta["fps"] == 5
+
+
+def test_interrupted_write_leaves_no_file(tmp_path, lesson, monkeypatch):
+    trace = cg.trace_conv2d(*lesson)
+    from convgraph.renderers import frames as frames_mod
+
+    real = frames_mod.GridRenderer.render
+    calls = {"n": 0}
+
+    def flaky(self, frame):
+        calls["n"] += 1
+        if calls["n"] == 8:
+            raise KeyboardInterrupt
+        return real(self, frame)
+
+    monkeypatch.setattr(frames_mod.GridRenderer, "render", flaky)
+    for name in ("clip.gif", "clip.mp4", "frames"):
+        calls["n"] = 0
+        if name.endswith(".mp4"):
+            pytest.importorskip("imageio_ffmpeg")
+        with pytest.raises(KeyboardInterrupt):
+            animation.animate(trace, tmp_path / name, scene="backprop", dpi=DPI)
+        assert not (tmp_path / name).exists()
+        assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    (dict(scene="sideways"), ValueError, "scene must be one of"),
+    (dict(scene=3), TypeError, "scene must be a str"),
+    (dict(fps=0), ValueError, "fps must be in"),
+    (dict(fps="15"), TypeError, "fps must be a number"),
+    (dict(dpi=5), ValueError, "dpi must be between"),
+    (dict(dpi=None), TypeError, "dpi must be a number"),
+    (dict(max_frames=0), ValueError, "max_frames must be positive"),
+    (dict(numbers="yes"), TypeError, "numbers must be"),
+])
+def test_bad_options(tmp_path, lesson, kwargs, error, words):
+    trace = cg.trace_conv2d(*lesson)
+    with pytest.raises(error, match=words):
+        animation.animate(trace, tmp_path / "x.gif", **kwargs)
+    assert os.listdir(tmp_path) == []
+
+
+def test_bad_path_and_trace(tmp_path, lesson):
+    trace = cg.trace_conv2d(*lesson)
+    with pytest.raises(ValueError, match=r"\.gif or \.mp4.*'\.avi'"):
+        animation.animate(trace, tmp_path / "clip.avi")
+    with pytest.raises(TypeError, match="path must be a str"):
+        animation.animate(trace, 42)
+    with pytest.raises(TypeError, match="trace must be a convgraph Trace"):
+        animation.animate("trace", tmp_path / "x.gif")
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("keep me")
+    with pytest.raises(ValueError, match="other than frame_"):
+        animation.animate(trace, tmp_path / "busy", scene="forward", dpi=DPI)
+    assert (tmp_path / "busy" / "notes.txt").read_text() == "keep me"
+
+
+def test_mp4_without_imageio_ffmpeg_names_the_install(tmp_path, lesson, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_ffmpeg(name, *args, **kwargs):
+        if name == "imageio_ffmpeg":
+            raise ImportError("No module named 'imageio_ffmpeg'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_ffmpeg)
+    with pytest.raises(ImportError, match=r"pip install 'convgraph\[mp4\]'"):
+        animation.animate(cg.trace_conv2d(*lesson), tmp_path / "x.mp4")
+    assert os.listdir(tmp_path) == []
+
+
+def gif_blocks(data):
+    """(has a global colour table, number of frames, number of frames with a local colour table)."""
+    assert data[:6] in (b"GIF87a", b"GIF89a")
+    packed = data[10]
+    pos = 13 + (3 * 2 ** ((packed & 7) + 1) if packed & 0x80 else 0)
+    frames = local = 0
+
+    def skip_sub_blocks(pos):
+        while data[pos]:
+            pos += data[pos] + 1
+        return pos + 1
+
+    while data[pos] != 0x3B:
+        if data[pos] == 0x21:  # extension: label, then sub-blocks
+            pos = skip_sub_blocks(pos + 2)
+        elif data[pos] == 0x2C:  # image descriptor
+            flags = data[pos + 9]
+            frames += 1
+            pos += 10
+            if flags & 0x80:
+                local += 1
+                pos += 3 * 2 ** ((flags & 7) + 1)
+            pos = skip_sub_blocks(pos + 1)  # LZW minimum code size, then the data
+        else:
+            raise AssertionError(f"unexpected GIF block {data[pos]:#x} at {pos}")
+    return bool(packed & 0x80), frames, local
+
+
+def test_gif_palette_is_shared(tmp_path, lesson):
+    trace = cg.trace_conv2d(*lesson)
+    path = animation.animate(trace, tmp_path / "b.gif", dpi=DPI)
+    has_global, n, _ = gif_blocks(path.read_bytes())
+    assert (has_global, n) == (True, 18)
+    # Every frame was quantized to the one shared palette: all frames together use at most its 255
+    # colours (Pillow stores each frame's changed rectangle with the entries it uses); per-frame
+    # adaptive palettes, as PillowWriter makes, use many more between them.
+    colours = set()
+    with Image.open(path) as im:
+        for k in range(im.n_frames):
+            im.seek(k)
+            used = np.unique(np.asarray(im.convert("RGB")).reshape(-1, 3), axis=0)
+            colours |= {tuple(c) for c in used.tolist()}
+    assert len(colours) <= 255
+
+
+def test_recorder_chain_animates_its_convolution(tmp_path):
+    rec = cg.Recorder()
+    x = rec.input(np.arange(16.0).reshape(4, 4))
+    w = rec.weight(np.array([[1.0, -1.0], [0.5, 2.0]]))
+    loss = cg.mse_loss(cg.relu(cg.conv2d(x, w)), np.ones((3, 3)))
+    trace = rec.trace(loss)
+    grads = trace.backward()
+    renderer, frames = animation.build_frames(trace, "weight-grad", dpi=DPI)
+    np.testing.assert_allclose(frames[-1].values["dW:0,0"], grads.w)
+    assert writers.output_format(tmp_path / "a.GIF") == "gif"
