@@ -102,7 +102,7 @@ def lecture_kit(out="outputs", *, progress=True):
         tasks.append((f"{stem}.svg", what, lambda p, f=focus: cg.render_graph(trace, p, focus=f)))
         tasks.append((f"{stem}.png", "the same focus view as a PNG", lambda p, f=focus: cg.render_graph(trace, p, focus=f)))
     for scene, what in KIT_SCENES.items():
-        tasks.append((f"{scene}.gif", what, lambda p, s=scene: cg.animate(trace, p, scene=s)))
+        tasks.append((f"{scene}.gif", what, lambda p, s=scene: cg.animate(trace, p, scene=s, progress=False)))
     tasks.append(("lesson.html", "the interactive stepper: one offline page, → and ← walk backprop node by node",
                   lambda p: cg.render_html(trace, p)))
     tasks.append(("steps.txt", "every backprop step as text: the chain rule with its numbers "
