@@ -112,7 +112,9 @@ class GridRenderer:
             y0 = row_y[d.row] + (row_h[d.row] - rows) * cell / 2
             ax = fig.add_axes((fx(x0), fy(y0 + rows * cell), fx(cols * cell), rows * cell / fig_h))
             self.panels[d.key] = self._panel(ax, d, scene.scales[d.scale])
-            title_pt = min(A["panel_title_pt"], max(cols * cell + 0.2, 0.6) * 72 / (0.6 * len(d.title)))
+            room = cols * cell + (_SUB_GAP if sub[d.block] > 1 else _MIN_BLOCK - cols * cell if gw[d.block] * cell
+                                                                    < _MIN_BLOCK else 0.2)
+            title_pt = min(A["panel_title_pt"], room * 72 / (0.6 * len(d.title)))
             ax.set_title(d.title, fontsize=title_pt, color=style.INK, pad=9, fontfamily=style.FONT)
 
         # One colour bar under each block, labelled with its tensor.

@@ -102,7 +102,7 @@ def _factor(v):
     return f"({s})" if s.startswith("-") else s
 
 
-def _sum_text(pairs, limit=6):
+def _sum_text(pairs, limit=4):
     """``a·b + c·d + …`` for (a, b) pairs, at most ``limit`` terms shown."""
     terms = [f"{_factor(a)}·{_factor(b)}" for a, b in pairs[:limit]]
     if len(pairs) > limit:
@@ -152,6 +152,8 @@ class _Conv:
         return _titled(name, names, self.y_lead(n, o))
 
     def w_title(self, name, o, c):
+        if self.w4 and self.Cg > 1:  # side by side sub-panels: the short form fits their width
+            return f"{name}[{o},{c}]"
         return _titled(name, ("o", "c") if self.w4 else (), self.w_lead(o, c))
 
     # --- geometry ----------------------------------------------------------------------------
@@ -375,7 +377,7 @@ def _crop(c, dXp):
 
 
 def _dw_caption(c):
-    p = ", −p" if any(c.s.padding) else ""
+    p = "−p" if any(c.s.padding) else ""
     if c.C == 1 and c.O == 1 and c.N == 1:
         rule = f"dW[u,v] = Σ_i,j dY[i,j]·x[i·s+u·d{p}, j·s+v·d{p}]"
     else:

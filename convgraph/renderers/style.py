@@ -182,7 +182,7 @@ ANIM = MappingProxyType({
     "tick_pt": 10,  # colour-bar ticks and labels
     "cell_inch": 0.5,  # default side of one grid cell, shrunk to fit max_inch
     "max_inch": (16.0, 9.0),  # a 16:9 slide at 100 dpi
-    "min_number_cell_pt": 15.0,  # smaller cells carry no numbers
+    "min_number_cell_pt": 20.0,  # smaller cells carry no numbers (heat and colour bar only)
     "node_pt": (4.0, 14.0),  # graph scene: marker diameter of an op node, a tensor element
 })
 
