@@ -323,6 +323,9 @@ def _dy_text(trace, grads):
 def _legend(scale, heat, edges=True):
     """An HTML-like table: the colour bar with its ticks, and what edge width means."""
     cells = 9
+    if heat is None:
+        return ('<<TABLE BORDER="0" CELLBORDER="0"><TR><TD ALIGN="LEFT">no heat: arrows are as wide as the '
+                'gradient they carry back</TD></TR></TABLE>>')
     what = "∂loss/∂node, signed" if heat == "signed" else "|∂loss/∂node|"
     kind = "square-root scale" if scale.gamma != 1 else "linear scale"
     rows = [f'<TR><TD COLSPAN="{cells}" ALIGN="LEFT"><B>{_esc(what)}</B>  one {kind} for the picture</TD></TR>']
@@ -359,6 +362,8 @@ class _Painter:
         self._memo = {}
 
     def fill(self, g):
+        if self.heat is None:
+            return style.NO_GRAD, style.INK
         key = ("f", g)
         hit = self._memo.get(key)
         if hit is None:
@@ -372,7 +377,8 @@ class _Painter:
         if flow == 0 or not math.isfinite(flow):
             return d["no_flow_edge"], lo
         f = min(abs(flow) / self.scale.vmax, 1.0) ** self.scale.gamma
-        return self.fill(flow)[0] + d["edge_alpha"], round(lo + (hi - lo) * f, 2)
+        color = d["panel_edge"] if self.heat is None else self.fill(flow)[0] + d["edge_alpha"]
+        return color, round(lo + (hi - lo) * f, 2)
 
 
 def _digraph(name, caption):

@@ -1,0 +1,349 @@
+"""Graphviz diagrams: DOT source for known cases, focus views, step and collapsed views, validation,
+real renders of every format, the missing-dot error, determinism."""
+
+import re
+
+import numpy as np
+import pytest
+
+import convgraph as cg
+from convgraph.renderers import diagram, style
+from convgraph.renderers.diagram import MissingProgramError, render_graph, to_digraph
+
+
+def node_lines(source):
+    """{dot node name: its attribute text} for the scalar nodes (n<id>)."""
+    out = {}
+    for line in source.splitlines():
+        m = re.match(r"\s*(n\d+) \[(.*)\]$", line)
+        if m:
+            out[m.group(1)] = m.group(2)
+    return out
+
+
+def edge_lines(source):
+    out = {}
+    for line in source.splitlines():
+        m = re.match(r"\s*(\w+) -> (\w+) \[(.*)\]$", line)
+        if m:
+            out[(m.group(1), m.group(2))] = m.group(3)
+    return out
+
+
+def attr(text, name):
+    m = re.search(rf'\b{name}=("[^"]*"|[^ \]]+)', text)
+    return m.group(1).strip('"') if m else None
+
+
+def ops(source, symbol):
+    return sum(1 for a in node_lines(source).values() if f'label="{symbol}"' in a)
+
+
+def real_nodes(source):
+    """Scalar nodes drawn as part of the view (not greyed context cells)."""
+    ghost = style.DIAGRAM["ghost"]
+    return {k: a for k, a in node_lines(source).items() if attr(a, "fillcolor") != ghost}
+
+
+@pytest.fixture
+def lesson_trace(lesson):
+    return cg.trace_conv2d(*lesson)
+
+
+@pytest.fixture
+def after(lesson_trace):
+    lesson_trace.backward()
+    return lesson_trace
+
+
+# ---- the full lesson graph ----------------------------------------------------------------------
+def test_full_lesson_graph_draws_every_scalar_node(after):
+    src = to_digraph(after).source
+    assert len(node_lines(src)) == 187
+    assert ops(src, "×") == 81 and ops(src, "+") == 72 - 9  # the last add of each sum is y: a box
+    assert len([e for e in edge_lines(src) if e[0].startswith("n")]) == after.graph.number_of_edges()
+    assert "full graph: 187 of 187 scalar nodes" in src
+    assert "after backward with ∂loss/∂y = ones" in src
+
+
+def test_leaf_labels_show_value_and_gradient(after):
+    nodes = node_lines(to_digraph(after).source)
+    x12 = nodes[f"n{int(after.tensors['x'].nodes[1, 2])}"]
+    assert "<B>x[1,2]</B>" in x12 and "7 | ∂ 0" in x12  # the Sobel kernel's zero column: dX[1,2] = 0
+    w11 = nodes[f"n{int(after.tensors['w'].nodes[1, 1])}"]
+    assert "0 | ∂ 108" in w11  # dW[1,1] = sum of the centre 3x3 of x
+    y00 = nodes[f"n{int(after.tensors['y'].nodes[0, 0])}"]
+    assert "-8 | ∂ 1" in y00
+
+
+def test_fill_colours_follow_one_heat_scale(after):
+    nodes = node_lines(to_digraph(after).source)
+    w = after.tensors["w"].nodes
+    top = nodes[f"n{int(w[2, 2])}"]  # dW[2,2] = 162, the largest gradient of the picture
+    zero = nodes[f"n{int(after.tensors['x'].nodes[1, 2])}"]
+    assert attr(top, "fillcolor") == "#fde725"  # the top of viridis
+    assert attr(zero, "fillcolor") == "#440154"  # the bottom of viridis
+    assert attr(top, "fontcolor") == "#000000" and attr(zero, "fontcolor") == "#FFFFFF"
+
+
+def test_edges_by_the_gradient_they_carry(after):
+    src = to_digraph(after).source
+    edges = edge_lines(src)
+    w22 = int(after.tensors["w"].nodes[2, 2])
+    mul = int(after.conv.mul[0, 0, 2, 2, 0, 2, 2])  # y[2,2]'s tap (2,2): carries x[4,4] = 24 back
+    e = edges[(f"n{w22}", f"n{mul}")]
+    scale = style.HeatScale(162.0, gamma=0.5)
+    assert attr(e, "penwidth") == str(round(0.5 + 4.5 * (24 / 162) ** 0.5, 2))
+    assert attr(e, "color") == scale.hex(24.0) + style.DIAGRAM["edge_alpha"]
+    x00 = int(after.tensors["x"].nodes[0, 0])
+    first = int(after.conv.mul[0, 0, 0, 0, 0, 0, 1])  # w[0,1] = 0: nothing flows back to x[0,1]...
+    x01 = int(after.tensors["x"].nodes[0, 1])
+    assert attr(edges[(f"n{x01}", f"n{first}")], "color") == style.DIAGRAM["no_flow_edge"]
+    assert attr(edges[(f"n{x01}", f"n{first}")], "penwidth") == "0.5"
+    assert (f"n{x00}", f"n{first}") not in edges
+
+
+def test_colour_bar_states_the_scale(after):
+    src = to_digraph(after).source
+    assert "|∂loss/∂node|" in src and "square-root scale" in src
+    assert ">162</TD>" in src and ">0</TD>" in src
+
+
+def test_positions_are_pinned_for_neato_n2(after):
+    dg = to_digraph(after)
+    assert dg.engine == "neato"
+    nodes = node_lines(dg.source)
+    assert all(re.search(r'pos="-?[\d.]+,-?[\d.]+!"', a) for a in nodes.values())
+    x = after.tensors["x"].nodes
+    p = {k: tuple(map(float, attr(nodes[f"n{int(x[k])}"], "pos").rstrip("!").split(","))) for k in [(0, 0), (0, 1), (1, 0)]}
+    assert p[(0, 1)][0] > p[(0, 0)][0] and p[(0, 1)][1] == p[(0, 0)][1]  # columns go right
+    assert p[(1, 0)][1] < p[(0, 0)][1] and p[(1, 0)][0] == p[(0, 0)][0]  # rows go down
+
+
+def test_before_backward_says_so_instead_of_zeros(lesson_trace):
+    src = to_digraph(lesson_trace).source
+    assert "before backward" in src
+    assert "∂" not in "".join(node_lines(src).values())
+    assert "legend" not in src
+    x12 = node_lines(src)[f"n{int(lesson_trace.tensors['x'].nodes[1, 2])}"]
+    assert attr(x12, "fillcolor") == style.NO_GRAD
+
+
+def test_signed_heat_uses_the_diverging_map(after):
+    nodes = node_lines(to_digraph(after, heat="signed").source)
+    x = after.tensors["x"].nodes
+    scale = style.HeatScale(162.0, signed=True, gamma=0.5)
+    assert attr(nodes[f"n{int(x[2, 0])}"], "fillcolor") == scale.hex(4.0)  # dX[2,0] = 4
+    assert attr(nodes[f"n{int(x[2, 4])}"], "fillcolor") == scale.hex(-4.0)  # dX[2,4] = -4
+    assert scale.hex(4.0) != scale.hex(-4.0)
+
+
+@pytest.mark.parametrize("heat", [None, "none"])
+def test_no_heat(after, heat):
+    src = to_digraph(after, heat=heat).source
+    nodes = node_lines(src)
+    assert {attr(a, "fillcolor") for a in nodes.values()} == {style.NO_GRAD}
+    assert "0 | ∂ 108" in src  # the numbers stay
+    assert "no heat" in src and "|∂loss/∂node|" not in src
+
+
+# ---- focus views --------------------------------------------------------------------------------
+def test_focus_on_a_weight_holds_its_nine_multiplies(after):
+    src = to_digraph(after, focus=("w", (1, 1))).source
+    shown = real_nodes(src)
+    assert ops(src, "×") == 9
+    assert sum("<B>x[" in a for a in shown.values()) == 9  # the x elements the weight meets
+    assert sum("<B>y[" in a for a in shown.values()) == 9
+    assert sum("<B>w[" in a for a in shown.values()) == 1
+    assert sum("style=dashed" in e for e in edge_lines(src).values()) == 9  # add ⇢ … ⇢ y
+    w11 = shown[f"n{int(after.tensors['w'].nodes[1, 1])}"]
+    assert attr(w11, "color") == style.DIAGRAM["focus_outline"]
+    assert "focus w[1,1]: the 9 multiplies that share it" in src
+
+
+def test_focus_on_an_output_holds_its_multiply_adds(after):
+    src = to_digraph(after, focus=("y", (0, 0))).source
+    shown = real_nodes(src)
+    assert ops(src, "×") == 9 and ops(src, "+") == 7  # 8 adds; the last of them is y[0,0] itself, a box
+    assert {re.search(r"<B>(x\[\d,\d\])", a).group(1) for a in shown.values() if "<B>x[" in a} == {
+        f"x[{i},{j}]" for i in range(3) for j in range(3)}
+    assert sum("<B>w[" in a for a in shown.values()) == 9
+
+
+@pytest.mark.parametrize("index, outputs", [((2, 2), 9), ((0, 0), 1), ((0, 2), 3)])
+def test_focus_on_an_input_holds_every_output_it_feeds(after, index, outputs):
+    src = to_digraph(after, focus=("x", index)).source
+    assert ops(src, "×") == outputs
+    assert sum("<B>y[" in a for a in real_nodes(src).values()) == outputs
+
+
+def test_focus_accepts_the_short_index(lesson):
+    x, w = lesson
+    t = cg.trace_conv2d(x[None, None], w[None, None])
+    t.backward()
+    short = to_digraph(t, focus=("w", (1, 1))).source
+    assert short == to_digraph(t, focus=("w", (0, 0, 1, 1))).source
+    assert ops(short, "×") == 9
+
+
+# ---- step view ----------------------------------------------------------------------------------
+def test_step_view_marks_the_node_and_shades_the_visited(after):
+    count = after.graph.number_of_nodes()
+    src = to_digraph(after, step=0).source
+    nodes = node_lines(src)
+    current = nodes[f"n{count - 1}"]  # steps walk node ids downwards
+    assert attr(current, "color") == style.CURRENT
+    assert "step 0 of 186" in src
+    waiting = [a for a in nodes.values() if "dashed" in (attr(a, "style") or "")]
+    assert len(waiting) == count - 1
+
+
+def test_last_step_looks_like_the_finished_backward(after):
+    count = after.graph.number_of_nodes()
+    last = node_lines(to_digraph(after, step=count - 1).source)
+    done = node_lines(to_digraph(after).source)
+    assert {k: attr(a, "fillcolor") for k, a in last.items()} == {k: attr(a, "fillcolor") for k, a in done.items()}
+
+
+def test_step_view_shows_partial_gradients_and_leaves_the_trace_alone(lesson_trace):
+    steps = lesson_trace.step_list()  # the reference walk
+    k = 40
+    state = {}
+    for s in steps[:k + 1]:
+        for p in s.pushes:
+            state[p.node] = p.total
+    lesson_trace.backward()
+    before = [a["grad"] for a in lesson_trace.graph.nodes.values()]
+    nodes = node_lines(to_digraph(lesson_trace, step=k).source)
+    x44 = int(lesson_trace.tensors["x"].nodes[4, 4])
+    assert f"24 | ∂ {state.get(x44, 0.0):.0f}" in nodes[f"n{x44}"]
+    assert [a["grad"] for a in lesson_trace.graph.nodes.values()] == before
+
+
+def test_step_view_before_backward_computes_without_touching(lesson_trace):
+    src = to_digraph(lesson_trace, step=3).source
+    assert "step 3 of 186" in src
+    assert not lesson_trace.has_grad
+    assert all(a["grad"] == 0.0 for a in lesson_trace.graph.nodes.values())
+
+
+# ---- detail -------------------------------------------------------------------------------------
+def test_collapsed_view_draws_one_cell_per_tensor_element(after):
+    src = to_digraph(after, detail="collapsed").source
+    assert "collapsed view" in src and ops(src, "×") == 0
+    assert src.count("<TD WIDTH") - src.count('<TD WIDTH="50"') == 25 + 9 + 9  # cells, not the colour bar
+    assert len([e for e in edge_lines(src) if e[0].startswith("p")]) == 2  # x → y, w → y
+
+
+def test_auto_collapses_above_the_budget_and_says_so(after, monkeypatch):
+    assert "full graph" in to_digraph(after).source
+    monkeypatch.setattr(diagram, "NODE_BUDGET", 100)
+    src = to_digraph(after).source
+    assert "collapsed view (187 nodes are over the budget of 100)" in src
+    small_focus = to_digraph(after, focus=("y", (0, 0))).source
+    assert "focus view" in small_focus and ops(small_focus, "×") == 9
+
+
+def test_collapsed_view_of_many_panels_joins_whole_tensors():
+    t = cg.trace_conv2d(np.ones((1, 3, 6, 6)), np.ones((8, 3, 3, 3)))
+    t.backward()
+    src = to_digraph(t, detail="auto").source  # 2,808 nodes: collapsed
+    assert "collapsed view" in src and "arrows join whole tensors" in src
+    assert src.count("x[n=0,c=") >= 3 and src.count("y[n=0,o=") >= 8
+    assert len([e for e in edge_lines(src) if e[0].startswith("end")]) == 2  # x → y, w → y
+
+
+def test_chain_renders_every_stage(lesson):
+    rec = cg.Recorder()
+    x, w = rec.input(lesson[0]), rec.weight(lesson[1])
+    trace = rec.trace(cg.mse_loss(cg.relu(cg.conv2d(x, w)), np.zeros((3, 3))))
+    trace.backward()
+    src = to_digraph(trace).source
+    for title in ("label=relu ", "label=target ", "label=loss ", "label=sub ", "label=pow "):
+        assert title in src
+    assert "<B>relu[2,2]</B>" in src and "<B>loss</B>" in src  # named tensors: boxes with their values
+    assert ops(src, "−") == 9 and ops(src, "^") == 9  # sub and pow: small op nodes
+    assert "→ … → loss" in src
+
+
+# ---- determinism and validation -----------------------------------------------------------------
+def test_same_trace_same_bytes(after, lesson):
+    again = cg.trace_conv2d(*lesson)
+    again.backward()
+    for kw in ({}, {"focus": ("w", (1, 1))}, {"step": 7}, {"detail": "collapsed"}):
+        assert to_digraph(after, **kw).source == to_digraph(after, **kw).source == to_digraph(again, **kw).source
+
+
+@pytest.mark.parametrize("kw, exc, text", [
+    ({"focus": ("q", (0, 0))}, ValueError, "'q'"),
+    ({"focus": ("w", (5, 5))}, ValueError, r"\(5, 5\)"),
+    ({"focus": "w"}, TypeError, "focus"),
+    ({"focus": ("w", (1.5, 1))}, TypeError, "1.5"),
+    ({"heat": "hot"}, ValueError, "'hot'"),
+    ({"heat": 3}, TypeError, "heat"),
+    ({"detail": "some"}, ValueError, "'some'"),
+    ({"step": -1}, ValueError, "-1"),
+    ({"step": 187}, ValueError, "187"),
+    ({"step": 1.5}, TypeError, "1.5"),
+    ({"step": True}, TypeError, "True"),
+])
+def test_bad_options_name_the_parameter_and_value(after, kw, exc, text):
+    with pytest.raises(exc, match=text) as info:
+        to_digraph(after, **kw)
+    assert next(iter(kw)) in str(info.value)
+
+
+def test_bad_path_and_option_for_render(after, tmp_path):
+    with pytest.raises(ValueError, match="graph.jpg"):
+        render_graph(after, tmp_path / "graph.jpg")
+    with pytest.raises(TypeError, match="colour"):
+        render_graph(after, tmp_path / "graph.svg", colour="red")
+    with pytest.raises(TypeError, match="trace"):
+        to_digraph("trace")
+
+
+# ---- writing files ------------------------------------------------------------------------------
+@pytest.mark.parametrize("suffix", [".dot", ".gv"])
+def test_dot_text_needs_no_program(after, tmp_path, monkeypatch, suffix):
+    monkeypatch.setenv("PATH", "")
+    path = render_graph(after, tmp_path / f"g{suffix}")
+    assert path.read_text(encoding="utf-8") == to_digraph(after).source
+    assert [p.name for p in tmp_path.iterdir()] == [f"g{suffix}"]
+
+
+def test_missing_dot_is_one_clear_error(after, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", "")
+    with pytest.raises(MissingProgramError, match="apt-get install graphviz") as info:
+        render_graph(after, tmp_path / "g.png")
+    assert "'dot'" in str(info.value)
+    assert isinstance(info.value.__cause__, FileNotFoundError)
+    assert isinstance(info.value, RuntimeError)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.dot
+@pytest.mark.parametrize("suffix, magic", [(".svg", b"<?xml"), (".png", b"\x89PNG"), (".pdf", b"%PDF")])
+def test_real_renders(dot, after, tmp_path, suffix, magic):
+    path = render_graph(after, tmp_path / f"lesson{suffix}", focus=("w", (1, 1)))
+    data = path.read_bytes()
+    assert data.startswith(magic)
+    assert [p.name for p in tmp_path.iterdir()] == [f"lesson{suffix}"]
+    if suffix == ".svg":
+        text = data.decode("utf-8")
+        assert "w[1,1]" in text and "0 | ∂ 108" in text and "<svg" in text
+
+
+@pytest.mark.dot
+def test_real_render_of_the_full_graph_keeps_the_grid(dot, after, tmp_path):
+    svg = render_graph(after, tmp_path / "full.svg").read_text(encoding="utf-8")
+    assert svg.count("class=\"node\"") >= 187
+    for label in ("x[0,0]", "x[4,4]", "w[2,2]", "y[2,2]", "1 | ∂ 54", "∂loss/∂node"):
+        assert label in svg
+
+
+@pytest.mark.dot
+def test_real_render_of_a_collapsed_view(dot, tmp_path):
+    t = cg.trace_conv2d(np.arange(144.0).reshape(12, 12) % 7, np.ones((3, 3)))
+    t.backward()
+    png = render_graph(t, tmp_path / "big.png", detail="collapsed")
+    assert png.read_bytes().startswith(b"\x89PNG")
