@@ -274,13 +274,39 @@ def test_console_script_is_installed():
 
 
 # ---- demo -------------------------------------------------------------------------------------
-def test_demo_writes_the_lecture_kit_and_its_index(tmp_path, capsys, dot, lesson):
+def test_demo_in_process_calls_every_renderer_once_per_file(tmp_path, capsys, monkeypatch):
+    calls = []
+
+    def fake(kind):
+        def write(trace, path, **options):
+            calls.append((kind, os.path.basename(path), options))
+            open(path, "w").write(kind)
+            return path
+        return write
+
+    monkeypatch.setattr(cg, "render_graph", fake("graph"), raising=False)
+    monkeypatch.setattr(cg, "animate", fake("animation"), raising=False)
+    monkeypatch.setattr(cg, "render_html", fake("html"), raising=False)
+    code, out, _ = run(capsys, "demo", "--out", str(tmp_path / "kit"), "--quiet")
+    assert code == 0 and out == f"wrote the lecture kit to {tmp_path / 'kit'}/ (see {tmp_path / 'kit' / 'index.md'})\n"
+    assert [c[:2] for c in calls if c[0] == "graph"] == [
+        ("graph", n) for n in ["graph.svg", "graph.png", "focus_y11.svg", "focus_y11.png", "focus_w11.svg",
+                               "focus_w11.png", "focus_x22.svg", "focus_x22.png"]]
+    assert [c[2]["focus"] for c in calls if c[1].startswith("focus")][::2] == [("y", (1, 1)), ("w", (1, 1)),
+                                                                              ("x", (2, 2))]
+    assert [c[2]["scene"] for c in calls if c[0] == "animation"] == [
+        "forward", "weight-grad", "input-grad", "backprop", "graph", "lesson"]
+    assert [c[1] for c in calls if c[0] == "html"] == ["lesson.html"]
+
+
+def test_demo_writes_the_lecture_kit_and_its_index(tmp_path, dot, lesson):
     from PIL import Image
 
     from convgraph.kit import KIT_SCENES
 
-    code, out, _ = run(capsys, "demo", "--out", str(tmp_path / "kit"), "--quiet")
-    assert code == 0 and f"wrote the lecture kit to {tmp_path / 'kit'}/" in out
+    r = sub("demo", "--out", str(tmp_path / "kit"))
+    assert r.returncode == 0 and f"wrote the lecture kit to {tmp_path / 'kit'}/" in r.stdout
+    assert "Traceback" not in r.stderr
     kit = tmp_path / "kit"
     index = (kit / "index.md").read_text(encoding="utf-8")
     listed = re.findall(r"^\| \[([^\]]+)\]\(\1\) \| (.+) \|$", index, re.M)
@@ -402,3 +428,10 @@ def test_a_reader_that_leaves_early_is_not_an_error():
     err = p.stderr.read().decode()
     assert p.wait(timeout=60) == 0 and first.startswith(b"convgraph step")
     assert "Traceback" not in err
+
+
+def test_html_subprocess(tmp_path):
+    r = sub("html", "--input", "3x5x5", "--kernel", "2x3x3x3", "--out", str(tmp_path / "channels.html"))
+    assert r.returncode == 0 and r.stdout == f"wrote {tmp_path / 'channels.html'}\n"
+    page = (tmp_path / "channels.html").read_text(encoding="utf-8")
+    assert "x (3, 5, 5) ⊛ w (2, 3, 3, 3) → y (2, 3, 3)" in page and '"w","1,2,2,2"' in page  # every weight
