@@ -14,10 +14,6 @@ PROG = "convgraph"
 #: The animation scenes (as convgraph.renderers.animation.SCENES; not imported: --help stays fast).
 SCENES = ("backprop", "forward", "weight-grad", "input-grad", "graph", "lesson")
 
-#: The seed lesson: a 5x5 input 0..24 and a 3x3 Sobel kernel.
-LESSON_X = [[5 * i + j for j in range(5)] for i in range(5)]
-LESSON_W = [[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]]
-
 
 class UsageError(Exception):
     """A problem with the command line or its files: one line, exit status 2."""
@@ -142,19 +138,23 @@ def _build(args):
 
     import convgraph as cg
 
+    from .kit import lesson_arrays
+    from .tracer.params import as_array
+
+    lesson_x, lesson_w = lesson_arrays()
     rng = np.random.default_rng(args.seed)
     if args.x_file is not None:
         x = _load("--x-file", args.x_file, np)
     elif args.input is not None:
         x = _random(rng, args.input)
     else:
-        x = np.array(LESSON_X, dtype=float)
+        x = lesson_x
     if args.w_file is not None:
         w = _load("--w-file", args.w_file, np)
     elif args.kernel is not None:
         w = _random(rng, args.kernel)
     elif x.ndim < 3:  # the lesson's kernel (and the tracer's message for a 1-D x)
-        w = np.array(LESSON_W)
+        w = lesson_w
     else:  # one 3x3 filter per group over every channel of the group
         C = x.shape[-3]
         w = _random(rng, (args.groups, max(C // max(args.groups, 1), 1), 3, 3))
@@ -172,13 +172,18 @@ def _build(args):
         dY = _load("--dy", Path(args.dy), np)
         if dY.shape != trace.y.shape:
             raise UsageError(f"--dy {args.dy}: dY must have the output's shape {trace.y.shape}, got {dY.shape}")
+        try:
+            dY = as_array("dY", dY)
+        except (ValueError, TypeError) as e:
+            raise UsageError(f"--dy {args.dy}: {e}") from e
     return trace, dY
 
 
 def _which(args, message):
     """Prefix a tracer message with the file it came from."""
-    for option, name in (("--x-file", "x"), ("--w-file", "w")):
-        path = getattr(args, option[2:].replace("-", "_"))
+    bias_file = args.bias if args.bias is not None and args.bias.endswith(".npy") else None
+    for option, path, name in (("--x-file", args.x_file, "x"), ("--w-file", args.w_file, "w"),
+                               ("--bias", bias_file, "b")):
         if path is not None and message.startswith(f"{name} "):
             return f"{option} {path}: {message}"
     return message

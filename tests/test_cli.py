@@ -197,6 +197,9 @@ def _files(tmp_path):
     np.save(tmp_path / "vec.npy", np.ones(5))
     np.save(tmp_path / "w3.npy", np.ones((2, 3, 3, 3)))
     np.save(tmp_path / "dy44.npy", np.ones((4, 4)))
+    dynan = np.ones((3, 3))
+    dynan[1, 2] = np.nan
+    np.save(tmp_path / "dynan.npy", dynan)
     (tmp_path / "text.npy").write_text("not an array")
     (tmp_path / "afile").write_text("")
     return tmp_path
@@ -219,6 +222,8 @@ BAD = [
     (["trace", "--x-file", "{d}/vec.npy"], r"--x-file \S+/vec.npy: x must be 2-D or 3-D or 4-D, got shape \(5,\)"),
     (["trace", "--w-file", "{d}/w3.npy"], r"channel mismatch: x has C=1 channels .* w expects C/groups=3"),
     (["trace", "--dy", "{d}/dy44.npy"], r"--dy \S+/dy44.npy: dY must have the output's shape \(3, 3\), got \(4, 4\)"),
+    (["step", "--dy", "{d}/dynan.npy"], r"--dy \S+/dynan.npy: dY must be finite, got nan at index \(1, 2\)"),
+    (["trace", "--bias", "{d}/vec.npy"], r"--bias \S+/vec.npy: b must have shape \(1,\) to match w's 1 filters"),
     (["render", "-o", "{d}/afile/g.svg"], r"cannot write \S+/afile/g.svg: \S+/afile is not a directory"),
     (["render", "-o", "{d}/no/such/g.svg"], r"cannot write \S+/g.svg: \S+/no/such does not exist"),
     (["html", "--out", "{d}"], r"cannot write \S+: it is a directory"),
@@ -238,7 +243,12 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, message):
     assert re.search(message, err.strip()), err
 
 
-@pytest.mark.parametrize("argv, message", [BAD[0], BAD[3], BAD[13], BAD[16]], ids=["option", "shape", "npy", "out"])
+SUBPROCESS_BAD = [next(b for b in BAD if b[0] == argv) for argv in (
+    ["trace", "--bogus"], ["trace", "--input", "5x"], ["trace", "--x-file", "{d}/vec.npy"],
+    ["render", "-o", "{d}/afile/g.svg"])]
+
+
+@pytest.mark.parametrize("argv, message", SUBPROCESS_BAD, ids=["option", "shape", "npy", "out"])
 def test_bad_input_as_a_subprocess_has_no_traceback(tmp_path, argv, message):
     d = _files(tmp_path)
     r = sub(*[a.format(d=d) for a in argv])
