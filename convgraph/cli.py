@@ -53,6 +53,20 @@ def _ints(text, what, allow=()):
     return values[0] if len(values) == 1 else tuple(values)
 
 
+def _count(lo, hi=None):
+    """An int type for argparse within [lo, hi]."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < lo or (hi is not None and value > hi):
+            bounds = f"from {lo} to {hi}" if hi is not None else f"{lo} or more"
+            raise argparse.ArgumentTypeError(f"expected a whole number {bounds}, got {text!r}")
+        return value
+    return parse
+
+
 def _pair(text):
     return _ints(text, "value")
 
@@ -98,7 +112,7 @@ def _conv_options():
     g.add_argument("--groups", type=int, default=1, metavar="G", help="(default 1)")
     g.add_argument("--dy", type=_dy, default="ones", metavar="DY",
                    help="seed gradient: ones (loss = sum y), random, or FILE.npy (default ones)")
-    g.add_argument("--seed", type=int, default=0, help="seed of every random array (default 0)")
+    g.add_argument("--seed", type=_count(0), default=0, help="seed of every random array (default 0)")
     return p
 
 
@@ -381,7 +395,7 @@ def cmd_demo(args):
 def _parser():
     conv = _conv_options()
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--digits", type=int, default=2, help="decimals of printed numbers (default 2)")
+    common.add_argument("--digits", type=_count(0, 8), default=2, help="decimals of printed numbers (default 2)")
     common.add_argument("--ascii", action="store_true", default=None,
                         help="print * and -> instead of · and → (automatic when the terminal needs it)")
     fmt = argparse.RawDescriptionHelpFormatter
@@ -415,8 +429,8 @@ def _parser():
             ["convgraph step                # interactive on a terminal: Enter, b, j N, w u,v, q",
              "convgraph step --steps 20     # print the first 20 steps",
              "convgraph step --from 150 --steps 5 --stride 2 --input 6x6"], parents=(conv, common))
-    p.add_argument("--steps", type=int, metavar="N", help="print N steps and exit (no interaction)")
-    p.add_argument("--from", dest="start", type=int, default=1, metavar="K", help="start at step K (default 1)")
+    p.add_argument("--steps", type=_count(1), metavar="N", help="print N steps and exit (no interaction)")
+    p.add_argument("--from", dest="start", type=_count(1), default=1, metavar="K", help="start at step K (default 1)")
     p.add_argument("-i", "--interactive", action="store_true",
                    help="interactive even when standard input is not a terminal (commands one per line)")
 

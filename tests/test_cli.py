@@ -230,6 +230,9 @@ BAD = [
     (["animate", "-o", "{d}/afile/a.gif"], r"cannot write \S+/a.gif: \S+/afile is not a directory"),
     (["demo", "--out", "{d}/afile/kit"], r"cannot write \S+/afile/kit: Not a directory"),
     (["step", "--from", "999"], r"--from must be a step number from 1 to 187, got 999"),
+    (["step", "--steps", "0"], r"argument --steps: expected a whole number 1 or more, got '0'"),
+    (["trace", "--seed", "-1"], r"argument --seed: expected a whole number 0 or more, got '-1'"),
+    (["trace", "--digits", "x"], r"argument --digits: expected a whole number from 0 to 8, got 'x'"),
 ]
 
 
