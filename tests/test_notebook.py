@@ -61,3 +61,16 @@ def test_stepper_widget_scrubs_through_the_steps(lesson):
     box.slider.value = 186
     assert "step 187 of 187 · x[0,0]" in view.value
     np.testing.assert_array_equal(trace.gradients().w, cg.conv2d_backward(*lesson, np.ones((3, 3)))[0])
+
+
+def test_stepper_widget_can_draw_the_graph_at_each_step(lesson, dot):
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        need("ipywidgets", False, "pip install 'convgraph[notebook]'")
+    trace = cg.trace_conv2d(*lesson)
+    box = notebook.stepper_widget(trace, graph=True)
+    picture = box.children[1]
+    first = picture.value
+    box.slider.value = 5
+    assert "<svg" in first and "<svg" in picture.value and picture.value != first  # the marked node moved
