@@ -303,6 +303,9 @@ def test_url_hash_keeps_the_step(trace, page_path, opened):
     o.page.evaluate("location.hash = '#forward=3'")
     o.page.wait_for_function("() => convgraph.state().mode === 'forward'")
     assert o.state()["pos"] == 3 and o.text("#counter") == "window 3 of 9"
+    o.page.evaluate("location.hash = '#step=999'")  # past the end: the last step
+    o.page.wait_for_function("() => convgraph.state().mode === 'backward'")
+    assert o.state()["pos"] == 187 and o.page.evaluate("location.hash") == "#step=187"
     o.assert_clean()
 
 

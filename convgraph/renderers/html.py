@@ -78,7 +78,6 @@ def _colour_tables():
         "muted": style.HTML["muted"], "edge": style.HTML["edge"],
         "panel_outline": style.HTML["panel_outline"], "panel_fill": style.HTML["panel_fill"],
         "signed": table(style.HeatScale(1.0, signed=True)),
-        "magnitude": table(style.HeatScale(1.0, signed=False)),
     }
 
 
@@ -272,8 +271,8 @@ def render_html(trace, path, *, dY=None, digits=2, title=None, node_budget=DEFAU
     TypeError
         If ``trace`` is not a Trace, ``path`` is not a path, or an option has the wrong type.
     ValueError
-        If an option is out of range, ``dY`` has the wrong shape, the trace exceeds ``max_nodes``,
-        or ``path``'s folder does not exist.
+        If an option is out of range, ``dY`` has the wrong shape, the trace exceeds ``max_nodes``
+        or holds a non-finite value, or ``path``'s folder does not exist.
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
