@@ -137,11 +137,11 @@ def format_summary(trace, *, digits=2):
     conv = trace.conv
     if conv is not None:
         s = conv.spec
-        pads = s.padding
-        pad = f"{pads[0]}" if len(set(pads)) == 1 else f"{pads}"
+        t, b, l, r = s.padding
+        pad = _pair_text((t, l)) if (t, l) == (b, r) else f"top {t}, bottom {b}, left {l}, right {r}"
         lines.append(f"conv2d: x {s.x_shape} ⊛ w {s.w_shape}{' + b' if s.has_bias else ''} → y {s.y_shape}"
-                     f"   stride {s.stride[0]}x{s.stride[1]}, padding {pad}, "
-                     f"dilation {s.dilation[0]}x{s.dilation[1]}, groups {s.groups}")
+                     f"   stride {_pair_text(s.stride)}, padding {pad}, dilation {_pair_text(s.dilation)}, "
+                     f"groups {s.groups}")
     counts = trace.counts()
     edge_counts = {}
     for _, v in g.edges():
@@ -167,6 +167,11 @@ def format_summary(trace, *, digits=2):
     else:
         lines.append("gradients: not computed (no backward pass yet)")
     return "\n".join(lines)
+
+
+def _pair_text(pair):
+    """(2, 2) -> '2', (1, 2) -> '1,2': as the command line takes them."""
+    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]},{pair[1]}"
 
 
 def _indent(text, by="  "):
