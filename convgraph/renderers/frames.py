@@ -72,7 +72,7 @@ class GridRenderer:
         cells_h = sum(row_h)
         max_w, max_h = A["max_inch"]
         cell = min(A["cell_inch"], (max_w - fixed_w) / cells_w, (max_h - fixed_h) / cells_h)
-        cell = max(cell, 0.08)
+        cell = max(cell, 0.04)
         block_w = {b: max(sub[b] * gw[b] * cell + (sub[b] - 1) * _SUB_GAP, _MIN_BLOCK) for b in blocks}
         fig_w = 2 * _MARGIN + sum(block_w.values()) + (len(blocks) - 1) * _BLOCK_GAP
         fig_h = fixed_h + cells_h * cell
@@ -178,7 +178,7 @@ class GridRenderer:
         p.image = ax.imshow(d.values, cmap=p.cmap, norm=p.norm, interpolation="nearest", zorder=1, aspect="auto")
         segs = [[(c - 0.5, -0.5), (c - 0.5, rows - 0.5)] for c in range(1, cols)]
         segs += [[(-0.5, r - 0.5), (cols - 0.5, r - 0.5)] for r in range(1, rows)]
-        p.grid = LineCollection(segs, colors=A["grid_line"], linewidths=1.0, zorder=2)
+        p.grid = LineCollection(segs if self.cell_pt >= 8 else [], colors=A["grid_line"], linewidths=1.0, zorder=2)
         ax.add_collection(p.grid)
         p.marks = LineCollection([], colors=A["window"], linewidths=A["window_pt"], zorder=4, clip_on=False,
                                  capstyle="projecting", joinstyle="miter")
@@ -321,7 +321,7 @@ def fit_text(glyphs, texts, avail_px, pt):
     """The largest size up to ``pt`` (in quarter points) at which every line of ``texts`` fits ``avail_px``."""
     lines = {line for t in texts for line in t.split("\n")}
     widest = max((glyphs.line(line, pt).shape[1] for line in lines), default=1)
-    return float(pt) if widest <= avail_px else float(int(pt * avail_px / widest * 4) / 4)
+    return float(pt) if widest <= avail_px else float(int(0.97 * pt * avail_px / widest * 4) / 4)
 
 
 def stamp_line(rgb, glyphs, text, pt, y, top, ink):

@@ -426,7 +426,7 @@ def lesson_scene(rec, dY, max_frames=400):
     caption = _dw_caption(c)
     for run, dW in zip(runs, dWs):
         cells = {}
-        for n, o, i, j in run:
+        for n, o, i, j in run[-1:]:
             b.window(cells, "x", n, o, i, j)
         boxes = b.kernel_keys("dW", run[-1][1])
         title = _forward_title(c, run, yfull) + "\n" + _dw_title(c, run)
@@ -448,7 +448,7 @@ def forward_scene(rec, dY, max_frames=400):
     caption = _forward_caption(c)
     for run, y in zip(runs, ys):
         cells = {}
-        for n, o, i, j in run:
+        for n, o, i, j in run[-1:]:
             b.window(cells, "x", n, o, i, j)
             cells.setdefault(f"y:{n},{o}", []).append((i, j))
         b.frame(b.y_values("y", y), cells, b.kernel_keys("W", run[-1][1]), _forward_title(c, run, yfull), caption)
@@ -469,7 +469,7 @@ def weight_grad_scene(rec, dY, max_frames=400):
     caption = _dw_caption(c)
     for run, dW in zip(runs, dWs):
         cells = {}
-        for n, o, i, j in run:
+        for n, o, i, j in run[-1:]:
             b.window(cells, "x", n, o, i, j)
             cells.setdefault(f"dY:{n},{o}", []).append((i, j))
         b.frame(b.w_values("dW", dW), cells, b.kernel_keys("dW", run[-1][1]), _dw_title(c, run), caption)
@@ -547,7 +547,7 @@ def input_grad_scene(rec, dY, max_frames=400):
     empty2 = {f"dXg:{n},{ch}": np.full((c.H, c.W), np.nan) for n in range(c.N) for ch in range(c.C)}
     for run, dXp in zip(runs, dXs):
         cells, boxes = {}, []
-        for n, o, i, j in run:
+        for n, o, i, j in run[-1:]:
             b.window(cells, "dX", n, o, i, j)
             cells.setdefault(f"dY:{n},{o}", []).append((i, j))
         boxes = b.kernel_keys("W", run[-1][1])
@@ -555,7 +555,7 @@ def input_grad_scene(rec, dY, max_frames=400):
     last1 = b.xp_values("dX", dXs[-1])
     for run, st in zip(runs2, states2):
         cells = {}
-        for n, ch, h, w in run:
+        for n, ch, h, w in run[-1:]:
             g = ch // c.Cg
             win = np.stack(np.meshgrid(h + np.arange(c.KH) * c.dh, w + np.arange(c.KW) * c.dw, indexing="ij"),
                            axis=-1).reshape(-1, 2)
@@ -599,14 +599,14 @@ def backprop_scene(rec, dY, max_frames=400):
     zero_dx = b.x_values("dX", np.full((c.N, c.C, c.H, c.W), np.nan))
     for run, y in zip(runs, ys):
         cells = {}
-        for n, o, i, j in run:
+        for n, o, i, j in run[-1:]:
             b.window(cells, "x", n, o, i, j)
             cells.setdefault(f"y:{n},{o}", []).append((i, j))
         b.frame({**b.y_values("y", y), **zero_dw, **zero_dx}, cells, b.kernel_keys("W", run[-1][1]),
                 "forward  " + _forward_title(c, run, yfull), fcap)
     for run, dW, dXp in zip(runs, dWs, dXs):
         cells = {}
-        for n, o, i, j in run:
+        for n, o, i, j in run[-1:]:
             b.window(cells, "x", n, o, i, j)
             b.window(cells, "dX", n, o, i, j)
             cells.setdefault(f"dY:{n},{o}", []).append((i, j))
