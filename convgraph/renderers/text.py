@@ -416,9 +416,9 @@ class StepText:
         if name not in self.trace.tensors:
             raise ValueError(f"no tensor named {name!r}; have {', '.join(self.trace.tensors)}")
         nodes = self.trace.tensors[name].nodes
-        index = tuple(int(i) for i in index)
+        index = given = tuple(int(i) for i in index)
         if len(index) < nodes.ndim and all(d == 1 for d in nodes.shape[:nodes.ndim - len(index)]):
             index = (0,) * (nodes.ndim - len(index)) + index
         if len(index) != nodes.ndim or any(not 0 <= i < d for i, d in zip(index, nodes.shape)):
-            raise ValueError(f"{name} has shape {nodes.shape}; there is no {name}[{','.join(map(str, index))}]")
+            raise ValueError(f"{name} has shape {nodes.shape}; there is no {name}[{','.join(map(str, given))}]")
         return int(nodes[index])

@@ -1,0 +1,125 @@
+"""The text of backprop steps, the terminal stepper's commands, and the gradient check, without the CLI."""
+
+import numpy as np
+import pytest
+
+import convgraph as cg
+from convgraph.check import check_gradients
+from convgraph.renderers.terminal import Stepper, run_stepper
+from convgraph.renderers.text import StepText, fmt, format_grid
+
+
+def test_replaying_the_steps_gives_backwards_gradients(lesson):
+    trace = cg.trace_conv2d(*lesson, padding=1, stride=2)
+    text = StepText(trace, trace.step_list(np.arange(9.0).reshape(3, 3)))
+    grads = trace.gradients()
+    last = len(text.steps) - 1
+    for name in ("x", "w"):
+        nodes = trace.tensors[name].nodes
+        replayed = np.array([text.grad_after(int(n), last) for n in nodes.flat]).reshape(nodes.shape)
+        np.testing.assert_allclose(replayed, grads[name], rtol=0, atol=1e-12)
+    assert text.grad_after(int(trace.tensors["w"].nodes[1, 1]), -1) == 0.0  # before any step
+
+
+def test_every_weight_is_fed_once_per_multiply(lesson):
+    trace = cg.trace_conv2d(*lesson)
+    text = StepText(trace, trace.step_list())
+    for n in trace.tensors["w"].nodes.flat:
+        feeding = text.feeding(int(n))
+        assert len(feeding) == 9 == trace.graph.out_degree(int(n))
+        assert all(text.steps[k].op == "mul" for k in feeding)
+
+
+def test_bias_sum_and_its_running_gradient():
+    trace = cg.trace_conv2d(np.ones((1, 3, 3)), np.ones((1, 1, 2, 2)), np.array([0.5]))
+    text = StepText(trace, trace.step_list())
+    b = int(trace.tensors["b"].nodes[0])
+    first = next(s for s in text.steps if any(p.node == b for p in s.pushes))
+    assert text.chain(first).startswith(f"add#{first.node} = b[0] + mul#")
+    assert "b[0].grad = 1.00   (1st of 4 contributions)" in text.running(first)
+    last = text.steps[text.feeding(b)[-1]]
+    assert text.running(last)[0] == "b[0].grad = 1.00 + 1.00 + 1.00 + 1.00 = 4.00   (4th of 4 contributions)  ✓ final"
+
+
+def test_ops_other_than_multiply_and_add_read_as_functions():
+    rec = cg.Recorder()
+    y = cg.conv2d(rec.input(np.arange(9.0).reshape(3, 3) - 4), rec.weight(np.ones((2, 2))))
+    trace = rec.trace(cg.sum(cg.relu(y)))
+    text = StepText(trace, trace.step_list())
+    relu = next(s for s in text.steps if s.op == "relu")
+    assert text.chain(relu) == "relu[1,1] = relu(y[1,1])   grad 1.00 → y[1,1] += 1.00·1.00"
+    assert text.role(relu.node) == ""  # not part of the convolution's sums
+
+
+def test_find_accepts_the_short_index_and_names_the_shape():
+    trace = cg.trace_conv2d(np.ones((1, 4, 4)), np.ones((1, 1, 3, 3)))
+    text = StepText(trace, trace.step_list())
+    assert text.find("w", (1, 2)) == int(trace.tensors["w"].nodes[0, 0, 1, 2])
+    with pytest.raises(ValueError, match=r"w has shape \(1, 1, 3, 3\); there is no w\[3,3\]"):
+        text.find("w", (3, 3))
+    with pytest.raises(ValueError, match=r"no tensor named 'q'; have x, w, y"):
+        text.find("q", (0, 0))
+
+
+def test_numbers_and_grids():
+    assert [fmt(v) for v in (0.375, -12.0, 1e-7, 0.0)] == ["0.38", "-12.00", "1e-07", "0.00"]
+    assert fmt(2.0, digits=0) == "2"
+    lines = format_grid([[1.0, -2.5]], highlight=[(0, 1)], color=True, title="dW")
+    assert lines == ["dW            ", "  1.00 \x1b[7m -2.50 \x1b[0m"]
+    with pytest.raises(ValueError, match=r"array must be 2-D, got shape \(3,\)"):
+        format_grid([1, 2, 3])
+
+
+def test_grids_mark_the_cells_a_step_touches(lesson):
+    trace = cg.trace_conv2d(*lesson)
+    text = StepText(trace, trace.step_list())
+    step = text.steps[1]  # mul#185 = w[2,2]·x[4,4]
+    grid = "\n".join(text.grids(step.index, touched={p.node for p in step.pushes}))
+    assert "[ 24.00]" in grid and "[-1.00]" in grid and grid.count("[") == 2
+
+
+def test_stepper_commands_and_bounds(lesson):
+    trace = cg.trace_conv2d(*lesson)
+    s = Stepper(StepText(trace, trace.step_list()))
+    assert "already at the first step" in "\n".join(s.command("b"))
+    s.command("e")
+    assert s.current == 186
+    assert "every gradient is final" in "\n".join(s.command(""))  # Enter on the last step stays there
+    assert "give an element: w 1,1" in "\n".join(s.command("w"))  # nothing followed yet
+    assert "no step pushes gradient into y[0,0]" in "\n".join(s.command("y 0,0"))
+    s.command("j 1")
+    s.command("w [2, 2]")  # brackets and spaces are fine
+    assert s.label(s.current) == "mul#185"
+    with pytest.raises(ValueError, match="start must be a step index in 0..186, got 187"):
+        Stepper(s.text, start=187)
+
+
+def test_run_stepper_stops_at_end_of_input(lesson):
+    trace = cg.trace_conv2d(*lesson)
+    keys = iter(["", "", "j 40"])
+    shown = []
+
+    def read(prompt):
+        try:
+            return next(keys)
+        except StopIteration:
+            raise EOFError from None
+
+    last = run_stepper(StepText(trace, trace.step_list()), read=read, write=shown.append, clear=True)
+    assert last == 39
+    assert len(shown) == 5 and all(chunk.startswith("\x1b[H\x1b[2J") for chunk in shown[:4])
+
+
+def test_check_refuses_a_trace_whose_output_is_not_the_convolution():
+    rec = cg.Recorder()
+    y = cg.conv2d(rec.input(np.ones((3, 3))), rec.weight(np.ones((2, 2))))
+    with pytest.raises(ValueError, match="this trace's output is 'relu'"):
+        check_gradients(rec.trace(cg.relu(y)), use_torch=False)
+
+
+def test_check_reports_each_tensor_against_numpy(lesson):
+    report = check_gradients(cg.trace_conv2d(*lesson, np.array([1.0])), use_torch=False)
+    assert [(c.reference, c.tensor) for c in report.comparisons] == [
+        ("numpy", "y"), ("numpy", "dW"), ("numpy", "dX"), ("numpy", "db")]
+    assert report.ok and report.largest.max_abs_diff == 0.0
+    assert report.lines()[-1] == "agree: largest difference 0 (y vs numpy)"
