@@ -264,14 +264,15 @@ class _Numbers:
         return f"{v:.2f}"
 
 
-def _tick(v):
-    """A colour-bar tick: at most 3 significant digits."""
+def _tick(v, last=False):
+    """A colour-bar tick: 2 significant digits (each cell stands for a range); the end exact to 3."""
     v = float(v)
     if v == 0:
         return "0"
-    if abs(v) >= 100:
-        return f"{v:.0f}"
-    return f"{v:.3g}"
+    if last:
+        return f"{v:.0f}" if abs(v) >= 100 else f"{v:.3g}"
+    text = f"{float(f'{v:.2g}'):.6g}"
+    return text
 
 
 def _esc(text):
@@ -337,7 +338,7 @@ def _legend(scale, heat, edges=True):
     for k in range(cells):
         if k % 2 == 0:
             ticks.append(f'<TD WIDTH="{_LEGEND_CELL_PT}" FIXEDSIZE="TRUE" HEIGHT="16">'
-                         f'{_esc(_tick(scale.value_at(k / (cells - 1))))}</TD>')
+                         f'{_esc(_tick(scale.value_at(k / (cells - 1)), last=k in (0, cells - 1)))}</TD>')
         else:
             ticks.append(f'<TD WIDTH="{_LEGEND_CELL_PT}" FIXEDSIZE="TRUE" HEIGHT="16"></TD>')
     rows.append("<TR>" + "".join(ticks) + "</TR>")

@@ -41,8 +41,8 @@ SPREAD_RATIO = 10.0
 #: Graphviz diagrams (renderers/diagram.py): sizes in points unless named otherwise.
 DIAGRAM = MappingProxyType({
     "slot_inch": 0.6,  # one layout slot (one × or + node)
-    "leaf_size": (2.3, 1.55),  # a tensor element's cell, in slots (two-line label)
-    "leaf_font_pt": 11,
+    "leaf_size": (2.6, 1.6),  # a tensor element's cell, in slots (two-line label)
+    "leaf_font_pt": 13,
     "op_font_pt": 13,
     "op_inch": 0.34,  # diameter of a × / + node
     "title_font_pt": 17,
