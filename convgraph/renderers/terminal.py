@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["Stepper", "run_stepper", "HELP", "KEYS"]
+__all__ = ["Stepper", "run_stepper", "HELP", "KEYS", "INTRO"]
 
 KEYS = "Enter next · b back · j N jump · w u,v weight · x i,j input · e end · h help · q quit"
 HELP = ("Enter: next step · b: back one step · j N: jump to step N · w u,v: the next step that pushes into "
         "w[u,v] (w alone: the one after) · x i,j: the same for x[i,j] · e: the last step · q: quit")
+
+INTRO = "Backprop visits each node once, outputs first: a node pushes grad·local into each operand (+=)."
 
 _CLEAR = "\x1b[H\x1b[2J"
 
@@ -146,7 +148,7 @@ def run_stepper(text, *, read=input, write=print, clear=False, start=0, title=No
         The 0-based index of the step on screen when the session ended.
     """
     stepper = Stepper(text, start=start)
-    lines = stepper.view()
+    lines = stepper.view(INTRO)
     prompt = text._t("▸ ")
     while True:
         head = [title, ""] if title else []
