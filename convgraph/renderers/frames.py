@@ -24,6 +24,7 @@ _PANEL_TITLE = 0.3  # above each panel
 _COLORBAR = (0.14, 0.55)  # height of a colour bar, and the room for its ticks and label below
 _CAPTION = 0.45
 _MIN_BLOCK = 1.25  # a block is at least this wide (its colour bar and titles need the room)
+_MIN_FIG_W = 8.0  # the formula in the title needs this much width to stay readable
 
 
 def _cmap(scale):
@@ -75,6 +76,8 @@ class GridRenderer:
         cell = max(cell, 0.04)
         block_w = {b: max(sub[b] * gw[b] * cell + (sub[b] - 1) * _SUB_GAP, _MIN_BLOCK) for b in blocks}
         fig_w = 2 * _MARGIN + sum(block_w.values()) + (len(blocks) - 1) * _BLOCK_GAP
+        extra = max(_MIN_FIG_W - fig_w, 0.0)  # narrow clips: room for the formula, blocks stay centred
+        fig_w += extra
         fig_h = fixed_h + cells_h * cell
         self.cell_pt = cell * 72
         if numbers is None:
@@ -91,7 +94,7 @@ class GridRenderer:
         def fy(inch_from_top):
             return 1.0 - inch_from_top / fig_h
 
-        block_x, x = {}, _MARGIN
+        block_x, x = {}, _MARGIN + extra / 2
         for b in blocks:
             block_x[b] = x
             x += block_w[b] + _BLOCK_GAP

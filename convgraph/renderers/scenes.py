@@ -346,14 +346,15 @@ def _forward_title(c, run, full):
     return f"{_index('y', c.y_lead(n, o), i, j)} = {bias}{_sum_text(pairs)} = {num(full[n, o, i, j])}"
 
 
-def _forward_caption(c):
+def _forward_caption(c, prefix=""):
     if c.C == 1 and c.O == 1:
         rule = "y[i,j] = Σ_u,v W[u,v]·x[i·s+u·d, j·s+v·d]"
     else:
         rule = "y[o,i,j] = Σ_c,u,v W[o,c,u,v]·x[c, i·s+u·d, j·s+v·d]"
     if c.b is not None:
         rule = rule.replace(" = Σ", " = b + Σ", 1)
-    return f"forward: {rule}   ({c.params_text()}; x drawn with its padding)"
+    pad = "; x drawn with its padding" if any(c.s.padding) else ""
+    return f"{prefix}{rule}   ({c.params_text()}{pad})"
 
 
 def _backward_states(c, runs):
@@ -593,7 +594,7 @@ def backprop_scene(rec, dY, max_frames=400):
     b.y_panels("dY", 3, "dY", c.dY)
     b.w_panels("dW", 4, "dW", None, dynamic=True)
     b.x_panels("dX", 5, "dX", None, dynamic=True)
-    fcap = _forward_caption(c)
+    fcap = _forward_caption(c, "forward: ")
     bcap = "backward: " + _dw_caption(c).replace("   (", ";  dX[window] += dY[i,j]·W   (")
     zero_dw = b.w_values("dW", np.full((c.O, c.Cg, c.KH, c.KW), np.nan))
     zero_dx = b.x_values("dX", np.full((c.N, c.C, c.H, c.W), np.nan))
