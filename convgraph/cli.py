@@ -480,6 +480,9 @@ def main(argv=None):
         if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
             raise UsageError(f"unrecognized arguments: {argv[0]} (options go after the command; "
                              f"see: {PROG} --help)")
+        if not argv:  # plain `convgraph`: what it can do
+            _parser().print_help()
+            return 0
         args = _parser().parse_args(argv)
         if getattr(args, "ascii", None) is None and "ascii" in vars(args):
             args.ascii = _out(sys.stdout)

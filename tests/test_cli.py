@@ -271,9 +271,10 @@ def test_every_subcommand_has_help_with_an_example(capsys, command):
     assert re.search(rf"examples:\n  convgraph {command}\b", out)
 
 
-def test_top_level_help_lists_the_commands():
-    r = sub("--help")
-    assert r.returncode == 0
+@pytest.mark.parametrize("argv", [["--help"], []], ids=["--help", "nothing"])
+def test_top_level_help_lists_the_commands(argv):
+    r = sub(*argv)
+    assert r.returncode == 0 and r.stdout.startswith("usage: convgraph [-h] [--version] COMMAND ...")
     for command in ("demo", "trace", "step", "check", "render", "animate", "html"):
         assert re.search(rf"^    {command}\s+\w", r.stdout, re.M)
 
