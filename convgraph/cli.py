@@ -297,8 +297,7 @@ def cmd_step(args):
     for step in steps[args.start - 1:stop]:
         print(text.line(step))
     if stop < n:
-        print(f"… {n - stop} more steps (--steps N, --from K)" if not args.ascii else
-              f"... {n - stop} more steps (--steps N, --from K)")
+        print(text._t(f"… {n - stop} more steps (--steps N, --from K)"))
     return 0
 
 
@@ -306,8 +305,10 @@ def _render_options(p):
     p.add_argument("--focus", type=_index, metavar="T:I",
                    help="focus view: y:I,J (one output's multiply-adds), w:U,V (every use of one weight), "
                         "x:I,J (every output an input feeds)")
-    p.add_argument("--heat", default="grad", help="node fill: grad (|gradient|), signed, or none (default grad)")
-    p.add_argument("--step", type=int, metavar="K", help="mark the node processed at step K (0-based) and shade the visited")
+    p.add_argument("--heat", default="grad", choices=["grad", "signed", "none"],
+                   help="node fill: grad (|gradient|), signed, or none (default grad)")
+    p.add_argument("--step", type=_count(1), metavar="K",
+                   help="the state after step K as `convgraph step` numbers them: that node marked, the visited shaded")
     p.add_argument("--detail", default="auto", choices=["auto", "full", "collapsed"],
                    help="every scalar node (full), or collapsed above a node budget (auto, default)")
     p.add_argument("--no-backward", action="store_true", help="draw before backward has run (no heat)")
@@ -320,7 +321,7 @@ def _renderer_kwargs(args):
     if args.heat != "grad":
         kw["heat"] = None if args.heat == "none" else args.heat
     if args.step is not None:
-        kw["step"] = args.step
+        kw["step"] = args.step - 1  # the renderer counts from 0, the stepper's screen from 1
     if args.detail != "auto":
         kw["detail"] = args.detail
     return kw
@@ -343,6 +344,9 @@ def cmd_render(args):
 
     out = _writable_file(args.out)
     trace, dY = _build(args)
+    n = trace.graph.number_of_nodes()
+    if args.step is not None and args.step > n:
+        raise UsageError(f"--step must be a step number from 1 to {n}, got {args.step}")
     if not args.no_backward:
         trace.backward(dY)
     path = _call(cg.render_graph, trace, out, **_renderer_kwargs(args))

@@ -12,6 +12,7 @@ import convgraph as cg
 from convgraph.cli import main
 
 ENV = {**os.environ, "PYTHONIOENCODING": "utf-8", "NO_COLOR": "1"}
+SOBEL = np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
 
 
 def run(capsys, *argv):
@@ -390,7 +391,9 @@ def test_render_without_backward_has_no_heat(tmp_path, capsys):
     (["render", "--focus", "w:7,7", "-o", "{d}/g.dot"], r"7"),
     (["render", "--focus", "w11", "-o", "{d}/g.dot"], r"malformed focus 'w11': expected TENSOR:INDEX"),
     (["render", "-o", "{d}/g.txt"], r"\.txt"),
-    (["render", "--step", "9999", "-o", "{d}/g.dot"], r"9999"),
+    (["render", "--step", "9999", "-o", "{d}/g.dot"], r"--step must be a step number from 1 to 187, got 9999"),
+    (["render", "--step", "0", "-o", "{d}/g.dot"], r"argument --step: expected a whole number 1 or more, got '0'"),
+    (["render", "--heat", "hot", "-o", "{d}/g.dot"], r"argument --heat: invalid choice: 'hot'"),
     (["animate", "--scene", "forward", "--fps", "0", "-o", "{d}/a.gif"], r"fps"),
     (["animate", "--scene", "sideways", "-o", "{d}/a.gif"], r"argument --scene: invalid choice: 'sideways'"),
     (["html", "--digits", "12", "--out", "{d}/p.html"], r"digits"),
@@ -449,3 +452,13 @@ def test_html_subprocess(tmp_path):
     assert r.returncode == 0 and r.stdout == f"wrote {tmp_path / 'channels.html'}\n"
     page = (tmp_path / "channels.html").read_text(encoding="utf-8")
     assert "x (3, 5, 5) ⊛ w (2, 3, 3, 3) → y (2, 3, 3)" in page  # the page is about the options given
+
+
+def test_render_step_counts_like_the_stepper(tmp_path, capsys):
+    """`render --step 2` draws the state after the stepper's step 2: mul#185 just processed."""
+    import convgraph.renderers.diagram as diagram
+
+    run(capsys, "render", "--step", "2", "-o", str(tmp_path / "s2.dot"))
+    trace = cg.trace_conv2d(np.arange(25.0).reshape(5, 5), SOBEL)
+    trace.backward()
+    assert (tmp_path / "s2.dot").read_text(encoding="utf-8") == diagram.to_digraph(trace, step=1).source
