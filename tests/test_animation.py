@@ -278,3 +278,16 @@ def test_recorder_chain_animates_its_convolution(tmp_path):
     renderer, frames = animation.build_frames(trace, "weight-grad", dpi=DPI)
     np.testing.assert_allclose(frames[-1].values["dW:0,0"], grads.w)
     assert writers.output_format(tmp_path / "a.GIF") == "gif"
+
+
+def test_gif_colours_stay_true_mid_clip(tmp_path):
+    """Colours that exist only in the middle of a clip (a half-built dW) still come out right: the
+    palette holds every colour map in use, not just the colours of a few sample frames."""
+    trace = cg.trace_conv2d(animation.LESSON_X, animation.LESSON_W)
+    path = animation.animate(trace, tmp_path / "seed.gif", scene="lesson", dpi=DPI)
+    renderer, frames = animation.build_frames(trace, "lesson", dpi=DPI)
+    with Image.open(path) as im:
+        for k in (10, 20, 35):
+            im.seek(k)
+            diff = np.abs(np.asarray(im.convert("RGB")).astype(int) - renderer.render(frames[k]).astype(int)).max(axis=2)
+            assert diff.mean() < 3.0 and np.percentile(diff, 99) < 40, (k, diff.mean())

@@ -156,7 +156,7 @@ def animate(trace, path, *, scene="backprop", dY=None, fps=4, dpi=100, max_frame
         palette = None
         if fmt == "gif":
             samples = [renderer.render(frames[k]) for k in sorted({0, len(frames) // 2, len(frames) - 1})]
-            palette = writers.shared_palette(samples)
+            palette = writers.shared_palette(samples, fixed=renderer.palette_colors())
         out = writers.write_frames((renderer.render(f) for f in frames), path, fps=fps, total=len(frames),
                                    palette=palette, progress=progress)
     finally:

@@ -316,8 +316,28 @@ class GridRenderer:
             out[(r, c)] = (int(round(x)), int(round(H - y)))
         return out
 
+    def palette_colors(self):
+        """Colours a GIF palette must hold exactly: the fixed looks, then every colour map in use."""
+        return palette_colors([_cmap(s) for s in self.scene.scales.values()])
+
     def close(self):
         self.fig.clear()
+
+
+def palette_colors(cmaps, per_map=None):
+    """Exact RGB (0..255) of the fixed looks (background, ink, outlines, padding, empty cells, black
+    and white text) and ``per_map`` evenly spaced samples of each colour map (default: share 160)."""
+    A = style.ANIM
+    base = [style.BACKGROUND, style.INK, "#000000", "#FFFFFF", A["window"], A["padding"], A["padding_ink"],
+            A["empty"], A["grid_line"], A["edge"], style.VISITED]
+    base += list(style.OP_COLORS.values())
+    out = [tuple(int(round(255 * v)) for v in _rgba(c)[:3]) for c in base]
+    unique = list({getattr(c, "name", id(c)): c for c in cmaps}.values())
+    per_map = per_map or max(16, 160 // max(len(unique), 1))
+    for cmap in unique:
+        for rgba in cmap(np.linspace(0.0, 1.0, per_map)):
+            out.append(tuple(int(round(255 * v)) for v in rgba[:3]))
+    return out
 
 
 def fit_text(glyphs, texts, avail_px, pt):

@@ -291,5 +291,11 @@ class GraphRenderer:
             a = alpha[..., None]
             rgb[y0:y0 + h, x0:x0 + w] = (region * (1.0 - a) + ink * a + 0.5).astype(np.uint8)
 
+    def palette_colors(self):
+        """Colours a GIF palette must hold exactly: the fixed looks, then the heat colour map."""
+        from .frames import palette_colors
+
+        return palette_colors([self.cmap])
+
     def close(self):
         self.fig.clear()

@@ -66,16 +66,31 @@ def _temp_sibling(path, suffix=""):
     return path.with_name(f".{path.name}.part-{os.getpid()}{suffix}")
 
 
-def shared_palette(samples, colors=255):
-    """One palette image (mode ``"P"``) for every frame, from a few sample frames (H, W, 3) uint8.
+def shared_palette(samples, colors=255, fixed=()):
+    """One palette image (mode ``"P"``) for every frame: the ``fixed`` colours exactly, then median
+    cut over every second pixel of a few sample frames (H, W, 3) uint8 for the rest.
 
-    Median cut over the samples stacked vertically; deterministic for the same samples.
+    ``fixed`` holds the colours that must come out exact: background, ink, outlines and samples of
+    every colour map in use (a gradient that exists only in the middle of a clip still finds its
+    colour). Deterministic for the same samples.
     """
     from PIL import Image
 
-    stack = np.concatenate([np.asarray(s, dtype=np.uint8) for s in samples], axis=0)  # (k·H, W, 3)
-    return Image.fromarray(stack, "RGB").quantize(colors=colors, method=Image.Quantize.MEDIANCUT,
-                                                  dither=Image.Dither.NONE)
+    fixed = [tuple(int(v) for v in c[:3]) for c in fixed]
+    fixed = list(dict.fromkeys(fixed))[:colors]  # unique, in order
+    rest = colors - len(fixed)
+    extra = []
+    if rest > 0 and samples:
+        stack = np.concatenate([np.asarray(s, dtype=np.uint8)[::2, ::2] for s in samples], axis=0)  # (k·H/2, W/2, 3)
+        mc = Image.fromarray(stack, "RGB").quantize(colors=rest, method=Image.Quantize.MEDIANCUT,
+                                                    dither=Image.Dither.NONE)
+        used = len(mc.getcolors(maxcolors=256) or [])
+        flat = mc.getpalette()[:3 * max(used, 1)]
+        extra = [tuple(flat[k:k + 3]) for k in range(0, len(flat), 3)]
+    table = fixed + [c for c in extra if c not in set(fixed)]
+    pal = Image.new("P", (1, 1))
+    pal.putpalette([v for c in table for v in c] + [0] * (3 * (256 - len(table))))
+    return pal
 
 
 def _progress(frames, total, progress, what):
