@@ -97,13 +97,13 @@ def _index(text):
 def _conv_options():
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("the convolution (default: the lesson, 5x5 input 0..24, 3x3 Sobel kernel, dY ones)")
-    x = g.add_mutually_exclusive_group()
-    x.add_argument("--input", type=_shape, metavar="SHAPE",
+    # --input/--x-file and --kernel/--w-file exclude each other: checked in _build (argparse's
+    # mutually exclusive groups lose their section in help when inherited through parents=).
+    g.add_argument("--input", type=_shape, metavar="SHAPE",
                    help="random input of this shape: HxW, CxHxW or NxCxHxW (values N(0,1) rounded to 0.1)")
-    x.add_argument("--x-file", type=Path, metavar="FILE.npy", help="input read from a .npy file")
-    k = g.add_mutually_exclusive_group()
-    k.add_argument("--kernel", type=_shape, metavar="SHAPE", help="random kernel: KHxKW or OxC/groupsxKHxKW")
-    k.add_argument("--w-file", type=Path, metavar="FILE.npy", help="kernel read from a .npy file")
+    g.add_argument("--x-file", type=Path, metavar="FILE.npy", help="input read from a .npy file")
+    g.add_argument("--kernel", type=_shape, metavar="SHAPE", help="random kernel: KHxKW or OxC/groupsxKHxKW")
+    g.add_argument("--w-file", type=Path, metavar="FILE.npy", help="kernel read from a .npy file")
     g.add_argument("--bias", nargs="?", const="random", metavar="B",
                    help="add a bias: random (no value), one number, a comma list, or FILE.npy")
     g.add_argument("--stride", type=_pair, default=1, metavar="S", help="N or N,M (default 1)")
@@ -155,6 +155,9 @@ def _build(args):
     from .kit import lesson_arrays
     from .tracer.params import as_array
 
+    for a, b in (("input", "x_file"), ("kernel", "w_file")):
+        if getattr(args, a) is not None and getattr(args, b) is not None:
+            raise UsageError(f"give --{a.replace('_', '-')} or --{b.replace('_', '-')}, not both")
     lesson_x, lesson_w = lesson_arrays()
     rng = np.random.default_rng(args.seed)
     if args.x_file is not None:

@@ -217,6 +217,8 @@ BAD = [
     (["trace", "--padding", "full"], r"argument --padding: malformed padding 'full'"),
     (["trace", "--dy", "twos"], r"malformed --dy 'twos': expected ones, random or a FILE.npy"),
     (["trace", "--bias", "x,y"], r"malformed --bias 'x,y'"),
+    (["trace", "--input", "4x4", "--x-file", "{d}/vec.npy"], r"^convgraph: error: give --input or --x-file, not both$"),
+    (["trace", "--kernel", "2x2", "--w-file", "{d}/w3.npy"], r"give --kernel or --w-file, not both"),
     (["trace", "--stride", "0"], r"^convgraph: error: stride must be positive, got 0$"),
     (["trace", "--x-file", "{d}/missing.npy"], r"cannot read --x-file \S+/missing.npy: No such file or directory"),
     (["trace", "--x-file", "{d}/text.npy"], r"cannot read --x-file \S+/text.npy: .+"),
