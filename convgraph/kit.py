@@ -90,8 +90,7 @@ def lecture_kit(out="outputs", *, progress=True):
         text = StepText(trace, trace.step_list())
         lines = [f"{len(text.steps)} backprop steps of x (5, 5) ⊛ w (3, 3), dY ones: one per node, "
                  "in reverse creation order", ""]
-        lines += [text.line(s) for s in text.steps]
-        trace.backward()  # leave the trace as backward() left it for the pictures after this one
+        lines += [text.line(s) for s in text.steps]  # the exhausted walk left backward()'s gradients
         return _write_text(path, "\n".join(lines) + "\n")
 
     tasks = [("graph.svg", "the whole computational graph after backward: x, w and y in their grids, every "
