@@ -347,3 +347,25 @@ def test_real_render_of_a_collapsed_view(dot, tmp_path):
     t.backward()
     png = render_graph(t, tmp_path / "big.png", detail="collapsed")
     assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_step_in_the_collapsed_view_outlines_the_current_cell(after):
+    src = to_digraph(after, detail="collapsed", step=0).source  # step 0 processes y[2,2]
+    assert src.count(f'BORDER="3" COLOR="{style.CURRENT}"') == 1
+    assert "step 0 of 186: processing y[2,2]" in src
+
+
+def test_reexported_from_the_package():
+    assert cg.to_digraph is to_digraph and cg.render_graph is render_graph
+
+
+@pytest.mark.dot
+def test_the_digraph_itself_renders_at_its_pinned_positions(dot, after):
+    svg = to_digraph(after).pipe(format="svg", encoding="utf-8")  # what Jupyter shows inline
+
+    def text_x(label):
+        m = re.search(r'<text[^>]* x="([-\d.]+)"[^>]*>' + re.escape(label) + "<", svg)
+        return float(m.group(1))
+
+    assert text_x("x[0,0]") < text_x("x[0,1]") < text_x("x[0,2]")  # the grid survives: no layout ran
+    assert text_x("x[0,0]") == pytest.approx(text_x("x[1,0]"))

@@ -800,6 +800,9 @@ def to_digraph(trace, *, focus=None, heat="grad", step=None, detail="auto"):
         shown, elided, what, focus_node = None, [], None, None
     n_shown = count if shown is None else len(shown)
     collapsed = detail == "collapsed" or (detail == "auto" and n_shown > NODE_BUDGET)
+    if not collapsed and n_shown > 10 * NODE_BUDGET:
+        log.warning("detail='full' draws %s scalar nodes: the DOT text and Graphviz may take minutes; "
+                    "detail='auto' collapses above %s", f"{n_shown:,}", f"{NODE_BUDGET:,}")
 
     lines = [f"<B>{_esc(_caption_head(trace))}</B>"]
     if what:
