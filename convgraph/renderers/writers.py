@@ -103,17 +103,50 @@ def _progress(frames, total, progress, what):
     return tqdm(frames, total=total, desc=what, unit="frame", leave=False)
 
 
-def _write_gif(frames, tmp, frame_ms, palette):
-    from PIL import Image
+class _ExactMapper:
+    """RGB frames to palette indices, each colour to its nearest palette entry, exactly.
 
+    Pillow's own mapping (``quantize(palette=...)``) looks colours up in a cache of 8-level bins, so
+    a white background can come out as the palette's 250-grey; here every distinct colour is
+    matched once (nearest in RGB) and remembered in a 2^24 lookup table.
+    """
+
+    def __init__(self, palette):
+        flat = palette.getpalette()
+        self.flat = flat
+        self.table = np.array(flat, dtype=np.int32).reshape(-1, 3)  # (256, 3)
+        self.n = len(self.table)
+        self.lut = np.zeros(1 << 24, dtype=np.uint8)
+        self.known = np.zeros(1 << 24, dtype=bool)
+
+    def __call__(self, rgb):
+        from PIL import Image
+
+        rgb = np.asarray(rgb, dtype=np.uint8)
+        keys = (rgb[..., 0].astype(np.uint32) << 16) | (rgb[..., 1].astype(np.uint32) << 8) | rgb[..., 2]  # (H, W)
+        new = np.unique(keys[~self.known[keys]])
+        if new.size:
+            cols = np.stack([(new >> 16) & 255, (new >> 8) & 255, new & 255], axis=1).astype(np.int32)  # (k, 3)
+            for start in range(0, len(cols), 4096):
+                part = cols[start:start + 4096]
+                d = ((part[:, None, :] - self.table[None, :, :]) ** 2).sum(axis=2)  # (k, 256)
+                self.lut[new[start:start + 4096]] = d.argmin(axis=1).astype(np.uint8)
+            self.known[new] = True
+        im = Image.fromarray(self.lut[keys], "L")
+        im.putpalette(self.flat)
+        return im
+
+
+def _write_gif(frames, tmp, frame_ms, palette):
     images = []
     size = None
+    mapper = _ExactMapper(palette)
     for rgb in frames:
         if size is None:
             size = rgb.shape
         elif rgb.shape != size:
             raise ValueError(f"every frame must have the same size; got {rgb.shape} after {size}")
-        images.append(Image.fromarray(rgb, "RGB").quantize(palette=palette, dither=Image.Dither.NONE))
+        images.append(mapper(rgb))
     if not images:
         raise ValueError("no frames to write")
     # Pillow's default optimize=True stores each frame as its changed rectangle with unchanged pixels
