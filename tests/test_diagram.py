@@ -41,7 +41,7 @@ def ops(source, symbol):
 
 def real_nodes(source):
     """Scalar nodes drawn as part of the view (not greyed context cells)."""
-    ghost = style.DIAGRAM["ghost"]
+    ghost = style.DIAGRAM["ghost"] + style.DIAGRAM["ghost_alpha"]
     return {k: a for k, a in node_lines(source).items() if attr(a, "fillcolor") != ghost}
 
 
@@ -159,6 +159,7 @@ def test_focus_on_a_weight_holds_its_nine_multiplies(after):
     w11 = shown[f"n{int(after.tensors['w'].nodes[1, 1])}"]
     assert attr(w11, "color") == style.DIAGRAM["focus_outline"]
     assert "focus w[1,1]: the 9 multiplies that share it" in src
+    assert "focus view: 37 of 187 scalar nodes (9 input, 1 weight, 18 +, 9 ×)" in src  # 9 of the adds are y
 
 
 def test_focus_on_an_output_holds_its_multiply_adds(after):

@@ -467,7 +467,7 @@ def _full(trace, shown, elided, grads, heat, caption_lines, focus_node):
     for n in ghosts:
         x, y = pos[n]
         dg.node(f"n{n}", label=_esc(trace.label(n)), shape="box", style="rounded,filled",
-                fillcolor=d["ghost"], color=d["ghost"], fontcolor=d["ghost_text"],
+                fillcolor=d["ghost"] + d["ghost_alpha"], color=d["ghost"], fontcolor=d["ghost_text"],
                 fontsize=str(d["leaf_font_pt"] - 1), width=f"{leaf_w:.3f}", height=f"{leaf_h:.3f}",
                 fixedsize="true", pos=f"{x * slot_pt:.1f},{y * slot_pt:.1f}!")
     for n in shown:
@@ -807,7 +807,13 @@ def to_digraph(trace, *, focus=None, heat="grad", step=None, detail="auto"):
     lines = [f"<B>{_esc(_caption_head(trace))}</B>"]
     if what:
         lines.append(_esc("focus " + what))
-    counts = trace.counts()
+    if shown is None:
+        counts = trace.counts()
+    else:
+        counts = {}
+        for n in shown:
+            op = trace.graph._node[n]["op"]
+            counts[op] = counts.get(op, 0) + 1
     if collapsed:
         why = (f"{n_shown:,} nodes are over the budget of {NODE_BUDGET:,}" if detail == "auto"
                else f"{n_shown:,} nodes")

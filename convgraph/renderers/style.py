@@ -55,6 +55,7 @@ DIAGRAM = MappingProxyType({
     "panel_edge": "#4D4D4DC0",  # collapsed view: arrows between tensors (width by Σ|gradient|)
     "panel_fill": "#F7F7F7",
     "ghost": "#E6E6E6",  # context cells of a focus view (not part of the focus)
+    "ghost_alpha": "99",  # hex alpha of their fill in the full view, so arrows show through
     "ghost_text": "#9A9A9A",
     "focus_outline": CURRENT,
     "png_dpi": 150,
