@@ -370,3 +370,27 @@ def test_the_digraph_itself_renders_at_its_pinned_positions(dot, after):
 
     assert text_x("x[0,0]") < text_x("x[0,1]") < text_x("x[0,2]")  # the grid survives: no layout ran
     assert text_x("x[0,0]") == pytest.approx(text_x("x[1,0]"))
+
+
+def test_collapsed_chain_joins_each_stage_to_the_next():
+    rng = np.random.default_rng(2)
+    rec = cg.Recorder()
+    x, w, b = rec.input(rng.normal(size=(1, 2, 8, 8))), rec.weight(rng.normal(size=(3, 2, 3, 3))), rec.bias(np.zeros(3))
+    loss = cg.mse_loss(cg.max_pool2d(cg.relu(cg.conv2d(x, w, b)), 2), np.zeros((1, 3, 3, 3)))
+    trace = rec.trace(loss)
+    trace.backward()
+    src = to_digraph(trace, detail="collapsed").source
+    arrows = {attr(e, "tooltip").split(":")[0] for e in edge_lines(src).values()}
+    assert arrows == {"x → y", "w → y", "b → y", "y → relu", "relu → pool", "pool → loss", "target → loss"}
+
+
+def test_focus_on_a_later_tensor_shows_its_neighbourhood(lesson):
+    rec = cg.Recorder()
+    x, w = rec.input(lesson[0]), rec.weight(lesson[1])
+    trace = rec.trace(cg.sum(cg.relu(cg.conv2d(x, w))))
+    trace.backward()
+    src = to_digraph(trace, focus=("relu", (1, 1))).source
+    shown = real_nodes(src)
+    assert sum("<B>relu[1,1]</B>" in a for a in shown.values()) == 1
+    assert sum("<B>y[1,1]</B>" in a for a in shown.values()) == 1  # its operand
+    assert ops(src, "+") == 1  # the one sum step it feeds

@@ -740,6 +740,7 @@ def _panel_edges(trace, panels, grads, in_view):
                     add(title_of.get(int(rec.b.nodes.ravel()[o])), yt, float(dy[n, o].sum()))
     # Everything else: follow each node back to the panels it comes from.
     origins = {}
+    internal[list(title_of)] = False  # an output element (the last add of its sum) is a tensor's cell
     for n in np.flatnonzero(~internal).tolist():
         own = title_of.get(n)
         srcs = set()
