@@ -184,6 +184,10 @@ def test_interrupted_write_leaves_no_file(tmp_path, lesson, monkeypatch):
     (dict(dpi=None), TypeError, "dpi must be a number"),
     (dict(max_frames=0), ValueError, "max_frames must be positive"),
     (dict(numbers="yes"), TypeError, "numbers must be"),
+    (dict(progress="auto"), TypeError, "progress must be"),
+    (dict(scene="graph", graph_steps=0), ValueError, "graph_steps must be positive"),
+    (dict(scene="graph", graph_steps=2.5), TypeError, "graph_steps must be an int"),
+    (dict(scene="forward", graph_steps=2), ValueError, "graph_steps applies to scene='graph' only"),
 ])
 def test_bad_options(tmp_path, lesson, kwargs, error, words):
     trace = cg.trace_conv2d(*lesson)

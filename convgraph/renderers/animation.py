@@ -144,6 +144,10 @@ def animate(trace, path, *, scene="backprop", dY=None, fps=4, dpi=100, max_frame
     """
     fmt = writers.output_format(path)
     fps, dpi, max_frames = _check_options(trace, scene, fps, dpi, max_frames, numbers)
+    if progress is not None and not isinstance(progress, bool):
+        raise TypeError(f"progress must be True, False or None (automatic), got {progress!r}")
+    if graph_steps is not None and scene != "graph":
+        raise ValueError(f"graph_steps applies to scene='graph' only, got scene={scene!r}")
     if fmt == "mp4":
         try:
             import imageio_ffmpeg  # noqa: F401

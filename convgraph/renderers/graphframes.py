@@ -53,17 +53,16 @@ def graph_frames(trace, *, dY=None, max_frames=400, stride=None):
     """
     from .text import StepText
 
+    if stride is not None:
+        if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)):
+            raise TypeError(f"graph_steps must be an int, got {type(stride).__name__}: {stride!r}")
+        if stride < 1:
+            raise ValueError(f"graph_steps must be positive, got {stride!r}")
     if dY is None and trace.has_grad:
         dY = trace.dY
     steps = trace.step_list(dY)
     n = len(steps)
-    if stride is None:
-        stride = max(1, math.ceil(n / max_frames))
-    elif isinstance(stride, bool) or not isinstance(stride, (int, np.integer)):
-        raise TypeError(f"graph_steps must be an int, got {type(stride).__name__}: {stride!r}")
-    elif stride < 1:
-        raise ValueError(f"graph_steps must be positive, got {stride!r}")
-    stride = int(stride)
+    stride = max(1, math.ceil(n / max_frames)) if stride is None else int(stride)
     text = StepText(trace, steps)
     count = trace.graph.number_of_nodes()
     seeds = {int(k): float(v) for k, v in zip(trace.output.nodes.ravel().tolist(), np.ravel(trace.dY).tolist())}
