@@ -102,12 +102,12 @@ def _factor(v):
     return f"({s})" if s.startswith("-") else s
 
 
-def _sum_text(pairs, limit=4):
-    """``a·b + c·d + …`` for (a, b) pairs, at most ``limit`` terms shown."""
+def _sum_text(pairs, limit=4, empty="0 (every tap on padding)"):
+    """``a·b + c·d + …`` for (a, b) pairs, at most ``limit`` terms shown; ``empty`` when none."""
     terms = [f"{_factor(a)}·{_factor(b)}" for a, b in pairs[:limit]]
     if len(pairs) > limit:
         terms.append(f"… ({len(pairs)} terms)")
-    return " + ".join(terms) if terms else "0 (every tap on padding)"
+    return " + ".join(terms) if terms else empty
 
 
 class _Conv:
@@ -525,7 +525,7 @@ def input_grad_scene(rec, dY, max_frames=400):
             gather[n, ch, h, w] = full2[n, ch, h, w]
         states2.append(gather.copy())
 
-    b.scales = {"dY": _grad_scale("dY, dY′ (upstream gradient)", c.dY), "W": _value_scale("W, rot180(W)", c.w),
+    b.scales = {"dY": _grad_scale("dY and dY′", c.dY), "W": _value_scale("W, rot180(W)", c.w),
                 "dX": _grad_scale("dX (gradient)", *dXs, full2)}
     b.y_panels("dY", 0, "dY", c.dY)
     b.w_panels("W", 1, "W", c.w)
@@ -570,7 +570,7 @@ def input_grad_scene(rec, dY, max_frames=400):
         if len(run) > 1:
             title = f"dX gathered {len(run)} cells per frame, last {lhs} = {num(full2[n, ch, h, w])}"
         else:
-            title = f"{lhs} = Σ rot180(W)·dY′ = {_sum_text(terms[(n, ch, h, w)])} = {num(full2[n, ch, h, w])}"
+            title = f"{lhs} = Σ rot180(W)·dY′ = {_sum_text(terms[(n, ch, h, w)], empty="0 (every tap on a zero of dY′)")} = {num(full2[n, ch, h, w])}"
         vals = {f"dXg:{a},{bb}": np.array(st[a, bb]) for a in range(c.N) for bb in range(c.C)}
         b.frame({**last1, **vals}, cells, boxes, title, cap2)
     return b.build("input-grad", {"dX": _crop(c, dXs[-1]), "dX_gather": full2})
