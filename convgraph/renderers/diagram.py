@@ -343,8 +343,9 @@ def _legend(scale, heat, edges=True):
             ticks.append(f'<TD WIDTH="{_LEGEND_CELL_PT}" FIXEDSIZE="TRUE" HEIGHT="16"></TD>')
     rows.append("<TR>" + "".join(ticks) + "</TR>")
     if edges:
+        short = "; colours stop at light green" if heat == "grad" else ""
         rows.append(f'<TR><TD COLSPAN="{cells}" ALIGN="LEFT">arrows: width and colour by the gradient '
-                    f'they carry back<BR ALIGN="LEFT"/>(∂ result × local derivative); grey carries none'
+                    f'they carry back<BR ALIGN="LEFT"/>(∂ result × local derivative{short}); grey carries none'
                     f'<BR ALIGN="LEFT"/></TD></TR>')
     return ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="1" CELLPADDING="2">' + "".join(rows) + "</TABLE>>")
 
@@ -378,7 +379,13 @@ class _Painter:
         if flow == 0 or not math.isfinite(flow):
             return d["no_flow_edge"], lo
         f = min(abs(flow) / self.scale.vmax, 1.0) ** self.scale.gamma
-        color = d["panel_edge"] if self.heat is None else self.fill(flow)[0] + d["edge_alpha"]
+        if self.heat is None:
+            color = d["panel_edge"]
+        elif self.heat == "grad":  # stop short of the palest yellow: a line must show on white
+            rgb = _cmap_rgb(self.scale, min(self.scale.fraction(flow), d["edge_max_fraction"]))
+            color = style._hex(rgb) + d["edge_alpha"]
+        else:
+            color = self.fill(flow)[0] + d["edge_alpha"]
         return color, round(lo + (hi - lo) * f, 2)
 
 

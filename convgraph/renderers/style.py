@@ -50,6 +50,7 @@ DIAGRAM = MappingProxyType({
     "legend_font_pt": 13,
     "edge_pt": (0.5, 5.0),  # pen width of an edge carrying no gradient, and the most
     "edge_alpha": "d0",  # hex alpha on edge colours, so crossings stay readable
+    "edge_max_fraction": 0.82,  # arrows use the heat map up to here: its pale yellow end vanishes on white
     "no_flow_edge": "#C8C8C8",  # edges before backward, and edges a step has not reached yet
     "panel_outline": "#9A9A9A",
     "panel_edge": "#4D4D4DC0",  # collapsed view: arrows between tensors (width by Σ|gradient|)
