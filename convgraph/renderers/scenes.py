@@ -570,7 +570,8 @@ def input_grad_scene(rec, dY, max_frames=400):
         if len(run) > 1:
             title = f"dX gathered {len(run)} cells per frame, last {lhs} = {num(full2[n, ch, h, w])}"
         else:
-            title = f"{lhs} = Σ rot180(W)·dY′ = {_sum_text(terms[(n, ch, h, w)], empty="0 (every tap on a zero of dY′)")} = {num(full2[n, ch, h, w])}"
+            sum_text = _sum_text(terms[(n, ch, h, w)], empty="0 (every tap on a zero of dY′)")
+            title = f"{lhs} = Σ rot180(W)·dY′ = {sum_text} = {num(full2[n, ch, h, w])}"
         vals = {f"dXg:{a},{bb}": np.array(st[a, bb]) for a in range(c.N) for bb in range(c.C)}
         b.frame({**last1, **vals}, cells, boxes, title, cap2)
     return b.build("input-grad", {"dX": _crop(c, dXs[-1]), "dX_gather": full2})
