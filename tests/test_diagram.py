@@ -394,3 +394,13 @@ def test_focus_on_a_later_tensor_shows_its_neighbourhood(lesson):
     assert sum("<B>relu[1,1]</B>" in a for a in shown.values()) == 1
     assert sum("<B>y[1,1]</B>" in a for a in shown.values()) == 1  # its operand
     assert ops(src, "+") == 1  # the one sum step it feeds
+
+
+def test_collapsed_view_before_backward_shows_forward_values(lesson_trace):
+    src = to_digraph(lesson_trace, detail="collapsed").source
+    assert "before backward" in src and "forward value (no gradients yet)" in src
+    from matplotlib import colormaps
+
+    top = style._hex(colormaps[style.VALUE_CMAP](1.0))
+    assert f'BGCOLOR="{top}"' in src  # x[4,4] = 24, the largest value of the picture
+    assert "which tensor feeds which" in src and "Σ|gradient|" not in src

@@ -321,6 +321,25 @@ def _dy_text(trace, grads):
 
 
 # ---- the pieces of a picture ----------------------------------------------------------------------
+class _ValueScale:
+    """Forward values on :data:`style.VALUE_CMAP`, min to max: a collapsed view before backward."""
+
+    gamma = 1.0
+    cmap_name = style.VALUE_CMAP
+
+    def __init__(self, values):
+        values = [float(v) for v in values] or [0.0]
+        self.lo, self.hi = min(values), max(values)
+        if self.hi <= self.lo:
+            self.hi = self.lo + 1.0
+
+    def fraction(self, v):
+        return min(max((v - self.lo) / (self.hi - self.lo), 0.0), 1.0)
+
+    def value_at(self, f):
+        return self.lo + f * (self.hi - self.lo)
+
+
 def _legend(scale, heat, edges=True):
     """An HTML-like table: the colour bar with its ticks, and what edge width means."""
     cells = 9
@@ -328,6 +347,8 @@ def _legend(scale, heat, edges=True):
         return ('<<TABLE BORDER="0" CELLBORDER="0"><TR><TD ALIGN="LEFT">no heat: arrows are as wide as the '
                 'gradient they carry back</TD></TR></TABLE>>')
     what = "∂loss/∂node, signed" if heat == "signed" else "|∂loss/∂node|"
+    if isinstance(scale, _ValueScale):
+        what = "forward value (no gradients yet)"
     kind = "square-root scale" if scale.gamma != 1 else "linear scale"
     rows = [f'<TR><TD COLSPAN="{cells}" ALIGN="LEFT"><B>{_esc(what)}</B>  one {kind} for the picture</TD></TR>']
     tds = "".join(
@@ -600,6 +621,7 @@ def _collapsed(trace, shown, grads, heat, caption_lines, focus_node):
     else:
         scale = style.HeatScale(1.0)
     numbers = _Numbers(list(g.values()) if grads.has else [attrs[n]["value"] for n in cells])
+    values = _ValueScale(attrs[n]["value"] for n in cells if in_view(n))
     paint = _Painter(scale, heat)
 
     dg = _digraph("convgraph", _caption(caption_lines))
@@ -619,6 +641,11 @@ def _collapsed(trace, shown, grads, heat, caption_lines, focus_node):
                     color, ink = paint.fill(g[n])
                     if with_numbers:
                         text = f'<FONT POINT-SIZE="{max(cell_pt / 3.2, 7):.0f}" COLOR="{ink}">{_esc(numbers(g[n]))}</FONT>'
+                elif not grads.has and heat is not None:  # before backward: the forward values
+                    color, ink = _value_fill(values, attrs[n]["value"])
+                    if with_numbers:
+                        text = (f'<FONT POINT-SIZE="{max(cell_pt / 3.2, 7):.0f}" COLOR="{ink}">'
+                                f'{_esc(numbers(attrs[n]["value"]))}</FONT>')
                 else:
                     color = style.NO_GRAD
                     if with_numbers and n >= 0:
@@ -672,12 +699,13 @@ def _collapsed(trace, shown, grads, heat, caption_lines, focus_node):
                 tooltip=f"{a} → {b}" + (f": Σ|∂| {numbers(flow)}" if grads.has else ""))
     if caption_note:
         dg.attr("graph", label=_caption(caption_lines[:-1] + [_esc(caption_note)] + caption_lines[-1:]))
-    if grads.has:
+    if grads.has or heat is not None:
         xs = [p.box[2] for p in panels] or [0.0]
         ys = [p.box[1] for p in panels] or [0.0]
-        label = _legend(scale, heat, edges=False)
-        label = label.replace("</TABLE>>", '<TR><TD COLSPAN="9" ALIGN="LEFT">arrows: width by Σ|gradient| '
-                                           'carried back<BR ALIGN="LEFT"/>between the two tensors'
+        label = _legend(scale if grads.has else values, heat, edges=False)
+        arrows = ("arrows: width by Σ|gradient| carried back<BR ALIGN=\"LEFT\"/>between the two tensors"
+                  if grads.has else "arrows: which tensor feeds which")
+        label = label.replace("</TABLE>>", f'<TR><TD COLSPAN="9" ALIGN="LEFT">{arrows}'
                                            '<BR ALIGN="LEFT"/></TD></TR></TABLE>>')
         dg.node("legend", label=label, shape="plaintext", fontsize=str(d["legend_font_pt"]),
                 pos=f"{(max(xs) - 6.0) * slot_pt:.1f},{(min(ys) - 3.0) * slot_pt:.1f}!", margin="0")
@@ -686,6 +714,11 @@ def _collapsed(trace, shown, grads, heat, caption_lines, focus_node):
         corners[2 * k], corners[2 * k + 1] = p.box[:2], p.box[2:]
     _note_extent(dg, corners, slot_pt)
     return dg
+
+
+def _value_fill(scale, v):
+    rgb = _cmap_rgb(scale, scale.fraction(v))
+    return style._hex(rgb), style.text_color(rgb)
 
 
 def _box_exit(box, other, margin=0.25):
