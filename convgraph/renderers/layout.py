@@ -3,7 +3,7 @@
 Coordinates are in *slots*, with y pointing up: one slot holds one small op node (a ``×`` or a
 ``+``); one tensor element's cell is ``leaf_size`` slots (default 3 × 1.5, room for a label such as
 ``x[1,2]  0.37 | ∂ 1.00``). Renderers scale slots to their own units (the Graphviz diagram uses
-0.55 inch per slot); pass ``leaf_size=(1, 1)`` for square cells.
+``style.DIAGRAM["slot_inch"]``); pass ``leaf_size=(1, 1)`` for square cells.
 
 Full view (``collapsed=False``), for each traced convolution, left to right::
 
@@ -24,8 +24,9 @@ Collapsed view (``collapsed=True``): the panels of tensors only -- x and y side 
 (and b) above the gap between them, then later tensors; no multiply, add or intermediate nodes -- for pictures that draw one cell per tensor element and
 one edge per pair of panels (see :attr:`Panel.nodes`).
 
-The result is deterministic and costs O(nodes): about a second for the 390,000 nodes of
-1×3×32×32 ⊛ 8×3×3×3, much less with ``nodes=`` (only those positions are built).
+The result is deterministic and costs O(nodes) (vectorised over each convolution's multiply-adds):
+about 0.3 s for the 385,000 nodes of 1×3×32×32 ⊛ 8×3×3×3, a few milliseconds with ``nodes=``
+(only those positions are built).
 
 >>> import numpy as np, convgraph as cg
 >>> t = cg.trace_conv2d(np.arange(25.0).reshape(5, 5), np.ones((3, 3)))
@@ -213,7 +214,7 @@ class _Section:
         spec = rec.spec
         self.panels, self.width, self.height = [], 0.0, 0.0
         self.internal = np.concatenate([rec.mul[rec.mul >= 0], rec.add[rec.add >= 0]])  # every × and +
-        N, C, O, Cg, KH, KW, OH, OW = spec.N, spec.C, spec.O, spec.Cg, spec.KH, spec.KW, spec.OH, spec.OW
+        N, O, Cg, KH, KW, OH, OW = spec.N, spec.O, spec.Cg, spec.KH, spec.KW, spec.OH, spec.OW
         x_names = {2: (), 3: ("c",), 4: ("n", "c")}[len(spec.x_shape)]
         w_names = ("o", "c") if len(spec.w_shape) == 4 else ()
         y_names = (("n",) if len(spec.x_shape) == 4 else ()) + (("o",) if len(spec.w_shape) == 4 else ())
@@ -269,8 +270,7 @@ class _Section:
                     bands.append(((n, o), b))
 
         # Column 1: x panels. Column 2: w grid (+ b) on top of the bands. Column 3: y panels.
-        top = 0.0
-        w_height, w_width = 0.0, 0.0
+        w_width = 0.0
         cursor_y = 0.0
         for o in sorted(w_rows):
             row = w_rows[o]
