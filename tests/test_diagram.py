@@ -404,3 +404,12 @@ def test_collapsed_view_before_backward_shows_forward_values(lesson_trace):
     top = style._hex(colormaps[style.VALUE_CMAP](1.0))
     assert f'BGCOLOR="{top}"' in src  # x[4,4] = 24, the largest value of the picture
     assert "which tensor feeds which" in src and "Σ|gradient|" not in src
+
+
+def test_focus_on_the_bias_holds_every_sum_it_starts():
+    t = cg.trace_conv2d(np.ones((4, 4)), np.ones((3, 3)), np.array([0.5]), padding=1)
+    t.backward()
+    src = to_digraph(t, focus=("b", (0,))).source
+    assert ops(src, "+") == 16 and ops(src, "×") == 16  # the first add of each of the 16 sums, and its product
+    assert sum("style=dashed" in e for e in edge_lines(src).values()) == 16  # add ⇢ … ⇢ y
+    assert "focus b[0]: every sum it starts" in src
