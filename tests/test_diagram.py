@@ -232,7 +232,7 @@ def test_step_view_before_backward_computes_without_touching(lesson_trace):
 def test_collapsed_view_draws_one_cell_per_tensor_element(after):
     src = to_digraph(after, detail="collapsed").source
     assert "collapsed view" in src and ops(src, "×") == 0
-    assert src.count("<TD WIDTH") - src.count('<TD WIDTH="50"') == 25 + 9 + 9  # cells, not the colour bar
+    assert src.count("<TD WIDTH") - src.count('<TD WIDTH="64"') == 25 + 9 + 9  # cells, not the colour bar
     assert len([e for e in edge_lines(src) if e[0].startswith("p")]) == 2  # x → y, w → y
 
 

@@ -43,7 +43,7 @@ _LEAF_OPS = ("input", "weight", "bias", "const")
 _OP_SYMBOL = {"mul": "×", "add": "+", "sub": "−", "div": "÷", "neg": "−", "pow": "^", "relu": "ReLU",
               "max": "max", "exp": "exp", "log": "log", "tanh": "tanh", "const": "c", "input": "in"}
 _GHOST_LIMIT = 400
-_LEGEND_CELL_PT = 50
+_LEGEND_CELL_PT = 64  # 9 cells: wider than the longest legend line, so the bar has no gaps
 _PANEL_ARROWS = 12  # a collapsed view with more pairs of panels draws one arrow per pair of tensors  # context cells of a focus view, at most
 _INSTALL = ("install Graphviz: sudo apt-get install graphviz (Debian, Ubuntu), brew install graphviz "
             "(macOS) or conda install -c conda-forge graphviz")
@@ -369,6 +369,7 @@ def _legend(scale, heat, edges=True):
         short = "; colours stop at light green" if heat == "grad" else ""
         rows.append(f'<TR><TD COLSPAN="{cells}" ALIGN="LEFT">arrows: width and colour by the gradient '
                     f'they carry back<BR ALIGN="LEFT"/>(∂ result × local derivative{short}); grey carries none'
+                    f'<BR ALIGN="LEFT"/>boxes: element, then value | ∂ its gradient;  × multiply,  + add'
                     f'<BR ALIGN="LEFT"/></TD></TR>')
     return ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="1" CELLPADDING="2">' + "".join(rows) + "</TABLE>>")
 
