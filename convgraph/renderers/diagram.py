@@ -429,7 +429,7 @@ def _caption(lines):
     return "<" + "<BR ALIGN=\"LEFT\"/>".join(lines) + "<BR ALIGN=\"LEFT\"/>>"
 
 
-def _panel_frame(dg, key, box, title, slot_pt, emphasis=False):
+def _panel_frame(dg, key, box, title, slot_pt):
     """A dashed rounded outline around a panel and its title just above."""
     d = style.DIAGRAM
     x0, y0, x1, y1 = box
@@ -438,7 +438,7 @@ def _panel_frame(dg, key, box, title, slot_pt, emphasis=False):
     cx, cy = (x0 + x1) / 2 * slot_pt, (y0 + y1) / 2 * slot_pt
     dg.node(f"frame{key}", label="", shape="box", style="rounded,dashed", color=d["panel_outline"],
             width=f"{w:.3f}", height=f"{h:.3f}", fixedsize="true", pos=f"{cx:.1f},{cy:.1f}!",
-            penwidth="1.5" if emphasis else "1")
+            penwidth="1")
     if title:
         ty = (y1 + pad) * slot_pt + d["title_font_pt"] * 0.9
         dg.node(f"title{key}", label=title, shape="plaintext", fontsize=str(d["title_font_pt"]),
@@ -448,6 +448,7 @@ def _panel_frame(dg, key, box, title, slot_pt, emphasis=False):
 
 # ---- the full view --------------------------------------------------------------------------------
 def _full(trace, shown, elided, grads, heat, caption_lines, focus_node):
+    """Every node of ``shown`` at its layout position (empty stretches closed), panels framed."""
     d = style.DIAGRAM
     slot_pt = d["slot_inch"] * 72
     leaf = d["leaf_size"]
@@ -549,7 +550,7 @@ def _full(trace, shown, elided, grads, heat, caption_lines, focus_node):
             color, width, tip = d["no_flow_edge"], d["edge_pt"][0] + 0.3, f"{trace.label(u)} → {trace.label(v)}"
         dg.edge(f"n{u}", f"n{v}", color=color, penwidth=str(width), tooltip=tip)
     for a_, y in sorted(elided):
-        flow = elided_flow[(a_, y)] if grads.has and grads.visited(y) or (grads.has and grads.step is None) else 0.0
+        flow = elided_flow[(a_, y)]  # what has reached the add so far: all of y's gradient once walked
         color, width = paint.edge(flow) if grads.has else (d["no_flow_edge"], d["edge_pt"][0] + 0.3)
         dg.edge(f"n{a_}", f"n{y}", color=color, penwidth=str(width), style="dashed",
                 tooltip=f"{trace.label(a_)} ⇢ … ⇢ {trace.label(y)} (the rest of the sum, not drawn)")
