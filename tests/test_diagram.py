@@ -413,3 +413,14 @@ def test_focus_on_the_bias_holds_every_sum_it_starts():
     assert ops(src, "+") == 16 and ops(src, "×") == 16  # the first add of each of the 16 sums, and its product
     assert sum("style=dashed" in e for e in edge_lines(src).values()) == 16  # add ⇢ … ⇢ y
     assert "focus b[0]: every sum it starts" in src
+
+
+def test_png_resolution_drops_for_big_drawings(after):
+    small = to_digraph(after)
+    assert diagram._png_dpi(small) == style.DIAGRAM["png_dpi"]
+    t = cg.trace_conv2d(np.ones((12, 12)), np.ones((3, 3)))
+    t.backward()
+    big = to_digraph(t, detail="full")
+    w, h = big.convgraph_extent_inch
+    dpi = diagram._png_dpi(big)
+    assert dpi < style.DIAGRAM["png_dpi"] and max(w, h) * dpi == pytest.approx(style.DIAGRAM["png_max_px"])

@@ -153,3 +153,20 @@ def test_collapsed_wraps_many_panels_and_sizes_cells_per_tensor():
     assert x[2] - x[0] == pytest.approx(1.6)  # 8 cells of 0.2
     with pytest.raises(ValueError, match="leaf_sizes"):
         layout(t, leaf_sizes={"w": (0, 1)})
+
+
+@pytest.mark.parametrize("x_shape, w_shape, bias, kw", [
+    ((2, 4, 5, 5), (4, 2, 3, 3), False, {"groups": 2, "padding": 1}),
+    ((1, 3, 6, 6), (3, 1, 2, 2), False, {"groups": 3, "stride": 2, "dilation": 2}),
+    ((3, 3), (2, 2), True, {"padding": 3}),  # outputs whose every tap is padding: y = b + 0
+    ((3, 3), (2, 2), False, {"padding": 3}),  # ... and y = const 0
+    ((4, 4), (3, 3), False, {"padding": "same", "dilation": 2}),
+])
+def test_every_variant_places_every_node_once(x_shape, w_shape, bias, kw):
+    t = cg.trace_conv2d(np.ones(x_shape), np.ones(w_shape), np.ones(w_shape[0] if len(w_shape) == 4 else 1)
+                        if bias else None, **kw)
+    for collapsed in (False, True):
+        lay = layout(t, collapsed=collapsed)
+        expected = t.graph.number_of_nodes() if not collapsed else sum(s.size for s in t.tensors.values())
+        assert len(lay.pos) == expected
+        assert len(set(lay.pos.values())) == len(lay.pos)
