@@ -424,3 +424,25 @@ def test_png_resolution_drops_for_big_drawings(after):
     w, h = big.convgraph_extent_inch
     dpi = diagram._png_dpi(big)
     assert dpi < style.DIAGRAM["png_dpi"] and max(w, h) * dpi == pytest.approx(style.DIAGRAM["png_max_px"])
+
+
+def test_constants_take_no_heat_and_stay_out_of_the_scale():
+    rec = cg.Recorder()
+    x = rec.input(np.arange(16.0).reshape(4, 4))
+    trace = rec.trace(cg.mean(cg.max_pool2d(x, 2)))  # mean divides by a const 4: d/dconst = -2.5
+    trace.backward()
+    src = to_digraph(trace).source
+    const = [a for a in node_lines(src).values() if attr(a, "label") == "c"]
+    assert len(const) == 1 and attr(const[0], "fillcolor") == style.NO_GRAD
+    assert ">2.5</TD>" not in src and ">1</TD>" in src  # the scale tops out at dmean = 1, not at 2.5
+    assert "mean (a scalar)" in src
+
+
+def test_a_scalar_graph_has_no_empty_frames():
+    rec = cg.Recorder()
+    a, b = rec.value(2.0), rec.value(-3.0)
+    trace = rec.trace((a * b + a).tanh())
+    trace.backward()
+    src = to_digraph(trace).source
+    assert len(node_lines(src)) == 5
+    assert src.count("frame") == 1  # only the output's panel ("out") is framed

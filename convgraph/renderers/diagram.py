@@ -292,7 +292,7 @@ def _shape_text(shape):
 def _caption_head(trace):
     rec = trace.conv
     if rec is None:
-        return f"{trace.output.name} {_shape_text(trace.output.shape) or 'scalar'}"
+        return f"{trace.output.name} ({_shape_text(trace.output.shape) or 'a scalar'})"
     s = rec.spec
     extras = []
     if s.stride != (1, 1):
@@ -468,13 +468,15 @@ def _full(trace, shown, elided, grads, heat, caption_lines, focus_node):
             lay = layout(trace, shown + ghosts, leaf_size=leaf)
 
     edges = [(u, v) for u in shown for v in succ[u] if v in shown_set]
-    g = {n: grads(n) for n in shown} if grads.has else None
-    flows = {e: grads.flow(*e) for e in edges} if grads.has else None
+    # Constants (targets, literals) get no gradient use: no heat, no ∂, and out of the scale.
+    const = {n for n in shown if attrs[n]["op"] == "const"}
+    g = {n: grads(n) for n in shown if n not in const} if grads.has else None
+    flows = {e: (0.0 if e[0] in const else grads.flow(*e)) for e in edges} if grads.has else None
     elided_flow = {(a, y): (g[a] if g else 0.0) for a, y in elided}
     if grads.has:
         scale_values = list(g.values()) + list(flows.values())
         if grads.step is not None:  # a film keeps one scale: the final gradients
-            scale_values = [grads.final_grad(n) for n in shown]
+            scale_values = [grads.final_grad(n) for n in shown if n not in const]
         scale = style.HeatScale.for_values(scale_values, signed=heat == "signed", spread=True)
     else:
         scale = style.HeatScale(1.0)
@@ -488,6 +490,8 @@ def _full(trace, shown, elided, grads, heat, caption_lines, focus_node):
         members.setdefault(lay.panel_of[n], []).append(n)
     for k in sorted(members):
         p = lay.panels[k]
+        if p.title is None:  # the one-node cells of a scalar graph: no frame
+            continue
         half = (leaf[0] / 2, leaf[1] / 2) if p.kind == "tensor" else (0.5, 0.5)
         xs = [pos[n][0] for n in members[k]]
         ys = [pos[n][1] for n in members[k]]
@@ -506,10 +510,10 @@ def _full(trace, shown, elided, grads, heat, caption_lines, focus_node):
         a = attrs[n]
         x, y = pos[n]
         pin = f"{x * slot_pt:.1f},{y * slot_pt:.1f}!"
-        gn = g[n] if g else None
+        gn = g.get(n) if g else None
         visited = grads.visited(n)
         waiting = grads.step is not None and not visited
-        if grads.has and not waiting:
+        if grads.has and not waiting and gn is not None:
             fill, ink = paint.fill(gn)
         else:
             fill, ink = style.NO_GRAD, style.INK
@@ -617,7 +621,7 @@ def _collapsed(trace, shown, grads, heat, caption_lines, focus_node):
 
     cells = [int(n) for p in panels for n in p.nodes.ravel() if n >= 0]
     in_view = (lambda n: True) if shown is None else (lambda n: n in shown)
-    g = {n: grads(n) for n in cells if in_view(n)} if grads.has else {}
+    g = {n: grads(n) for n in cells if in_view(n) and attrs[n]["op"] != "const"} if grads.has else {}
     edges = _panel_edges(trace, panels, grads, in_view)
     if grads.has:
         values = list(g.values()) if grads.step is None else [grads.final_grad(n) for n in g]
@@ -641,7 +645,7 @@ def _collapsed(trace, shown, grads, heat, caption_lines, focus_node):
                 text = ""
                 if n < 0 or not in_view(n):
                     color = d["ghost"]
-                elif grads.has and not (grads.step is not None and not grads.visited(n)):
+                elif grads.has and n in g and not (grads.step is not None and not grads.visited(n)):
                     color, ink = paint.fill(g[n])
                     if with_numbers:
                         text = f'<FONT POINT-SIZE="{max(cell_pt / 3.2, 7):.0f}" COLOR="{ink}">{_esc(numbers(g[n]))}</FONT>'
@@ -783,20 +787,29 @@ def _panel_edges(trace, panels, grads, in_view):
                 if rec.b is not None:
                     add(title_of.get(int(rec.b.nodes.ravel()[o])), yt, float(dy[n, o].sum()))
     # Everything else: follow each node back to the panels it comes from.
+    # The weight of such an arrow is everything its source tensor received: Σ|gradient| of its
+    # elements (none for constants, which get no gradient use).
+    received = {}
+    for p in panels:
+        ids = [int(n) for n in p.nodes[p.nodes >= 0] if in_view(int(n))]
+        received[p.title] = (sum(abs(grads(n)) for n in ids)
+                             if grads.has and not all(attrs[n]["op"] == "const" for n in ids) else 0.0)
     origins = {}
     internal[list(title_of)] = False  # an output element (the last add of its sum) is a tensor's cell
+    pairs = set()
     for n in np.flatnonzero(~internal).tolist():
         own = title_of.get(n)
         srcs = set()
         for p in pred[n]:
             srcs |= origins.get(p, set())
         if own is not None:
-            for s_ in srcs:
-                flow = abs(grads(n)) if grads.has else 0.0
-                add(s_, own, flow)
+            pairs |= {(s_, own) for s_ in srcs if s_ != own}
             origins[n] = {own}
         else:
             origins[n] = srcs
+    for a, b in sorted(pairs):
+        if (a, b) not in edges:
+            add(a, b, received[a])
     return edges
 
 
