@@ -301,6 +301,8 @@ def test_bad_path_and_option_for_render(after, tmp_path):
         render_graph(after, tmp_path / "graph.svg", colour="red")
     with pytest.raises(TypeError, match="trace"):
         to_digraph("trace")
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        render_graph(after, tmp_path / "nowhere" / "graph.svg")
 
 
 # ---- writing files ------------------------------------------------------------------------------

@@ -925,6 +925,8 @@ def render_graph(trace, path, **options):
     ------
     ValueError
         For an unknown suffix or a bad option.
+    FileNotFoundError
+        When the folder of ``path`` does not exist.
     MissingProgramError
         When Graphviz's ``dot`` is needed and not installed (the message says how to install it).
     RuntimeError
@@ -936,6 +938,8 @@ def render_graph(trace, path, **options):
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         raise ValueError(f"path must end in one of {', '.join(FORMATS)}, got {str(path)!r}")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"cannot write {str(path)!r}: the folder {str(path.parent)!r} does not exist")
     unknown = set(options) - {"focus", "heat", "step", "detail"}
     if unknown:
         raise TypeError(f"render_graph got unexpected option(s) {sorted(unknown)}; "
