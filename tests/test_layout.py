@@ -20,7 +20,7 @@ def lesson_trace(lesson):
 def test_lesson_regions_and_every_node_placed_once(lesson_trace):
     lay = layout(lesson_trace)
     assert isinstance(lay, Layout)
-    assert list(lay.regions) == ["x", "w", "y: × and +", "y"]
+    assert list(lay.regions) == ["x", "w", "× and + of y", "y"]
     assert sorted(lay.pos) == list(range(lesson_trace.graph.number_of_nodes()))
     assert len(set(lay.pos.values())) == len(lay.pos)  # no two nodes on one spot
 
@@ -36,14 +36,14 @@ def test_lesson_grids_keep_their_geometry(lesson_trace):
     for n in y.ravel():
         assert inside(lay.regions["y"], lay.pos[int(n)])
     # x | imprints | y from left to right, w above the imprints
-    assert lay.regions["x"][2] < lay.regions["y: × and +"][0] < lay.regions["y"][0]
-    assert lay.regions["w"][1] > lay.regions["y: × and +"][3]
+    assert lay.regions["x"][2] < lay.regions["× and + of y"][0] < lay.regions["y"][0]
+    assert lay.regions["w"][1] > lay.regions["× and + of y"][3]
 
 
 def test_multiplies_mirror_the_kernel_inside_each_block(lesson_trace):
     lay, conv = layout(lesson_trace), lesson_trace.conv
     mul = conv.mul[0, 0]  # (OH, OW, Cg, KH, KW)
-    box = lay.regions["y: × and +"]
+    box = lay.regions["× and + of y"]
     for i in range(3):
         for j in range(3):
             block = mul[i, j, 0]
@@ -71,7 +71,7 @@ def test_channels_filters_and_batch_get_one_panel_each():
         for c in range(3):
             assert f"x[n={n},c={c}]" in lay.regions
         for o in range(4):
-            assert f"y[n={n},o={o}]" in lay.regions and f"y[n={n},o={o}]: × and +" in lay.regions
+            assert f"y[n={n},o={o}]" in lay.regions and f"× and + of y[n={n},o={o}]" in lay.regions
     assert {f"w[o={o},c={c}]" for o in range(4) for c in range(3)} <= set(lay.regions)
     assert "b" in lay.regions
     assert len(lay.pos) == t.graph.number_of_nodes()
@@ -138,7 +138,7 @@ def test_panel_of_names_each_nodes_panel(lesson_trace):
     lay = layout(lesson_trace)
     titles = [p.title for p in lay.panels]
     assert titles[lay.panel_of[0]] == "x"
-    assert titles[lay.panel_of[int(lesson_trace.conv.mul[0, 0, 0, 0, 0, 0, 0])]] == "y: × and +"
+    assert titles[lay.panel_of[int(lesson_trace.conv.mul[0, 0, 0, 0, 0, 0, 0])]] == "× and + of y"
     assert titles[lay.panel_of[int(lesson_trace.tensors["y"].nodes[2, 2])]] == "y"
 
 

@@ -32,7 +32,7 @@ about 0.3 s for the 385,000 nodes of 1×3×32×32 ⊛ 8×3×3×3, a few millisec
 >>> t = cg.trace_conv2d(np.arange(25.0).reshape(5, 5), np.ones((3, 3)))
 >>> lay = layout(t)
 >>> sorted(lay.regions)
-['w', 'x', 'y', 'y: × and +']
+['w', 'x', 'y', '× and + of y']
 >>> len(lay.pos) == t.graph.number_of_nodes()
 True
 """
@@ -61,7 +61,7 @@ class Panel:
     Attributes
     ----------
     title : str or None
-        ``"x[c=0]"``, ``"w[o=1,c=2]"``, ``"y[o=0]: × and +"``, ``"relu"``, ``"sub"``; None for the
+        ``"x[c=0]"``, ``"w[o=1,c=2]"``, ``"× and + of y[o=0]"``, ``"relu"``, ``"sub"``; None for the
         one-node cells of a scalar graph.
     kind : str
         ``"tensor"`` (elements of a named tensor), ``"imprint"`` (the multiply-adds of one (n, o)
@@ -262,7 +262,7 @@ class _Section:
             for n in range(N):
                 for o in range(O):
                     yt = y_title.get((n, o), f"{rec.y.name}[n={n},o={o}]")
-                    b = _Builder(("imprint", rec.y.name, n, o), f"{yt}: × and +", "imprint", band_w, band_h,
+                    b = _Builder(("imprint", rec.y.name, n, o), f"× and + of {yt}", "imprint", band_w, band_h,
                                  order=order)
                     m_ok, a_ok = mul_ok[n, o], add_ok[n, o]
                     b.add(rec.mul[n, o][m_ok], mx[n, o][m_ok], my[n, o][m_ok])
