@@ -377,18 +377,8 @@ class _Glyphs:
         self.cache = {}
 
     def get(self, text, pt):
-        key = (text, pt)
-        alpha = self.cache.get(key)
-        if alpha is None:
-            from matplotlib.backends.backend_agg import get_hinting_flag
-
-            f = self.font
-            f.set_size(pt, self.dpi)
-            f.set_text(text, 0.0, flags=get_hinting_flag())
-            f.draw_glyphs_to_bitmap(antialiased=True)
-            alpha = np.asarray(f.get_image(), dtype=np.float32) / 255.0
-            self.cache[key] = alpha
-        return alpha
+        """Coverage bitmap (h, w) float32 of ``text`` drawn as one run of glyphs."""
+        return self._word(text, pt)[0]
 
     def _word(self, word, pt):
         """(coverage, baseline row, advance in pixels) of one word."""
