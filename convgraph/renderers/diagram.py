@@ -42,9 +42,9 @@ _DETAILS = ("auto", "full", "collapsed")
 _LEAF_OPS = ("input", "weight", "bias", "const")
 _OP_SYMBOL = {"mul": "×", "add": "+", "sub": "−", "div": "÷", "neg": "−", "pow": "^", "relu": "ReLU",
               "max": "max", "exp": "exp", "log": "log", "tanh": "tanh", "const": "c", "input": "in"}
-_GHOST_LIMIT = 400
+_GHOST_LIMIT = 400  # context cells of a focus view, at most
 _LEGEND_CELL_PT = 64  # 9 cells: wider than the longest legend line, so the bar has no gaps
-_PANEL_ARROWS = 12  # a collapsed view with more pairs of panels draws one arrow per pair of tensors  # context cells of a focus view, at most
+_PANEL_ARROWS = 12  # a collapsed view with more pairs of panels draws one arrow per pair of tensors
 _INSTALL = ("install Graphviz: sudo apt-get install graphviz (Debian, Ubuntu), brew install graphviz "
             "(macOS) or conda install -c conda-forge graphviz")
 
