@@ -39,6 +39,7 @@ bench: setup
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/bench_tracer.py
 	$(BIN)/python benchmarks/bench_render.py
+	$(BIN)/python benchmarks/bench_animate.py
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache .hypothesis
