@@ -21,6 +21,7 @@ _RENDERERS = {
     "animate": "convgraph.renderers.animation",
     "anim_conv_backprop": "convgraph.renderers.animation",
     "render_html": "convgraph.renderers.html",
+    "draw_grid": "convgraph.renderers.grids",
 }
 
 __all__ = list(_tracer_all) + list(_RENDERERS)

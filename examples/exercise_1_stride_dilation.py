@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import convgraph as cg
-from convgraph.renderers import style
+from convgraph.renderers.grids import draw_grid
 
 out = Path("outputs")
 out.mkdir(exist_ok=True)
@@ -37,17 +37,9 @@ for col, (stride, dilation) in enumerate(settings):
     print("  input elements used:", int((uses > 0).sum()), "of", x.size)
 
     for row, (name, g) in enumerate([("dW", grads.w), ("dX", grads.x), ("uses of x", uses)]):
-        ax = axes[row, col]
-        vmax = np.abs(g).max() or 1.0
-        signed = name != "uses of x"  # gradients on the diverging map, counts on the heat map
-        im = ax.imshow(g, cmap=style.SIGNED_CMAP if signed else style.HEAT_CMAP, vmin=-vmax if signed else 0,
-                       vmax=vmax)
-        for (i, j), v in np.ndenumerate(g):
-            ax.text(j, i, f"{v:g}", ha="center", va="center", fontsize=8, family=style.MONO_FONT,
-                    color=style.text_color(im.cmap(im.norm(v))))
-        ax.set_title(f"{name}: stride {stride}, dilation {dilation}", fontsize=10)
-        ax.set_xticks([])
-        ax.set_yticks([])
+        # gradients on the diverging map, counts on the heat map
+        draw_grid(axes[row, col], g, title=f"{name}: stride {stride}, dilation {dilation}",
+                  signed=name != "uses of x", fontsize_pt=8)
 
     cg.animate(trace, out / f"ex1_weight_grad_s{stride}_d{dilation}.gif", scene="weight-grad")
 

@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import convgraph as cg
-from convgraph.renderers import style
+from convgraph.renderers.grids import draw_grid
 
 out = Path("outputs")
 out.mkdir(exist_ok=True)
@@ -39,13 +39,7 @@ print("wrote", cg.render_graph(trace, out / "ex2_channels.svg"))
 fig, axes = plt.subplots(2, 3, figsize=(9, 6), dpi=100)
 vmax = np.abs(grads.w).max()
 for (o, c), ax in np.ndenumerate(np.array(axes)):
-    im = ax.imshow(grads.w[o, c], cmap=style.SIGNED_CMAP, vmin=-vmax, vmax=vmax)
-    for (u, v), g in np.ndenumerate(grads.w[o, c]):
-        ax.text(v, u, f"{g:.1f}", ha="center", va="center", fontsize=9, family=style.MONO_FONT,
-                color=style.text_color(im.cmap(im.norm(g))))
-    ax.set_title(f"dW[{o},{c}]: filter {o}, channel {c}", fontsize=10)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    draw_grid(ax, grads.w[o, c], title=f"dW[{o},{c}]: filter {o}, channel {c}", vmax=vmax, fmt="{:.1f}")
 fig.suptitle("Exercise 2: one 3×3 dW per (filter, input channel)")
 fig.tight_layout()
 fig.savefig(out / "ex2_dw.png")

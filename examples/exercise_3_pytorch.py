@@ -17,7 +17,7 @@ import torch
 
 import convgraph as cg
 from convgraph.check import check_gradients
-from convgraph.renderers import style
+from convgraph.renderers.grids import draw_grid
 
 out = Path("outputs")
 out.mkdir(exist_ok=True)
@@ -50,14 +50,7 @@ fig, axes = plt.subplots(1, 3, figsize=(10, 3.6), dpi=100)
 panels = [("dW[0,0] from the graph", grads.w[0, 0]), ("dW[0,0] from PyTorch", wt.grad.numpy()[0, 0]),
           ("difference", grads.w[0, 0] - wt.grad.numpy()[0, 0])]
 for ax, (title, g) in zip(axes, panels):
-    vmax = np.abs(g).max() or 1.0
-    im = ax.imshow(g, cmap=style.SIGNED_CMAP, vmin=-vmax, vmax=vmax)
-    for (u, v), val in np.ndenumerate(g):
-        ax.text(v, u, f"{val:.2g}", ha="center", va="center", fontsize=9, family=style.MONO_FONT,
-                color=style.text_color(im.cmap(im.norm(val))))
-    ax.set_title(title, fontsize=10)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    draw_grid(ax, g, title=title, fmt="{:.2g}")
 fig.suptitle(f"Exercise 3: graph vs PyTorch autograd, largest difference {report.largest.max_abs_diff:.1e}")
 fig.tight_layout()
 fig.savefig(out / "ex3_torch.png")

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import convgraph as cg
-from convgraph.renderers import style
+from convgraph.renderers.grids import draw_grid
 
 out = Path("outputs")
 out.mkdir(exist_ok=True)
@@ -33,15 +33,7 @@ fig, axes = plt.subplots(1, len(seeds), figsize=(3.6 * len(seeds), 3.8), dpi=100
 for ax, (title, dY) in zip(axes, seeds.items()):
     dW = trace.backward(dY).w
     print(f"{title}: dW = {dW.tolist()}")
-    vmax = np.abs(dW).max() or 1.0
-    im = ax.imshow(dW, cmap=style.SIGNED_CMAP, vmin=-vmax, vmax=vmax)
-    for (u, v), g in np.ndenumerate(dW):
-        ax.text(v, u, f"{g:g}", ha="center", va="center", fontsize=10, family=style.MONO_FONT,
-                color=style.text_color(im.cmap(im.norm(g))))
-    ax.set_title(title, fontsize=10)
-    ax.set_xticks(range(3))
-    ax.set_yticks(range(3))
-    fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.colorbar(draw_grid(ax, dW, title=title, fontsize_pt=10, ticks=True), ax=ax, fraction=0.046)
 assert np.array_equal(trace.backward(one_hot).w, x[1:4, 1:4])  # one-hot dY: dW is the patch
 fig.suptitle("Exercise 4: dW[u,v] = Σ dY[i,j]·x[i+u, j+v] for three seeds")
 fig.tight_layout()

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import convgraph as cg
-from convgraph.renderers import style
+from convgraph.renderers.grids import draw_grid
 
 out = Path("outputs")
 out.mkdir(exist_ok=True)
@@ -42,14 +42,7 @@ print("wrote", cg.animate(trace, out / "ex5_input_grad.gif", scene="input-grad")
 
 fig, axes = plt.subplots(1, 2, figsize=(8, 4), dpi=100)
 for ax, (title, g) in zip(axes, [("dilated kernel (zeros in the holes)", w_dilated), ("dX", grads.x)]):
-    vmax = np.abs(g).max() or 1.0
-    im = ax.imshow(g, cmap=style.SIGNED_CMAP, vmin=-vmax, vmax=vmax)
-    for (i, j), v in np.ndenumerate(g):
-        ax.text(j, i, f"{v:g}", ha="center", va="center", fontsize=9, family=style.MONO_FONT,
-                color=style.text_color(im.cmap(im.norm(v))))
-    ax.set_title(title, fontsize=10)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    draw_grid(ax, g, title=title)
 fig.suptitle("Exercise 5: dX through a dilation-2 kernel")
 fig.tight_layout()
 fig.savefig(out / "ex5_dx.png")
