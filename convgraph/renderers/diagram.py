@@ -3,7 +3,8 @@ view for big traces and a node-by-node step view, all at positions pinned from t
 
 :func:`to_digraph` builds the DOT text and never runs a program; :func:`render_graph` is the one
 place that runs Graphviz (``dot -Kneato -n2``: Graphviz draws at the given positions and does no
-layout of its own, which is what keeps a 10,000-node picture to seconds).
+layout of its own, which is what keeps a 10,000-node picture to seconds). The full and step views
+are drawn here, the collapsed view in :mod:`.diagram_collapsed`; both build on :mod:`.dotparts`.
 
 >>> import numpy as np, convgraph as cg
 >>> trace = cg.trace_conv2d(np.arange(25.0).reshape(5, 5), np.ones((3, 3)))
@@ -15,10 +16,7 @@ layout of its own, which is what keeps a 10,000-node picture to seconds).
 
 from __future__ import annotations
 
-import functools
-import html
 import logging
-import math
 import numbers
 import os
 import subprocess
@@ -27,6 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from . import style
+from .diagram_collapsed import collapsed_view
+from .dotparts import caption, digraph, esc, legend, note_extent, Numbers, Painter
 from .layout import layout
 
 __all__ = ["to_digraph", "render_graph", "MissingProgramError", "NODE_BUDGET", "FORMATS"]
@@ -43,35 +43,12 @@ _LEAF_OPS = ("input", "weight", "bias", "const")
 _OP_SYMBOL = {"mul": "×", "add": "+", "sub": "−", "div": "÷", "neg": "−", "pow": "^", "relu": "ReLU",
               "max": "max", "exp": "exp", "log": "log", "tanh": "tanh", "const": "c", "input": "in"}
 _GHOST_LIMIT = 400  # context cells of a focus view, at most
-_LEGEND_CELL_PT = 64  # 9 cells: wider than the longest legend line, so the bar has no gaps
-_PANEL_ARROWS = 12  # a collapsed view with more pairs of panels draws one arrow per pair of tensors
 _INSTALL = ("install Graphviz: sudo apt-get install graphviz (Debian, Ubuntu), brew install graphviz "
             "(macOS) or conda install -c conda-forge graphviz")
 
 
 class MissingProgramError(RuntimeError):
     """Graphviz's ``dot`` program is needed for this format and is not installed."""
-
-
-@functools.lru_cache(maxsize=None)
-def _pinned_digraph_class():
-    import graphviz
-
-    class PinnedDigraph(graphviz.Digraph):
-        """A ``graphviz.Digraph`` whose nodes carry their positions: it renders (and shows inline in
-        Jupyter) with ``neato -n2``, so Graphviz draws them where they are and lays out nothing."""
-
-        def pipe(self, *args, **kwargs):
-            if len(args) < 4:
-                kwargs.setdefault("neato_no_op", 2)
-            return super().pipe(*args, **kwargs)
-
-        def render(self, *args, **kwargs):
-            if len(args) < 8:
-                kwargs.setdefault("neato_no_op", 2)
-            return super().render(*args, **kwargs)
-
-    return PinnedDigraph
 
 
 # ---- checking the options -------------------------------------------------------------------------
@@ -249,36 +226,6 @@ class _Grads:
 
 
 # ---- text ------------------------------------------------------------------------------------------
-class _Numbers:
-    """Formats every number of one picture alike: whole numbers when all are whole, else 2 decimals."""
-
-    def __init__(self, values):
-        self.whole = all(float(v).is_integer() and abs(v) < 1e6 for v in values)
-
-    def __call__(self, v):
-        v = float(v)
-        if v == 0:
-            v = 0.0  # no "-0"
-        if self.whole:
-            return f"{v:.0f}"
-        if abs(v) >= 1000:
-            return f"{v:.4g}"
-        return f"{v:.2f}"
-
-
-def _tick(v, last=False):
-    """A colour-bar tick: 2 significant digits (each cell stands for a range); the end exact to 3."""
-    v = float(v)
-    if v == 0:
-        return "0"
-    if last:
-        return f"{v:.0f}" if abs(v) >= 100 else f"{v:.3g}"
-    text = f"{float(f'{v:.2g}'):.6g}"
-    return text
-
-
-def _esc(text):
-    return html.escape(str(text), quote=True)
 
 
 def _pt(slots, slot_pt):
@@ -323,110 +270,6 @@ def _dy_text(trace, grads):
 
 
 # ---- the pieces of a picture ----------------------------------------------------------------------
-class _ValueScale:
-    """Forward values on :data:`style.VALUE_CMAP`, min to max: a collapsed view before backward."""
-
-    gamma = 1.0
-    cmap_name = style.VALUE_CMAP
-
-    def __init__(self, values):
-        values = [float(v) for v in values] or [0.0]
-        self.lo, self.hi = min(values), max(values)
-        if self.hi <= self.lo:
-            self.hi = self.lo + 1.0
-
-    def fraction(self, v):
-        return min(max((v - self.lo) / (self.hi - self.lo), 0.0), 1.0)
-
-    def value_at(self, f):
-        return self.lo + f * (self.hi - self.lo)
-
-
-def _legend(scale, heat, edges=True):
-    """An HTML-like table: the colour bar with its ticks, and what edge width means."""
-    cells = 9
-    if heat is None:
-        return ('<<TABLE BORDER="0" CELLBORDER="0"><TR><TD ALIGN="LEFT">no heat: arrows are as wide as the '
-                'gradient they carry back</TD></TR></TABLE>>')
-    what = "∂loss/∂node, signed" if heat == "signed" else "|∂loss/∂node|"
-    if isinstance(scale, _ValueScale):
-        what = "forward value (no gradients yet)"
-    kind = "square-root scale" if scale.gamma != 1 else "linear scale"
-    rows = [f'<TR><TD COLSPAN="{cells}" ALIGN="LEFT"><B>{_esc(what)}</B>  one {kind} for the picture</TD></TR>']
-    tds = "".join(
-        f'<TD WIDTH="{_LEGEND_CELL_PT}" HEIGHT="18" FIXEDSIZE="TRUE" BGCOLOR="{style._hex(_cmap_rgb(scale, k / (cells - 1)))}"></TD>'
-        for k in range(cells))
-    rows.append(f"<TR>{tds}</TR>")
-    ticks = []
-    for k in range(cells):
-        if k % 2 == 0:
-            ticks.append(f'<TD WIDTH="{_LEGEND_CELL_PT}" FIXEDSIZE="TRUE" HEIGHT="16">'
-                         f'{_esc(_tick(scale.value_at(k / (cells - 1)), last=k in (0, cells - 1)))}</TD>')
-        else:
-            ticks.append(f'<TD WIDTH="{_LEGEND_CELL_PT}" FIXEDSIZE="TRUE" HEIGHT="16"></TD>')
-    rows.append("<TR>" + "".join(ticks) + "</TR>")
-    if edges:
-        short = "; colours stop at light green" if heat == "grad" else ""
-        rows.append(f'<TR><TD COLSPAN="{cells}" ALIGN="LEFT">arrows: width and colour by the gradient '
-                    f'they carry back<BR ALIGN="LEFT"/>(∂ result × local derivative{short}); grey carries none'
-                    f'<BR ALIGN="LEFT"/>boxes: element, then value | ∂ its gradient;  × multiply,  + add'
-                    f'<BR ALIGN="LEFT"/></TD></TR>')
-    return ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="1" CELLPADDING="2">' + "".join(rows) + "</TABLE>>")
-
-
-def _cmap_rgb(scale, f):
-    from matplotlib import colormaps
-
-    return colormaps[scale.cmap_name](f)[:3]
-
-
-class _Painter:
-    """Colours and widths of one picture, from its one heat scale."""
-
-    def __init__(self, scale, heat):
-        self.scale, self.heat = scale, heat
-        self._memo = {}
-
-    def fill(self, g):
-        if self.heat is None:
-            return style.NO_GRAD, style.INK
-        key = ("f", g)
-        hit = self._memo.get(key)
-        if hit is None:
-            rgb = _cmap_rgb(self.scale, self.scale.fraction(g))
-            hit = self._memo[key] = (style._hex(rgb), style.text_color(rgb))
-        return hit
-
-    def edge(self, flow):
-        d = style.DIAGRAM
-        lo, hi = d["edge_pt"]
-        if flow == 0 or not math.isfinite(flow):
-            return d["no_flow_edge"], lo
-        f = min(abs(flow) / self.scale.vmax, 1.0) ** self.scale.gamma
-        if self.heat is None:
-            color = d["panel_edge"]
-        elif self.heat == "grad":  # stop short of the palest yellow: a line must show on white
-            rgb = _cmap_rgb(self.scale, min(self.scale.fraction(flow), d["edge_max_fraction"]))
-            color = style._hex(rgb) + d["edge_alpha"]
-        else:
-            color = self.fill(flow)[0] + d["edge_alpha"]
-        return color, round(lo + (hi - lo) * f, 2)
-
-
-def _digraph(name, caption):
-    d = style.DIAGRAM
-    dg = _pinned_digraph_class()(name=name, engine="neato")
-    dg.attr("graph", outputorder="edgesfirst", splines="line", bgcolor=style.BACKGROUND, pad="0.4",
-            label=caption, labelloc="t", labeljust="l", fontname=style.FONT, fontsize=str(d["caption_font_pt"]),
-            fontcolor=style.INK)
-    dg.attr("node", fontname=style.FONT, fontcolor=style.INK, penwidth="1.2")
-    dg.attr("edge", arrowsize="0.55", arrowhead="normal")
-    return dg
-
-
-def _caption(lines):
-    """A left-aligned multi-line graph label."""
-    return "<" + "<BR ALIGN=\"LEFT\"/>".join(lines) + "<BR ALIGN=\"LEFT\"/>>"
 
 
 def _panel_frame(dg, key, box, title, slot_pt):
@@ -480,10 +323,10 @@ def _full(trace, shown, elided, grads, heat, caption_lines, focus_node):
         scale = style.HeatScale.for_values(scale_values, signed=heat == "signed", spread=True)
     else:
         scale = style.HeatScale(1.0)
-    numbers = _Numbers([attrs[n]["value"] for n in shown] + (list(g.values()) if g else []))
-    paint = _Painter(scale, heat)
+    numbers = Numbers([attrs[n]["value"] for n in shown] + (list(g.values()) if g else []))
+    paint = Painter(scale, heat)
 
-    dg = _digraph("convgraph", _caption(caption_lines))
+    dg = digraph("convgraph", caption(caption_lines))
     pos = _squeeze(lay.pos, (leaf[0] + 3.0, leaf[1] + 2.5))  # a focus view closes the empty stretches
     members = {}
     for n in pos:
@@ -502,7 +345,7 @@ def _full(trace, shown, elided, grads, heat, caption_lines, focus_node):
     leaf_h = leaf[1] * d["slot_inch"] * 0.78
     for n in ghosts:
         x, y = pos[n]
-        dg.node(f"n{n}", label=_esc(trace.label(n)), shape="box", style="rounded,filled",
+        dg.node(f"n{n}", label=esc(trace.label(n)), shape="box", style="rounded,filled",
                 fillcolor=d["ghost"] + d["ghost_alpha"], color=d["ghost"], fontcolor=d["ghost_text"],
                 fontsize=str(d["leaf_font_pt"] - 1), width=f"{leaf_w:.3f}", height=f"{leaf_h:.3f}",
                 fixedsize="true", pos=f"{x * slot_pt:.1f},{y * slot_pt:.1f}!")
@@ -526,8 +369,8 @@ def _full(trace, shown, elided, grads, heat, caption_lines, focus_node):
             extra = {"penwidth": "5", "color": style.CURRENT}
         if "tensor" in a:
             line2 = value if gn is None else f"{value} | ∂ {numbers(gn)}"
-            label = (f'<<FONT POINT-SIZE="{d["leaf_font_pt"] + 1}"><B>{_esc(trace.label(n))}</B></FONT>'
-                     f'<BR/>{_esc(line2)}>')
+            label = (f'<<FONT POINT-SIZE="{d["leaf_font_pt"] + 1}"><B>{esc(trace.label(n))}</B></FONT>'
+                     f'<BR/>{esc(line2)}>')
             outline = style.OP_COLORS.get(a["op"], style.OP_COLORS["output"]) if a["op"] in _LEAF_OPS \
                 else style.OP_COLORS["output"]
             attrs_ = dict(shape="box", style="rounded,filled" + (",dashed" if waiting else ""), fillcolor=fill,
@@ -560,8 +403,8 @@ def _full(trace, shown, elided, grads, heat, caption_lines, focus_node):
                 tooltip=f"{trace.label(a_)} ⇢ … ⇢ {trace.label(y)} (the rest of the sum, not drawn)")
 
     if grads.has:
-        _place_legend(dg, pos, slot_pt, _legend(scale, heat))
-    _note_extent(dg, pos, slot_pt)
+        _place_legend(dg, pos, slot_pt, legend(scale, heat))
+    note_extent(dg, pos, slot_pt)
     return dg
 
 
@@ -581,14 +424,6 @@ def _squeeze(pos, max_gap):
     return out
 
 
-def _note_extent(dg, pos, slot_pt):
-    """Remember the drawing's size in inches (render_graph keeps a PNG to a sane pixel count)."""
-    if pos:
-        xs = [p[0] for p in pos.values()]
-        ys = [p[1] for p in pos.values()]
-        dg.convgraph_extent_inch = ((max(xs) - min(xs) + 12) * slot_pt / 72, (max(ys) - min(ys) + 12) * slot_pt / 72)
-
-
 def _place_legend(dg, pos, slot_pt, label):
     xs = [p[0] for p in pos.values()]
     ys = [p[1] for p in pos.values()]
@@ -600,217 +435,6 @@ def _place_legend(dg, pos, slot_pt, label):
 
 
 # ---- the collapsed view ---------------------------------------------------------------------------
-def _collapsed(trace, shown, grads, heat, caption_lines, focus_node):
-    """One heat-map table per tensor panel (one cell per element), one arrow per pair of panels."""
-    d = style.DIAGRAM
-    slot_pt = d["slot_inch"] * 72
-    attrs = trace.graph._node
-    full_lay = layout(trace, [], collapsed=True)  # panel shapes only
-    panels = [p for p in full_lay.panels if shown is None or np.isin(p.nodes[p.nodes >= 0], list(shown)).any()]
-    biggest = max((max(p.nodes.shape) for p in panels), default=1)
-    lo, hi = d["cell_pt"]
-    cell_pt = min(max(260.0 / biggest, lo), hi)
-    sizes = {}  # a small tensor (a kernel) gets cells big enough to see, up to the largest
-    for p in panels:
-        own = max(cell_pt, min(hi, d["small_panel_pt"] / max(p.nodes.shape)))
-        sizes[p.tensor] = max(sizes.get(p.tensor, 0.0), own)
-    lay = layout(trace, [], collapsed=True, leaf_size=(cell_pt / slot_pt, cell_pt / slot_pt),
-                 leaf_sizes={t: (c / slot_pt, c / slot_pt) for t, c in sizes.items()})
-    by_title = {p.title: p for p in lay.panels}
-    panels = [by_title[p.title] for p in panels]
-
-    cells = [int(n) for p in panels for n in p.nodes.ravel() if n >= 0]
-    in_view = (lambda n: True) if shown is None else (lambda n: n in shown)
-    g = {n: grads(n) for n in cells if in_view(n) and attrs[n]["op"] != "const"} if grads.has else {}
-    edges = _panel_edges(trace, panels, grads, in_view)
-    if grads.has:
-        values = list(g.values()) if grads.step is None else [grads.final_grad(n) for n in g]
-        scale = style.HeatScale.for_values(values, signed=heat == "signed", spread=True)
-    else:
-        scale = style.HeatScale(1.0)
-    numbers = _Numbers(list(g.values()) if grads.has else [attrs[n]["value"] for n in cells])
-    values = _ValueScale(attrs[n]["value"] for n in cells if in_view(n))
-    paint = _Painter(scale, heat)
-
-    dg = _digraph("convgraph", _caption(caption_lines))
-    names = {}
-    for k, p in enumerate(panels):
-        rows = []
-        cell_pt = sizes[p.tensor]
-        with_numbers = cell_pt >= d["cell_numbers_pt"]
-        for r in range(p.nodes.shape[0]):
-            tds = []
-            for n in p.nodes[r].tolist():
-                attrs_ = f'WIDTH="{cell_pt:.0f}" HEIGHT="{cell_pt:.0f}" FIXEDSIZE="TRUE"'
-                text = ""
-                if n < 0 or not in_view(n):
-                    color = d["ghost"]
-                elif grads.has and n in g and not (grads.step is not None and not grads.visited(n)):
-                    color, ink = paint.fill(g[n])
-                    if with_numbers:
-                        text = f'<FONT POINT-SIZE="{max(cell_pt / 3.2, 7):.0f}" COLOR="{ink}">{_esc(numbers(g[n]))}</FONT>'
-                elif not grads.has and heat is not None:  # before backward: the forward values
-                    color, ink = _value_fill(values, attrs[n]["value"])
-                    if with_numbers:
-                        text = (f'<FONT POINT-SIZE="{max(cell_pt / 3.2, 7):.0f}" COLOR="{ink}">'
-                                f'{_esc(numbers(attrs[n]["value"]))}</FONT>')
-                else:
-                    color = style.NO_GRAD
-                    if with_numbers and n >= 0:
-                        text = f'<FONT POINT-SIZE="{max(cell_pt / 3.2, 7):.0f}">{_esc(numbers(attrs[n]["value"]))}</FONT>'
-                mark = ""
-                if n >= 0 and (n == focus_node or (grads.step is not None and n == grads.cut)):
-                    mark = f' BORDER="3" COLOR="{style.CURRENT}"'
-                tds.append(f'<TD {attrs_} BGCOLOR="{color}"{mark}>{text}</TD>')
-            rows.append("<TR>" + "".join(tds) + "</TR>")
-        label = ('<<TABLE BORDER="1" COLOR="' + d["panel_outline"] + '" CELLBORDER="0" CELLSPACING="0" '
-                 'CELLPADDING="0">' + "".join(rows) + "</TABLE>>")
-        x0, y0, x1, y1 = p.box
-        cx, cy = (x0 + x1) / 2 * slot_pt, (y0 + y1) / 2 * slot_pt
-        name = f"p{k}"
-        names[p.title] = name
-        dg.node(name, label=label, shape="plaintext", margin="0", pos=f"{cx:.1f},{cy:.1f}!",
-                tooltip=p.title)
-        ty = y1 * slot_pt + d["title_font_pt"] * 1.1
-        dg.node(f"title{k}", label=p.title, shape="plaintext", fontsize=str(d["title_font_pt"]),
-                pos=f"{cx:.1f},{ty:.1f}!", width="0.1", height="0.1", margin="0.04,0.02",
-                style="filled", fillcolor=style.BACKGROUND)
-    edges = {k: f for k, f in edges.items() if k[0] in names and k[1] in names}
-    ends = {}  # arrow ends: panel node names, or anchors on the edge of a tensor's group of panels
-    if len(edges) > _PANEL_ARROWS:  # too many pairs to follow: one arrow per pair of tensors
-        tensor_of = {p.title: p.tensor for p in panels}
-        boxes = {}
-        for p in panels:
-            b = boxes.get(p.tensor, p.box)
-            boxes[p.tensor] = (min(b[0], p.box[0]), min(b[1], p.box[1]), max(b[2], p.box[2]), max(b[3], p.box[3]))
-        grouped = {}
-        for (a, b), f in edges.items():
-            key = (tensor_of[a], tensor_of[b])
-            grouped[key] = grouped.get(key, 0.0) + f
-        for k, ((a, b), f) in enumerate(sorted(grouped.items())):
-            pa, pb = _box_exit(boxes[a], boxes[b]), _box_exit(boxes[b], boxes[a])
-            for end, (x, y) in (("s", pa), ("t", pb)):
-                dg.node(f"end{k}{end}", label="", shape="point", width="0.01", style="invis",
-                        pos=f"{x * slot_pt:.1f},{y * slot_pt:.1f}!")
-            ends[(a, b)] = (f"end{k}s", f"end{k}t")
-        edges = grouped
-        caption_note = "arrows join whole tensors (one per pair)"
-    else:
-        ends = {k: (names[k[0]], names[k[1]]) for k in edges}
-        caption_note = None
-    top = max(edges.values(), default=0.0)
-    for (a, b), flow in sorted(edges.items()):
-        lo, hi = d["edge_pt"]
-        width = round(lo + (hi - lo) * flow / top, 2) if grads.has and top > 0 else 1.0
-        color = d["panel_edge"] if grads.has and flow > 0 else d["no_flow_edge"]
-        dg.edge(*ends[(a, b)], color=color, penwidth=str(max(width, 1.0)), arrowsize="0.9",
-                tooltip=f"{a} → {b}" + (f": Σ|∂| {numbers(flow)}" if grads.has else ""))
-    if caption_note:
-        dg.attr("graph", label=_caption(caption_lines[:-1] + [_esc(caption_note)] + caption_lines[-1:]))
-    if grads.has or heat is not None:
-        xs = [p.box[2] for p in panels] or [0.0]
-        ys = [p.box[1] for p in panels] or [0.0]
-        label = _legend(scale if grads.has else values, heat, edges=False)
-        arrows = ("arrows: width by Σ|gradient| carried back<BR ALIGN=\"LEFT\"/>between the two tensors"
-                  if grads.has else "arrows: which tensor feeds which")
-        label = label.replace("</TABLE>>", f'<TR><TD COLSPAN="9" ALIGN="LEFT">{arrows}'
-                                           '<BR ALIGN="LEFT"/></TD></TR></TABLE>>')
-        dg.node("legend", label=label, shape="plaintext", fontsize=str(d["legend_font_pt"]),
-                pos=f"{(max(xs) - 6.0) * slot_pt:.1f},{(min(ys) - 3.0) * slot_pt:.1f}!", margin="0")
-    corners = {}
-    for k, p in enumerate(panels):
-        corners[2 * k], corners[2 * k + 1] = p.box[:2], p.box[2:]
-    _note_extent(dg, corners, slot_pt)
-    return dg
-
-
-def _value_fill(scale, v):
-    rgb = _cmap_rgb(scale, scale.fraction(v))
-    return style._hex(rgb), style.text_color(rgb)
-
-
-def _box_exit(box, other, margin=0.25):
-    """Where the segment from ``box``'s centre to ``other``'s centre leaves ``box`` (plus a margin)."""
-    x0, y0, x1, y1 = box
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    ox, oy = (other[0] + other[2]) / 2, (other[1] + other[3]) / 2
-    dx, dy = ox - cx, oy - cy
-    t = min(((x1 - x0) / 2 + margin) / abs(dx) if dx else math.inf,
-            ((y1 - y0) / 2 + margin) / abs(dy) if dy else math.inf, 1.0)
-    return cx + t * dx, cy + t * dy
-
-
-def _panel_edges(trace, panels, grads, in_view):
-    """{(source panel title, result panel title): Σ|gradient| carried back between them}."""
-    title_of = {}
-    for p in panels:
-        for n in p.nodes[p.nodes >= 0].tolist():
-            title_of[n] = p.title
-    edges = {}
-
-    def add(a, b, flow):
-        if a is not None and b is not None and a != b:
-            edges[(a, b)] = edges.get((a, b), 0.0) + flow
-
-    graph = trace.graph
-    attrs, pred = graph._node, graph._pred
-    internal = np.zeros(len(attrs), dtype=bool)
-    for rec in trace.convs:
-        internal[rec.mul[rec.mul >= 0]] = True
-        internal[rec.add[rec.add >= 0]] = True
-        s = rec.spec
-        N, O, Cg, OH, OW, KH, KW = s.N, s.O, s.Cg, s.OH, s.OW, s.KH, s.KW
-        Og = O // s.groups
-        y4 = rec.y.nodes.reshape(N, O, OH, OW)
-        x4 = rec.x.nodes.reshape(N, s.C, s.H, s.W)
-        w4 = rec.w.nodes.reshape(O, Cg, KH, KW)
-        dy = np.abs(np.array([grads(int(n)) if grads.has else 0.0 for n in y4.ravel()]).reshape(N, O, OH, OW))
-        if grads.step is not None:  # a step view: only what has been pushed back so far
-            dy = dy * (y4 >= grads.cut)
-        valid = rec.mul >= 0  # (N, O, OH, OW, Cg, KH, KW)
-        wv = np.abs(rec.w.data.reshape(O, Cg, KH, KW))
-        rows, rows_ok, cols, cols_ok = s.taps()
-        xv = np.abs(rec.x.data.reshape(N, s.C, s.H, s.W))
-        r = np.clip(rows, 0, s.H - 1)  # (OH, KH)
-        q = np.clip(cols, 0, s.W - 1)  # (OW, KW)
-        for n in range(N):
-            for o in range(O):
-                yt = title_of.get(int(y4[n, o, 0, 0]))
-                for c in range(Cg):
-                    cin = (o // Og) * Cg + c
-                    v = valid[n, o, :, :, c]  # (OH, OW, KH, KW)
-                    to_x = float(np.einsum("ij,ijuv,uv->", dy[n, o], v, wv[o, c]))
-                    patch = xv[n, cin][r[:, None, :, None], q[None, :, None, :]]  # (OH, OW, KH, KW)
-                    to_w = float(np.einsum("ij,ijuv,ijuv->", dy[n, o], v, patch))
-                    add(title_of.get(int(x4[n, cin, 0, 0])), yt, to_x)
-                    add(title_of.get(int(w4[o, c, 0, 0])), yt, to_w)
-                if rec.b is not None:
-                    add(title_of.get(int(rec.b.nodes.ravel()[o])), yt, float(dy[n, o].sum()))
-    # Everything else: follow each node back to the panels it comes from.
-    # The weight of such an arrow is everything its source tensor received: Σ|gradient| of its
-    # elements (none for constants, which get no gradient use).
-    received = {}
-    for p in panels:
-        ids = [int(n) for n in p.nodes[p.nodes >= 0] if in_view(int(n))]
-        received[p.title] = (sum(abs(grads(n)) for n in ids)
-                             if grads.has and not all(attrs[n]["op"] == "const" for n in ids) else 0.0)
-    origins = {}
-    internal[list(title_of)] = False  # an output element (the last add of its sum) is a tensor's cell
-    pairs = set()
-    for n in np.flatnonzero(~internal).tolist():
-        own = title_of.get(n)
-        srcs = set()
-        for p in pred[n]:
-            srcs |= origins.get(p, set())
-        if own is not None:
-            pairs |= {(s_, own) for s_ in srcs if s_ != own}
-            origins[n] = {own}
-        else:
-            origins[n] = srcs
-    for a, b in sorted(pairs):
-        if (a, b) not in edges:
-            add(a, b, received[a])
-    return edges
 
 
 # ---- the public functions -------------------------------------------------------------------------
@@ -862,9 +486,9 @@ def to_digraph(trace, *, focus=None, heat="grad", step=None, detail="auto"):
         log.warning("detail='full' draws %s scalar nodes: the DOT text and Graphviz may take minutes; "
                     "detail='auto' collapses above %s", f"{n_shown:,}", f"{NODE_BUDGET:,}")
 
-    lines = [f"<B>{_esc(_caption_head(trace))}</B>"]
+    lines = [f"<B>{esc(_caption_head(trace))}</B>"]
     if what:
-        lines.append(_esc("focus " + what))
+        lines.append(esc("focus " + what))
     if shown is None:
         counts = trace.counts()
     else:
@@ -875,24 +499,24 @@ def to_digraph(trace, *, focus=None, heat="grad", step=None, detail="auto"):
     if collapsed:
         why = (f"{n_shown:,} nodes are over the budget of {NODE_BUDGET:,}" if detail == "auto"
                else f"{n_shown:,} nodes")
-        lines.append(_esc(f"collapsed view ({why}): one cell per tensor element, one arrow per pair of "
+        lines.append(esc(f"collapsed view ({why}): one cell per tensor element, one arrow per pair of "
                           f"tensors; detail='full' draws every node"))
     else:
         parts = ", ".join(f"{counts[op]:,} {_OP_SYMBOL.get(op, op) if op in ('mul', 'add') else op}"
                           for op in sorted(counts, key=lambda o: (o not in _LEAF_OPS, o)))
-        lines.append(_esc(f"{'full graph' if shown is None else 'focus view'}: {n_shown:,} of {count:,} "
+        lines.append(esc(f"{'full graph' if shown is None else 'focus view'}: {n_shown:,} of {count:,} "
                           f"scalar nodes ({parts})"))
     if step is not None:
         node = count - 1 - step
-        lines.append(_esc(f"step {step} of {count - 1}: processing {trace.label(node)} "
+        lines.append(esc(f"step {step} of {count - 1}: processing {trace.label(node)} "
                           f"(∂ {grads(node):.4g}); {step} nodes done, outlined dashed = still waiting"))
     if grads.has:
-        lines.append(_esc(f"after backward with {_dy_text(trace, grads)}"))
+        lines.append(esc(f"after backward with {_dy_text(trace, grads)}"))
     else:
-        lines.append(_esc("before backward: no gradients yet (run trace.backward() to see the heat)"))
+        lines.append(esc("before backward: no gradients yet (run trace.backward() to see the heat)"))
 
     if collapsed:
-        return _collapsed(trace, shown, grads, heat, lines, focus_node)
+        return collapsed_view(trace, shown, grads, heat, lines, focus_node)
     nodes = range(count) if shown is None else shown
     return _full(trace, nodes, elided, grads, heat, lines, focus_node)
 

@@ -1,0 +1,182 @@
+"""Pieces every Graphviz view of convgraph shares: number text, escaping, heat fills, the legend,
+the caption and the Digraph that keeps its nodes where they are pinned."""
+
+from __future__ import annotations
+
+import functools
+import html
+import math
+
+from . import style
+
+__all__ = ["pinned_digraph_class", "Numbers", "tick", "esc", "ValueScale", "legend", "cmap_rgb", "Painter",
+           "digraph", "caption", "note_extent"]
+
+_LEGEND_CELL_PT = 64  # 9 cells: wider than the longest legend line, so the bar has no gaps
+
+
+@functools.lru_cache(maxsize=None)
+def pinned_digraph_class():
+    import graphviz
+
+    class PinnedDigraph(graphviz.Digraph):
+        """A ``graphviz.Digraph`` whose nodes carry their positions: it renders (and shows inline in
+        Jupyter) with ``neato -n2``, so Graphviz draws them where they are and lays out nothing."""
+
+        def pipe(self, *args, **kwargs):
+            if len(args) < 4:
+                kwargs.setdefault("neato_no_op", 2)
+            return super().pipe(*args, **kwargs)
+
+        def render(self, *args, **kwargs):
+            if len(args) < 8:
+                kwargs.setdefault("neato_no_op", 2)
+            return super().render(*args, **kwargs)
+
+    return PinnedDigraph
+
+
+class Numbers:
+    """Formats every number of one picture alike: whole numbers when all are whole, else 2 decimals."""
+
+    def __init__(self, values):
+        self.whole = all(float(v).is_integer() and abs(v) < 1e6 for v in values)
+
+    def __call__(self, v):
+        v = float(v)
+        if v == 0:
+            v = 0.0  # no "-0"
+        if self.whole:
+            return f"{v:.0f}"
+        if abs(v) >= 1000:
+            return f"{v:.4g}"
+        return f"{v:.2f}"
+
+
+def tick(v, last=False):
+    """A colour-bar tick: 2 significant digits (each cell stands for a range); the end exact to 3."""
+    v = float(v)
+    if v == 0:
+        return "0"
+    if last:
+        return f"{v:.0f}" if abs(v) >= 100 else f"{v:.3g}"
+    text = f"{float(f'{v:.2g}'):.6g}"
+    return text
+
+
+def esc(text):
+    return html.escape(str(text), quote=True)
+
+
+class ValueScale:
+    """Forward values on :data:`style.VALUE_CMAP`, min to max: a collapsed view before backward."""
+
+    gamma = 1.0
+    cmap_name = style.VALUE_CMAP
+
+    def __init__(self, values):
+        values = [float(v) for v in values] or [0.0]
+        self.lo, self.hi = min(values), max(values)
+        if self.hi <= self.lo:
+            self.hi = self.lo + 1.0
+
+    def fraction(self, v):
+        return min(max((v - self.lo) / (self.hi - self.lo), 0.0), 1.0)
+
+    def value_at(self, f):
+        return self.lo + f * (self.hi - self.lo)
+
+
+def legend(scale, heat, edges=True):
+    """An HTML-like table: the colour bar with its ticks, and what edge width means."""
+    cells = 9
+    if heat is None:
+        return ('<<TABLE BORDER="0" CELLBORDER="0"><TR><TD ALIGN="LEFT">no heat: arrows are as wide as the '
+                'gradient they carry back</TD></TR></TABLE>>')
+    what = "∂loss/∂node, signed" if heat == "signed" else "|∂loss/∂node|"
+    if isinstance(scale, ValueScale):
+        what = "forward value (no gradients yet)"
+    kind = "square-root scale" if scale.gamma != 1 else "linear scale"
+    rows = [f'<TR><TD COLSPAN="{cells}" ALIGN="LEFT"><B>{esc(what)}</B>  one {kind} for the picture</TD></TR>']
+    tds = "".join(
+        f'<TD WIDTH="{_LEGEND_CELL_PT}" HEIGHT="18" FIXEDSIZE="TRUE" BGCOLOR="{style._hex(cmap_rgb(scale, k / (cells - 1)))}"></TD>'
+        for k in range(cells))
+    rows.append(f"<TR>{tds}</TR>")
+    ticks = []
+    for k in range(cells):
+        if k % 2 == 0:
+            ticks.append(f'<TD WIDTH="{_LEGEND_CELL_PT}" FIXEDSIZE="TRUE" HEIGHT="16">'
+                         f'{esc(tick(scale.value_at(k / (cells - 1)), last=k in (0, cells - 1)))}</TD>')
+        else:
+            ticks.append(f'<TD WIDTH="{_LEGEND_CELL_PT}" FIXEDSIZE="TRUE" HEIGHT="16"></TD>')
+    rows.append("<TR>" + "".join(ticks) + "</TR>")
+    if edges:
+        short = "; colours stop at light green" if heat == "grad" else ""
+        rows.append(f'<TR><TD COLSPAN="{cells}" ALIGN="LEFT">arrows: width and colour by the gradient '
+                    f'they carry back<BR ALIGN="LEFT"/>(∂ result × local derivative{short}); grey carries none'
+                    f'<BR ALIGN="LEFT"/>boxes: element, then value | ∂ its gradient;  × multiply,  + add'
+                    f'<BR ALIGN="LEFT"/></TD></TR>')
+    return ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="1" CELLPADDING="2">' + "".join(rows) + "</TABLE>>")
+
+
+def cmap_rgb(scale, f):
+    from matplotlib import colormaps
+
+    return colormaps[scale.cmap_name](f)[:3]
+
+
+class Painter:
+    """Colours and widths of one picture, from its one heat scale."""
+
+    def __init__(self, scale, heat):
+        self.scale, self.heat = scale, heat
+        self._memo = {}
+
+    def fill(self, g):
+        if self.heat is None:
+            return style.NO_GRAD, style.INK
+        key = ("f", g)
+        hit = self._memo.get(key)
+        if hit is None:
+            rgb = cmap_rgb(self.scale, self.scale.fraction(g))
+            hit = self._memo[key] = (style._hex(rgb), style.text_color(rgb))
+        return hit
+
+    def edge(self, flow):
+        d = style.DIAGRAM
+        lo, hi = d["edge_pt"]
+        if flow == 0 or not math.isfinite(flow):
+            return d["no_flow_edge"], lo
+        f = min(abs(flow) / self.scale.vmax, 1.0) ** self.scale.gamma
+        if self.heat is None:
+            color = d["panel_edge"]
+        elif self.heat == "grad":  # stop short of the palest yellow: a line must show on white
+            rgb = cmap_rgb(self.scale, min(self.scale.fraction(flow), d["edge_max_fraction"]))
+            color = style._hex(rgb) + d["edge_alpha"]
+        else:
+            color = self.fill(flow)[0] + d["edge_alpha"]
+        return color, round(lo + (hi - lo) * f, 2)
+
+
+def digraph(name, caption):
+    d = style.DIAGRAM
+    dg = pinned_digraph_class()(name=name, engine="neato")
+    dg.attr("graph", outputorder="edgesfirst", splines="line", bgcolor=style.BACKGROUND, pad="0.4",
+            label=caption, labelloc="t", labeljust="l", fontname=style.FONT, fontsize=str(d["caption_font_pt"]),
+            fontcolor=style.INK)
+    dg.attr("node", fontname=style.FONT, fontcolor=style.INK, penwidth="1.2")
+    dg.attr("edge", arrowsize="0.55", arrowhead="normal")
+    return dg
+
+
+def caption(lines):
+    """A left-aligned multi-line graph label."""
+    return "<" + "<BR ALIGN=\"LEFT\"/>".join(lines) + "<BR ALIGN=\"LEFT\"/>>"
+
+
+def note_extent(dg, pos, slot_pt):
+    """Remember the drawing's size in inches (render_graph keeps a PNG to a sane pixel count)."""
+    if pos:
+        xs = [p[0] for p in pos.values()]
+        ys = [p[1] for p in pos.values()]
+        dg.convgraph_extent_inch = ((max(xs) - min(xs) + 12) * slot_pt / 72, (max(ys) - min(ys) + 12) * slot_pt / 72)
