@@ -16,6 +16,7 @@ data file ``html_template.html``; it fetches nothing, so the file works from a U
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import math
@@ -225,10 +226,6 @@ def _script_json(obj):
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _escape(text):
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
-
-
 def render_html(trace, path, *, dY=None, digits=2, title=None, node_budget=DEFAULT_NODE_BUDGET,
                 max_nodes=DEFAULT_MAX_NODES):
     """Write the interactive backprop stepper for ``trace`` as one self-contained HTML file.
@@ -287,7 +284,7 @@ def render_html(trace, path, *, dY=None, digits=2, title=None, node_budget=DEFAU
     for mark in (_DATA_MARK, _TITLE_MARK, _CSS_MARK):
         if mark not in page:
             raise AssertionError(f"the HTML template lost its {mark} marker")
-    page = (page.replace(_CSS_MARK, _css()).replace(_TITLE_MARK, _escape(data["title"]))
+    page = (page.replace(_CSS_MARK, _css()).replace(_TITLE_MARK, html.escape(data["title"]))
             .replace(_DATA_MARK, _script_json(data)))
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
