@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
+
+from .renderers.writers import write_text
 
 __all__ = ["lecture_kit", "lesson_arrays", "KIT_SCENES", "KIT_FOCUS"]
 
@@ -41,14 +42,6 @@ def lesson_arrays():
     x = np.arange(25, dtype=float).reshape(5, 5)  # (H, W)
     w = np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])  # (KH, KW)
     return x, w
-
-
-def _write_text(path, text):
-    """Write ``text`` to a temporary name beside ``path`` and rename it into place."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    return path
 
 
 def lecture_kit(out="outputs", *, progress=True):
@@ -91,7 +84,7 @@ def lecture_kit(out="outputs", *, progress=True):
         lines = [f"{len(text.steps)} backprop steps of x (5, 5) ⊛ w (3, 3), dY ones: one per node, "
                  "in reverse creation order", ""]
         lines += [text.line(s) for s in text.steps]  # the exhausted walk left backward()'s gradients
-        return _write_text(path, "\n".join(lines) + "\n")
+        return write_text(path, "\n".join(lines) + "\n")
 
     tasks = [("graph.svg", "the whole computational graph after backward: x, w and y in their grids, every "
                            "multiply and add between them, node fill and edge width by gradient",
@@ -135,5 +128,5 @@ def lecture_kit(out="outputs", *, progress=True):
     ]
     index += [f"| [{p.name}]({p.name}) | {what} |" for p, what in written]
     index += ["", "Made by `convgraph demo`; every file is regenerated the same way each time."]
-    written.append((_write_text(out / "index.md", "\n".join(index) + "\n"), "this index"))
+    written.append((write_text(out / "index.md", "\n".join(index) + "\n"), "this index"))
     return written

@@ -28,6 +28,7 @@ from . import style
 from .diagram_collapsed import collapsed_view
 from .dotparts import caption, digraph, esc, legend, note_extent, Numbers, Painter
 from .layout import layout
+from .writers import into_place
 
 __all__ = ["to_digraph", "render_graph", "MissingProgramError", "NODE_BUDGET", "FORMATS"]
 
@@ -570,8 +571,7 @@ def render_graph(trace, path, **options):
                         f"expected focus, heat, step, detail")
     dg = to_digraph(trace, **options)
     source = dg.source
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with into_place(path) as tmp:
         if suffix in (".dot", ".gv"):
             tmp.write_text(source, encoding="utf-8")
         else:
@@ -590,8 +590,4 @@ def render_graph(trace, path, **options):
                 raise RuntimeError(f"Graphviz failed writing {path.name} (exit {done.returncode}): {message}")
             if done.stderr:
                 log.info("Graphviz: %s", done.stderr.decode("utf-8", "replace").strip())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return path

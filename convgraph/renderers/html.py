@@ -286,12 +286,8 @@ def render_html(trace, path, *, dY=None, digits=2, title=None, node_budget=DEFAU
             raise AssertionError(f"the HTML template lost its {mark} marker")
     page = (page.replace(_CSS_MARK, _css()).replace(_TITLE_MARK, html.escape(data["title"]))
             .replace(_DATA_MARK, _script_json(data)))
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(page, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    from .writers import write_text
+
+    write_text(path, page)
     log.info("wrote %s (%d bytes, %d steps)", path, len(page.encode("utf-8")), len(data["steps"]["node"]))
     return path

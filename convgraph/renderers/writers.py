@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import logging
 import os
+from contextlib import contextmanager
 import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["FORMATS", "output_format", "check_fps", "write_frames", "shared_palette"]
+__all__ = ["FORMATS", "output_format", "check_fps", "write_frames", "shared_palette", "into_place",
+           "write_text"]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,33 @@ def check_fps(fps):
 
 def _temp_sibling(path, suffix=""):
     return path.with_name(f".{path.name}.part-{os.getpid()}{suffix}")
+
+
+@contextmanager
+def into_place(path, suffix=""):
+    """Yield a temporary sibling of ``path`` to write (a file or a folder); when the block ends
+    normally, rename it onto ``path`` (replacing a folder there), otherwise remove it. So an
+    interrupted or failed write never leaves a half-written file at ``path``.
+    """
+    path = Path(path)
+    tmp = _temp_sibling(path, suffix)
+    try:
+        yield tmp
+        if tmp.is_dir() and path.is_dir():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    finally:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        elif tmp.exists():
+            tmp.unlink()
+
+
+def write_text(path, text):
+    """Write ``text`` (UTF-8) to ``path`` through :func:`into_place`. Returns the path."""
+    with into_place(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
 
 
 def shared_palette(samples, colors=255, fixed=()):
@@ -238,23 +267,13 @@ def write_frames(frames, path, *, fps, total=None, palette=None, progress=None):
         raise ValueError("palette is required for GIF output (see shared_palette)")
     if not path.parent.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_sibling(path, ".mp4" if fmt == "mp4" else "")
     frames = _progress(frames, total, progress, path.name)
-    try:
+    with into_place(path, ".mp4" if fmt == "mp4" else "") as tmp:
         if fmt == "gif":
             _write_gif(frames, tmp, int(round(1000.0 / fps)), palette)
         elif fmt == "mp4":
             _write_mp4(frames, tmp, fps)
         else:
             _write_pngs(frames, tmp)
-        if fmt == "png" and path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
-    except BaseException:
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        elif tmp.exists():
-            tmp.unlink()
-        raise
     log.info("wrote %s", path)
     return path
