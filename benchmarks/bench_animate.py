@@ -20,7 +20,8 @@ import time
 import numpy as np
 
 import convgraph as cg
-from convgraph.renderers import animation, style
+from convgraph.lessons import LESSON, SEED_CLIP
+from convgraph.renderers import animations as animation, style
 
 
 def reference_lesson(path, fig_inches, dpi, fps, dY=None):
@@ -32,7 +33,7 @@ def reference_lesson(path, fig_inches, dpi, fps, dY=None):
     from matplotlib.animation import FuncAnimation, PillowWriter
     from matplotlib.patches import Rectangle
 
-    x, w = animation.LESSON_X, animation.LESSON_W
+    x, w = SEED_CLIP.arrays()
     OH, OW = x.shape[0] - w.shape[0] + 1, x.shape[1] - w.shape[1] + 1
     dY = np.ones((OH, OW)) if dY is None else dY
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=fig_inches, dpi=dpi, gridspec_kw={"width_ratios": [4, 1]})
@@ -101,7 +102,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         ours = os.path.join(tmp, "convgraph.gif")
         ref = os.path.join(tmp, "reference.gif")
-        seed = cg.trace_conv2d(animation.LESSON_X, animation.LESSON_W)
+        seed = SEED_CLIP.trace()
         renderer, _ = animation.build_frames(seed, "lesson", dpi=dpi)
         h, w = renderer.size
         renderer.close()
@@ -118,8 +119,7 @@ def main():
               f"{1000 * t_ref / n2:>10.1f}{b2 / 1024:>9.0f}")
         print(f"speed-up {t_ref / t_ours:.1f}x, file size ratio {b1 / b2:.2f}")
 
-        lesson = cg.trace_conv2d(np.arange(25.0).reshape(5, 5),
-                                 np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]]))
+        lesson = LESSON.trace()
         print(f"\n5x5 * 3x3 lesson ({lesson.graph.number_of_nodes()} nodes), {dpi} dpi, median of {args.repeat}")
         print(f"{'scene':<12}{'frames':>7}{'size px':>11}{'time s':>9}{'ms/frame':>10}{'GIF KB':>9}")
         for scene in ("backprop", "graph"):

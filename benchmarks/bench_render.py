@@ -25,16 +25,15 @@ import time
 import numpy as np
 
 import convgraph as cg
-from convgraph.renderers.diagram import render_graph, to_digraph
+from convgraph.lessons import LESSON
+from convgraph.renderers.diagrams import render_graph, to_digraph
 
 _EXTRA = re.compile(r"^\s*(frame|title|legend|end)\w* \[")
 _POS = re.compile(r' pos="[^"]*"')
 
 
 def lesson():
-    x = np.arange(25, dtype=float).reshape(5, 5)
-    w = np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
-    t = cg.trace_conv2d(x, w)
+    t = LESSON.trace()
     t.backward()
     return t
 

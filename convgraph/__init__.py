@@ -16,12 +16,12 @@ __version__ = "0.1.0"
 
 # Renderers import matplotlib and friends: loaded on first use, never at import time.
 _RENDERERS = {
-    "to_digraph": "convgraph.renderers.diagram",
-    "render_graph": "convgraph.renderers.diagram",
-    "animate": "convgraph.renderers.animation",
-    "anim_conv_backprop": "convgraph.renderers.animation",
-    "render_html": "convgraph.renderers.html",
-    "draw_grid": "convgraph.renderers.grids",
+    "to_digraph": "convgraph.renderers.diagrams",
+    "render_graph": "convgraph.renderers.diagrams",
+    "animate": "convgraph.renderers.animations",
+    "anim_conv_backprop": "convgraph.renderers.animations",
+    "render_html": "convgraph.renderers.steppers",
+    "draw_grid": "convgraph.renderers.animations",
 }
 
 __all__ = list(_tracer_all) + list(_RENDERERS)

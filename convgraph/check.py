@@ -63,9 +63,7 @@ def _nchw(trace):
     if conv is None:
         raise ValueError("trace holds no convolution to check; use trace_conv2d or conv2d on a Recorder")
     s = conv.spec
-    x = conv.x.data.reshape(s.N, s.C, s.H, s.W)  # (N, C, H, W)
-    w = conv.w.data.reshape(s.O, s.Cg, s.KH, s.KW)  # (O, C/groups, KH, KW)
-    b = None if conv.b is None else conv.b.data.reshape(s.O)
+    x, w, b = conv.values4("x"), conv.values4("w"), conv.values4("b")  # (N, C, H, W), (O, C/groups, KH, KW), (O,)
     pt, pb, pl, pr = s.padding
     # Padding applied here, so asymmetric ('same' with an even kernel) needs nothing from either reference.
     xp = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)))

@@ -11,8 +11,7 @@ __all__ = ["main"]
 
 PROG = "convgraph"
 
-#: The animation scenes (as convgraph.renderers.animation.SCENES; not imported: --help stays fast).
-SCENES = ("backprop", "forward", "weight-grad", "input-grad", "graph", "lesson")
+from .renderers.animations.catalog import SCENE_TABLE, SCENES
 
 
 class UsageError(Exception):
@@ -152,13 +151,13 @@ def _build(args):
 
     import convgraph as cg
 
-    from .kit import lesson_arrays
+    from .lessons import LESSON
     from .tracer.params import as_array
 
     for a, b in (("input", "x_file"), ("kernel", "w_file")):
         if getattr(args, a) is not None and getattr(args, b) is not None:
             raise UsageError(f"give --{a.replace('_', '-')} or --{b.replace('_', '-')}, not both")
-    lesson_x, lesson_w = lesson_arrays()
+    lesson_x, lesson_w = LESSON.arrays()
     rng = np.random.default_rng(args.seed)
     if args.x_file is not None:
         x = _load("--x-file", args.x_file, np)
@@ -207,9 +206,9 @@ def _which(args, message):
 
 
 def _describe(trace, dY):
-    s = trace.conv.spec
-    seed = "ones" if dY is None else "given"
-    return f"x {s.x_shape} ⊛ w {s.w_shape}{' + b' if s.has_bias else ''} → y {s.y_shape}, dY {seed}"
+    from .tracer import seed_text
+
+    return f"{trace.describe()}, dY {seed_text(trace.seed(dY))}"
 
 
 # ---- output -----------------------------------------------------------------------------------
@@ -224,7 +223,7 @@ def _out(out):
 
 
 def _say(text, ascii_only):
-    from .renderers.text import to_ascii
+    from .renderers.steppers.text import to_ascii
 
     print(to_ascii(text) if ascii_only else text)
 
@@ -256,7 +255,7 @@ def _writable_dir(path):
 
 # ---- subcommands ------------------------------------------------------------------------------
 def cmd_trace(args):
-    from .renderers.text import format_summary
+    from .renderers.steppers.text import format_summary
 
     trace, dY = _build(args)
     trace.backward(dY)
@@ -278,29 +277,29 @@ def cmd_check(args):
 
 
 def cmd_step(args):
-    from .renderers.terminal import run_stepper
-    from .renderers.text import StepText
+    from .renderers.steppers.terminal import run_stepper
+    from .renderers.steppers.text import StepText
 
     trace, dY = _build(args)
-    steps = trace.step_list(dY)
-    n = len(steps)
+    walk = trace.walk(dY)
+    n = len(walk)
     if not 1 <= args.start <= n:
         raise UsageError(f"--from must be a step number from 1 to {n}, got {args.start}")
     interactive = args.interactive or (args.steps is None and sys.stdin.isatty() and sys.stdout.isatty())
     color = interactive and sys.stdout.isatty() and os.environ.get("NO_COLOR") is None
-    text = StepText(trace, steps, digits=args.digits, ascii=args.ascii, color=color)
-    title = text._t(f"convgraph step · {_describe(trace, dY)} · {n} steps, one per node")
+    text = StepText(trace, walk, digits=args.digits, ascii=args.ascii, color=color)
+    title = text.say(f"convgraph step · {_describe(trace, dY)} · {n} steps, one per node")
     if interactive:
         def write(chunk):
             print(chunk, flush=True)
-        run_stepper(text, write=write, clear=sys.stdout.isatty(), start=args.start - 1, title=title)
+        run_stepper(text, write=write, clear=sys.stdout.isatty(), start=args.start, title=title)
         return 0
     print(title)
     stop = n if args.steps is None else min(n, args.start - 1 + args.steps)
-    for step in steps[args.start - 1:stop]:
-        print(text.line(step))
+    for k in range(args.start, stop + 1):
+        print(text.line(walk.step(k)))
     if stop < n:
-        print(text._t(f"… {n - stop} more steps (--steps N, --from K)"))
+        print(text.say(f"… {n - stop} more steps (--steps N, --from K)"))
     return 0
 
 
@@ -310,8 +309,9 @@ def _render_options(p):
                         "x:I,J (every output an input feeds)")
     p.add_argument("--heat", default="grad", choices=["grad", "signed", "none"],
                    help="node fill: grad (|gradient|), signed, or none (default grad)")
-    p.add_argument("--step", type=_count(1), metavar="K",
-                   help="the state after step K as `convgraph step` numbers them: that node marked, the visited shaded")
+    p.add_argument("--step", type=_count(0), metavar="K",
+                   help="the state after step K as `convgraph step` numbers them (0: before the first): "
+                        "that node marked, the visited shaded")
     p.add_argument("--detail", default="auto", choices=["auto", "full", "collapsed"],
                    help="every scalar node (full), or collapsed above a node budget (auto, default)")
     p.add_argument("--no-backward", action="store_true", help="draw before backward has run (no heat)")
@@ -324,7 +324,7 @@ def _renderer_kwargs(args):
     if args.heat != "grad":
         kw["heat"] = None if args.heat == "none" else args.heat
     if args.step is not None:
-        kw["step"] = args.step - 1  # the renderer counts from 0, the stepper's screen from 1
+        kw["step"] = args.step  # "step K of N", as convgraph step and the HTML page number it
     if args.detail != "auto":
         kw["detail"] = args.detail
     return kw
@@ -349,10 +349,13 @@ def cmd_render(args):
     trace, dY = _build(args)
     n = trace.graph.number_of_nodes()
     if args.step is not None and args.step > n:
-        raise UsageError(f"--step must be a step number from 1 to {n}, got {args.step}")
+        raise UsageError(f"--step must be a step number from 0 to {n}, got {args.step}")
     if not args.no_backward:
         trace.backward(dY)
-    path = _call(cg.render_graph, trace, out, **_renderer_kwargs(args))
+    kw = _renderer_kwargs(args)
+    if args.step is not None and dY is not None:
+        kw["dY"] = dY  # the walk the step belongs to
+    path = _call(cg.render_graph, trace, out, **kw)
     print(f"wrote {path}")
     return 0
 
@@ -460,10 +463,8 @@ def _parser():
              "convgraph animate --input 7x7 --stride 2 --dilation 2 --padding 1 --scene input-grad -o dx.gif"])
     p.add_argument("-o", "--out", default="backprop.gif", metavar="PATH",
                    help=".gif, .mp4 (needs the mp4 extra) or a folder for PNG frames (default backprop.gif)")
-    p.add_argument("--scene", default="backprop", choices=list(SCENES), help=(
-        "forward: the window slides, y fills in; weight-grad: dW builds up; input-grad: dX, scattered and "
-        "as the flipped kernel; backprop: the lecture clip (default); graph: the graph node by node; "
-        "lesson: forward window beside dW"))
+    p.add_argument("--scene", default="backprop", choices=list(SCENES), help="; ".join(
+        f"{name}: {entry.shows}" for name, entry in SCENE_TABLE.items()) + " (default backprop)")
     p.add_argument("--fps", type=float, help="frames per second (default 4)")
     p.add_argument("--dpi", type=float, help="pixels per inch of each frame (default 100)")
     p.add_argument("--max-frames", type=int, metavar="N", help="longer clips advance several positions per frame "

@@ -20,7 +20,7 @@ def trace_svg(trace):
     """The trace's graph as SVG text (the Graphviz diagram with heat when backward has run), or None
     when Graphviz's ``dot`` is missing (Jupyter then shows the text repr)."""
     try:
-        from .renderers.diagram import to_digraph
+        from .renderers.diagrams import to_digraph
 
         return to_digraph(trace).pipe(format="svg", encoding="utf-8")
     except Exception as e:  # a missing dot must not break printing a Trace in a notebook
@@ -64,11 +64,15 @@ def stepper_widget(trace, dY=None, *, digits=2, graph=False):
     """A widget that scrubs through the backprop steps of ``trace``: a slider, play button, ◀ ▶, and
     for each step the chain rule with numbers, the running gradients and the dW / dX grids.
 
+    The slider's value k is "step k of N" as every view counts it (0: before the first step); with
+    ``graph=True`` the picture beside the text is ``to_digraph(trace, step=k)`` of the same walk.
+    The trace is only read.
+
     Parameters
     ----------
     trace : Trace
     dY : array, optional
-        Seed gradient (default ones).
+        Seed gradient (default: the trace's last seed, else ones).
     digits : int
         Decimals of printed numbers.
     graph : bool
@@ -77,7 +81,7 @@ def stepper_widget(trace, dY=None, *, digits=2, graph=False):
     Returns
     -------
     ipywidgets.VBox
-        ``.children[-1]`` is the HTML view; ``.slider`` is the step slider (0-based).
+        ``.children[-1]`` is the HTML view; ``.slider`` is the step slider (0 … N).
 
     Raises
     ------
@@ -88,13 +92,14 @@ def stepper_widget(trace, dY=None, *, digits=2, graph=False):
         import ipywidgets as widgets
     except ImportError as e:
         raise ImportError("the stepper widget needs ipywidgets: pip install 'convgraph[notebook]'") from e
-    from .renderers.text import StepText
+    from .renderers.steppers.text import StepText
 
-    text = StepText(trace, trace.step_list(dY), digits=digits)
-    n = len(text.steps)
-    slider = widgets.IntSlider(value=0, min=0, max=n - 1, description="step", continuous_update=True,
+    walk = trace.walk(dY)
+    text = StepText(trace, walk, digits=digits)
+    n = len(walk)
+    slider = widgets.IntSlider(value=0, min=0, max=n, description="step", continuous_update=True,
                                layout=widgets.Layout(width="60%"))
-    play = widgets.Play(value=0, min=0, max=n - 1, interval=400, description="play")
+    play = widgets.Play(value=0, min=0, max=n, interval=400, description="play")
     widgets.jslink((play, "value"), (slider, "value"))
     back, ahead = widgets.Button(description="◀", layout=widgets.Layout(width="3em")), \
         widgets.Button(description="▶", layout=widgets.Layout(width="3em"))
@@ -103,17 +108,17 @@ def stepper_widget(trace, dY=None, *, digits=2, graph=False):
 
     def show(change=None):
         k = slider.value
-        view.value = _pre(text.block(text.steps[k]))
+        view.value = _pre(text.block(walk.step(k)) if k else [text.before()])
         if graph:
-            from .renderers.diagram import to_digraph
+            from .renderers.diagrams import to_digraph
 
             try:
-                picture.value = to_digraph(trace, step=k).pipe(format="svg", encoding="utf-8")
+                picture.value = to_digraph(trace, step=k, dY=walk.dY).pipe(format="svg", encoding="utf-8")
             except Exception as e:
                 picture.value = f"<i>{html.escape(str(e))}</i>"
 
     back.on_click(lambda _: setattr(slider, "value", max(slider.value - 1, 0)))
-    ahead.on_click(lambda _: setattr(slider, "value", min(slider.value + 1, n - 1)))
+    ahead.on_click(lambda _: setattr(slider, "value", min(slider.value + 1, n)))
     slider.observe(show, names="value")
     show()
     box = widgets.VBox([widgets.HBox([play, back, slider, ahead]), picture, view])

@@ -17,7 +17,7 @@ import torch
 
 import convgraph as cg
 from convgraph.check import check_gradients
-from convgraph.renderers.grids import draw_grid
+from convgraph import draw_grid
 
 out = Path("outputs")
 out.mkdir(exist_ok=True)

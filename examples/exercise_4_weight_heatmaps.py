@@ -15,13 +15,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import convgraph as cg
-from convgraph.renderers.grids import draw_grid
+from convgraph import draw_grid
+from convgraph.lessons import LESSON
 
 out = Path("outputs")
 out.mkdir(exist_ok=True)
 
-x = np.arange(25, dtype=float).reshape(5, 5)  # (H, W)
-w = np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])  # (KH, KW)
+x, w = LESSON.arrays()  # the lesson: x = 0..24 as 5×5 (H, W), the 3×3 Sobel kernel (KH, KW)
 trace = cg.trace_conv2d(x, w)
 
 one_hot = np.zeros((3, 3))

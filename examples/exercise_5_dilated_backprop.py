@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import convgraph as cg
-from convgraph.renderers.grids import draw_grid
+from convgraph import draw_grid
 
 out = Path("outputs")
 out.mkdir(exist_ok=True)

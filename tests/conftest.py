@@ -51,6 +51,6 @@ def chromium():
 @pytest.fixture
 def lesson():
     """The seed lesson's arrays: a 5x5 input and a 3x3 kernel."""
-    from convgraph.kit import lesson_arrays
+    from convgraph.lessons import lesson_arrays
 
     return lesson_arrays()

@@ -7,8 +7,9 @@ import pytest
 from PIL import Image
 
 import convgraph as cg
-from convgraph.renderers import animation, writers
-from convgraph.renderers.scenes import build_scene
+from convgraph.lessons import SEED_CLIP
+from convgraph.renderers import animations as animation
+from convgraph.renderers.animations import encoding as writers, grid_scenes
 
 DPI = 40  # small frames: these tests check structure and numbers, not looks
 
@@ -44,9 +45,9 @@ def test_seed_clip_one_frame_per_output_position(tmp_path, monkeypatch):
 
 
 def test_lesson_scene_final_dw_equals_backward():
-    trace = cg.trace_conv2d(animation.LESSON_X, animation.LESSON_W)
+    trace = SEED_CLIP.trace()
     dY = np.arange(49.0).reshape(7, 7) / 10
-    scene = build_scene("lesson", trace.conv, dY)
+    scene = grid_scenes.lesson_scene(trace.conv, dY)
     assert len(scene) == 49
     np.testing.assert_allclose(scene.result["dW"].reshape(2, 2), trace.backward(dY).w)
     last = scene.frames[-1].values["dW:0,0"]
@@ -107,20 +108,24 @@ def test_hard_case_renders_gif_with_equal_frames(tmp_path, scene):
     assert (n, len(sizes), loop) == (expected, 1, 0)
 
 
-def test_graph_scene_one_frame_per_step_and_final_heat(tmp_path, lesson):
+def test_graph_scene_frame_k_is_step_k_and_ends_in_the_final_heat(tmp_path, lesson):
     trace = cg.trace_conv2d(*lesson)
     steps = trace.graph.number_of_nodes()
     path = animation.animate(trace, tmp_path / "graph.gif", scene="graph", dpi=DPI)
     n, sizes, loop = gif_frames(path)
-    assert (n, len(sizes), loop) == (steps, 1, 0)
+    assert (n, len(sizes), loop) == (steps + 1, 1, 0)  # frame 0 (before the first step), then one per step
     renderer, frames = animation.build_frames(trace, "graph", dpi=DPI)
-    grads, reached = renderer._state_at(len(frames) - 1)
-    expected = np.array([trace.graph.nodes[k]["grad"] for k in range(steps)])
-    np.testing.assert_allclose(grads, expected)
-    assert reached[trace.tensors["w"].nodes.ravel()].all()
-    # A stride of steps for big graphs: ceil(187 / 50) frames.
+    walk = trace.walk()
+    assert [f.last for f in frames] == list(range(steps + 1))
+    assert frames[0].current is None and frames[0].title.startswith("step 0 of 187")
+    assert frames[40].current == walk.node(40) and frames[40].title.startswith("step 40 of 187: mul#147 = ")
+    assert frames[-1].last == steps
+    np.testing.assert_array_equal(walk.grads_after(frames[-1].last), cg.trace_conv2d(*lesson).walk().final)
+    assert walk.touched_after(steps)[trace.tensors["w"].nodes.ravel()].all()
+    # A stride of steps for big graphs: frame 0, then ceil(187 / 50) frames.
     _, strided = animation.build_frames(trace, "graph", dpi=DPI, graph_steps=50)
-    assert len(strided) == -(-steps // 50)
+    assert len(strided) == 1 + -(-steps // 50)
+    assert [f.last for f in strided] == [0, 50, 100, 150, 187]
 
 
 def test_frames_are_deterministic(lesson):
@@ -153,7 +158,7 @@ def test_png_folder_and_mp4(tmp_path, lesson):
 
 def test_interrupted_write_leaves_no_file(tmp_path, lesson, monkeypatch):
     trace = cg.trace_conv2d(*lesson)
-    from convgraph.renderers import frames as frames_mod
+    from convgraph.renderers.animations import grid_frames as frames_mod
 
     real = frames_mod.GridRenderer.render
     calls = {"n": 0}
@@ -287,7 +292,7 @@ def test_recorder_chain_animates_its_convolution(tmp_path):
 def test_gif_colours_stay_true_mid_clip(tmp_path):
     """Colours that exist only in the middle of a clip (a half-built dW) still come out right: the
     palette holds every colour map in use, not just the colours of a few sample frames."""
-    trace = cg.trace_conv2d(animation.LESSON_X, animation.LESSON_W)
+    trace = SEED_CLIP.trace()
     path = animation.animate(trace, tmp_path / "seed.gif", scene="lesson", dpi=DPI)
     renderer, frames = animation.build_frames(trace, "lesson", dpi=DPI)
     with Image.open(path) as im:

@@ -10,9 +10,10 @@ import pytest
 
 import convgraph as cg
 from convgraph.cli import main
+from convgraph.lessons import LESSON
 
 ENV = {**os.environ, "PYTHONIOENCODING": "utf-8", "NO_COLOR": "1"}
-SOBEL = np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
+SOBEL = LESSON.w  # the lesson's 3×3 Sobel kernel
 
 
 def run(capsys, *argv):
@@ -30,7 +31,7 @@ def sub(*argv, stdin=None):
 def test_trace_prints_counts_y_and_gradients_of_the_lesson(capsys, lesson):
     code, out, _ = run(capsys, "trace")
     assert code == 0
-    assert "conv2d: x (5, 5) ⊛ w (3, 3) → y (3, 3)" in out
+    assert "conv2d: x 5×5 ⊛ w 3×3 → y 3×3\n  stride 1, padding 0, dilation 1, groups 1" in out
     assert "graph: 187 nodes, 306 edges" in out
     assert re.search(r"mul\s+81 nodes\s+162 edges in", out)
     assert re.search(r"add\s+72 nodes\s+144 edges in", out)
@@ -43,7 +44,7 @@ def test_trace_prints_counts_y_and_gradients_of_the_lesson(capsys, lesson):
 def test_trace_subprocess_with_channels_bias_and_same_padding():
     r = sub("trace", "--input", "3x6x6", "--kernel", "2x3x3x3", "--bias", "0.5", "--padding", "same")
     assert r.returncode == 0, r.stderr
-    assert "x (3, 6, 6) ⊛ w (2, 3, 3, 3) + b → y (2, 6, 6)" in r.stdout
+    assert "x 3×6×6 ⊛ w 2×3×3×3 + b → y 2×6×6 (padding 1)" in r.stdout
     assert re.search(r"bias\s+2 nodes", r.stdout)
     assert "db (2,) =\n  [36.00 36.00]" in r.stdout  # dY ones: db = number of outputs per filter
 
@@ -76,7 +77,7 @@ def test_step_prints_the_chain_rule_with_numbers(capsys):
     code, out, _ = run(capsys, "step", "--steps", "6")
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].startswith("convgraph step · x (5, 5) ⊛ w (3, 3) → y (3, 3), dY ones · 187 steps")
+    assert lines[0] == "convgraph step · x 5×5 ⊛ w 3×3 → y 3×3, dY ones · 187 steps, one per node"
     assert lines[1] == "  1  y[2,2] = add#184 + mul#185   grad 1.00 → add#184 += 1.00·1.00, mul#185 += 1.00·1.00"
     assert lines[2] == ("  2  mul#185 = w[2,2]·x[4,4]   grad 1.00 → w[2,2] += 1.00·24.00, x[4,4] += 1.00·(-1.00)"
                         "   │ w[2,2].grad 24.00 (1/9), x[4,4].grad -1.00 (1/1 ✓ final)")
@@ -345,7 +346,7 @@ def test_demo_writes_the_lecture_kit_and_its_index(tmp_path, dot, lesson):
     assert "w[1,1]" in (kit / "focus_w11.svg").read_text(encoding="utf-8")
     assert "x[2,2]" in (kit / "focus_x22.svg").read_text(encoding="utf-8")
     with Image.open(kit / "graph.gif") as im:
-        assert im.n_frames == 187  # the graph scene: one frame per backprop step
+        assert im.n_frames == 188  # the graph scene: frame 0 (before the first step), then one per step
     steps = (kit / "steps.txt").read_text(encoding="utf-8").splitlines()
     assert len(steps) == 2 + 187 and steps[3].startswith("  2  mul#185 = w[2,2]·x[4,4]")
     assert "<html" in (kit / "lesson.html").read_text(encoding="utf-8").lower()
@@ -354,9 +355,10 @@ def test_demo_writes_the_lecture_kit_and_its_index(tmp_path, dot, lesson):
 # ---- render, animate, html ------------------------------------------------------------------------
 def test_cli_scenes_are_the_animation_scenes():
     from convgraph.cli import SCENES
-    from convgraph.renderers.animation import SCENES as REAL
+    from convgraph.renderers.animations import SCENES as REAL
+    from convgraph.renderers.animations.catalog import SCENE_TABLE
 
-    assert SCENES == REAL
+    assert SCENES == REAL == tuple(SCENE_TABLE)
 
 
 def test_render_writes_dot_text_without_the_program(tmp_path, capsys):
@@ -393,8 +395,8 @@ def test_render_without_backward_has_no_heat(tmp_path, capsys):
     (["render", "--focus", "w:7,7", "-o", "{d}/g.dot"], r"7"),
     (["render", "--focus", "w11", "-o", "{d}/g.dot"], r"malformed focus 'w11': expected TENSOR:INDEX"),
     (["render", "-o", "{d}/g.txt"], r"\.txt"),
-    (["render", "--step", "9999", "-o", "{d}/g.dot"], r"--step must be a step number from 1 to 187, got 9999"),
-    (["render", "--step", "0", "-o", "{d}/g.dot"], r"argument --step: expected a whole number 1 or more, got '0'"),
+    (["render", "--step", "9999", "-o", "{d}/g.dot"], r"--step must be a step number from 0 to 187, got 9999"),
+    (["render", "--step", "-1", "-o", "{d}/g.dot"], r"argument --step: expected a whole number 0 or more, got '-1'"),
     (["render", "--heat", "hot", "-o", "{d}/g.dot"], r"argument --heat: invalid choice: 'hot'"),
     (["animate", "--scene", "forward", "--fps", "0", "-o", "{d}/a.gif"], r"fps"),
     (["animate", "--scene", "sideways", "-o", "{d}/a.gif"], r"argument --scene: invalid choice: 'sideways'"),
@@ -453,14 +455,16 @@ def test_html_subprocess(tmp_path):
     r = sub("html", "--input", "3x5x5", "--kernel", "2x3x3x3", "--out", str(tmp_path / "channels.html"))
     assert r.returncode == 0 and r.stdout == f"wrote {tmp_path / 'channels.html'}\n"
     page = (tmp_path / "channels.html").read_text(encoding="utf-8")
-    assert "x (3, 5, 5) ⊛ w (2, 3, 3, 3) → y (2, 3, 3)" in page  # the page is about the options given
+    assert "x 3×5×5 ⊛ w 2×3×3×3 → y 2×3×3" in page  # the page is about the options given
 
 
 def test_render_step_counts_like_the_stepper(tmp_path, capsys):
     """`render --step 2` draws the state after the stepper's step 2: mul#185 just processed."""
-    import convgraph.renderers.diagram as diagram
+    from convgraph.renderers import diagrams as diagram
 
     run(capsys, "render", "--step", "2", "-o", str(tmp_path / "s2.dot"))
-    trace = cg.trace_conv2d(np.arange(25.0).reshape(5, 5), SOBEL)
+    trace = LESSON.trace()
     trace.backward()
-    assert (tmp_path / "s2.dot").read_text(encoding="utf-8") == diagram.to_digraph(trace, step=1).source
+    src = (tmp_path / "s2.dot").read_text(encoding="utf-8")
+    assert src == diagram.to_digraph(trace, step=2).source
+    assert "step 2 of 187: processing mul#185" in src

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 import convgraph as cg
-from convgraph.renderers import diagram, style
-from convgraph.renderers.diagram import MissingProgramError, render_graph, to_digraph
+from convgraph.renderers import style
+from convgraph.renderers.diagrams import digraph as digraph_module, render as diagram
+from convgraph.renderers.diagrams import MissingProgramError, render_graph, to_digraph
 
 
 def node_lines(source):
@@ -190,27 +191,34 @@ def test_focus_accepts_the_short_index(lesson):
 # ---- step view ----------------------------------------------------------------------------------
 def test_step_view_marks_the_node_and_shades_the_visited(after):
     count = after.graph.number_of_nodes()
-    src = to_digraph(after, step=0).source
+    src = to_digraph(after, step=1).source
     nodes = node_lines(src)
-    current = nodes[f"n{count - 1}"]  # steps walk node ids downwards
+    current = nodes[f"n{count - 1}"]  # step 1 visits the last node; steps walk node ids downwards
     assert attr(current, "color") == style.CURRENT
-    assert "step 0 of 186" in src
+    assert "step 1 of 187: processing y[2,2]" in src
     waiting = [a for a in nodes.values() if "dashed" in (attr(a, "style") or "")]
     assert len(waiting) == count - 1
 
 
+def test_step_zero_is_before_the_first_step(after):
+    src = to_digraph(after, step=0).source
+    assert "step 0 of 187: nothing visited yet" in src
+    assert style.CURRENT not in src
+    waiting = [a for a in node_lines(src).values() if "dashed" in (attr(a, "style") or "")]
+    assert len(waiting) == after.graph.number_of_nodes()
+
+
 def test_last_step_looks_like_the_finished_backward(after):
     count = after.graph.number_of_nodes()
-    last = node_lines(to_digraph(after, step=count - 1).source)
+    last = node_lines(to_digraph(after, step=count).source)
     done = node_lines(to_digraph(after).source)
     assert {k: attr(a, "fillcolor") for k, a in last.items()} == {k: attr(a, "fillcolor") for k, a in done.items()}
 
 
 def test_step_view_shows_partial_gradients_and_leaves_the_trace_alone(lesson_trace):
-    steps = lesson_trace.step_list()  # the reference walk
     k = 40
     state = {}
-    for s in steps[:k + 1]:
+    for s in lesson_trace.walk().steps(1, k):  # the reference walk
         for p in s.pushes:
             state[p.node] = p.total
     lesson_trace.backward()
@@ -223,7 +231,7 @@ def test_step_view_shows_partial_gradients_and_leaves_the_trace_alone(lesson_tra
 
 def test_step_view_before_backward_computes_without_touching(lesson_trace):
     src = to_digraph(lesson_trace, step=3).source
-    assert "step 3 of 186" in src
+    assert "step 3 of 187" in src
     assert not lesson_trace.has_grad
     assert all(a["grad"] == 0.0 for a in lesson_trace.graph.nodes.values())
 
@@ -238,20 +246,29 @@ def test_collapsed_view_draws_one_cell_per_tensor_element(after):
 
 def test_auto_collapses_above_the_budget_and_says_so(after, monkeypatch):
     assert "full graph" in to_digraph(after).source
-    monkeypatch.setattr(diagram, "NODE_BUDGET", 100)
+    monkeypatch.setattr(digraph_module, "NODE_BUDGET", 100)
     src = to_digraph(after).source
     assert "collapsed view (187 nodes are over the budget of 100)" in src
     small_focus = to_digraph(after, focus=("y", (0, 0))).source
     assert "focus view" in small_focus and ops(small_focus, "×") == 9
 
 
-def test_collapsed_view_of_many_panels_joins_whole_tensors():
+def test_collapsed_view_draws_every_channel_pair_it_can():
     t = cg.trace_conv2d(np.ones((1, 3, 6, 6)), np.ones((8, 3, 3, 3)))
     t.backward()
     src = to_digraph(t, detail="auto").source  # 2,808 nodes: collapsed
-    assert "collapsed view" in src and "arrows join whole tensors" in src
-    assert src.count("x[n=0,c=") >= 3 and src.count("y[n=0,o=") >= 8
-    assert len([e for e in edge_lines(src) if e[0].startswith("end")]) == 2  # x → y, w → y
+    arrows = {attr(e, "tooltip").split(":")[0] for e in edge_lines(src).values()}
+    assert len(arrows) == 3 * 8 + 8 * 3 == style.DIAGRAM["panel_arrows"]  # every x[c] → y[o], every w[o,c] → y[o]
+    assert arrows == ({f"x[n=0,c={c}] → y[n=0,o={o}]" for c in range(3) for o in range(8)}
+                      | {f"w[o={o},c={c}] → y[n=0,o={o}]" for c in range(3) for o in range(8)})
+
+
+def test_collapsed_view_with_too_many_pairs_says_so_instead_of_drawing_some():
+    t = cg.trace_conv2d(np.ones((1, 4, 6, 6)), np.ones((8, 4, 3, 3)))
+    t.backward()
+    src = to_digraph(t, detail="collapsed").source
+    assert not edge_lines(src)
+    assert "64 pairs of slices feed each other: too many arrows to draw" in src
 
 
 def test_chain_renders_every_stage(lesson):
@@ -284,7 +301,7 @@ def test_same_trace_same_bytes(after, lesson):
     ({"heat": 3}, TypeError, "heat"),
     ({"detail": "some"}, ValueError, "'some'"),
     ({"step": -1}, ValueError, "-1"),
-    ({"step": 187}, ValueError, "187"),
+    ({"step": 188}, ValueError, "188"),
     ({"step": 1.5}, TypeError, "1.5"),
     ({"step": True}, TypeError, "True"),
 ])
@@ -353,9 +370,9 @@ def test_real_render_of_a_collapsed_view(dot, tmp_path):
 
 
 def test_step_in_the_collapsed_view_outlines_the_current_cell(after):
-    src = to_digraph(after, detail="collapsed", step=0).source  # step 0 processes y[2,2]
+    src = to_digraph(after, detail="collapsed", step=1).source  # step 1 processes y[2,2]
     assert src.count(f'BORDER="3" COLOR="{style.CURRENT}"') == 1
-    assert "step 0 of 186: processing y[2,2]" in src
+    assert "step 1 of 187: processing y[2,2]" in src
 
 
 def test_reexported_from_the_package():
@@ -383,7 +400,11 @@ def test_collapsed_chain_joins_each_stage_to_the_next():
     trace.backward()
     src = to_digraph(trace, detail="collapsed").source
     arrows = {attr(e, "tooltip").split(":")[0] for e in edge_lines(src).values()}
-    assert arrows == {"x → y", "w → y", "b → y", "y → relu", "relu → pool", "pool → loss", "target → loss"}
+    tensors = {" → ".join(side.split("[")[0] for side in a.split(" → ")) for a in arrows}
+    assert tensors == {"x → y", "w → y", "b → y", "y → relu", "relu → pool", "pool → loss", "target → loss"}
+    assert {a for a in arrows if a.startswith("x")} == {f"x[n=0,c={c}] → y[n=0,o={o}]" for c in range(2) for o in range(3)}
+    assert {f"y[n=0,o={o}] → relu[n=0,o={o}]" for o in range(3)} <= arrows
+    assert "y[n=0,o=0] → relu[n=0,o=1]" not in arrows  # relu is elementwise: each slice feeds its own
 
 
 def test_focus_on_a_later_tensor_shows_its_neighbourhood(lesson):
@@ -403,9 +424,9 @@ def test_collapsed_view_before_backward_shows_forward_values(lesson_trace):
     assert "before backward" in src and "forward value (no gradients yet)" in src
     from matplotlib import colormaps
 
-    top = style._hex(colormaps[style.VALUE_CMAP](1.0))
+    top = style.hex_color(colormaps[style.VALUE_CMAP](1.0))
     assert f'BGCOLOR="{top}"' in src  # x[4,4] = 24, the largest value of the picture
-    assert "which tensor feeds which" in src and "Σ|gradient|" not in src
+    assert "which slice feeds which" in src and "Σ|gradient|" not in src
 
 
 def test_focus_on_the_bias_holds_every_sum_it_starts():
@@ -437,7 +458,7 @@ def test_constants_take_no_heat_and_stay_out_of_the_scale():
     const = [a for a in node_lines(src).values() if attr(a, "label") == "c"]
     assert len(const) == 1 and attr(const[0], "fillcolor") == style.NO_GRAD
     assert ">2.5</TD>" not in src and ">1</TD>" in src  # the scale tops out at dmean = 1, not at 2.5
-    assert "mean (a scalar)" in src
+    assert "mean (scalar)" in src
 
 
 def test_a_scalar_graph_has_no_empty_frames():

@@ -12,9 +12,10 @@ import pytest
 from PIL import Image
 
 import convgraph as cg
+from convgraph.lessons import LESSON
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-SOBEL = np.array([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
+SOBEL = LESSON.w  # the lesson's 3×3 Sobel kernel
 
 
 def run_example(name, cwd):

@@ -9,8 +9,8 @@ import pytest
 
 import convgraph as cg
 from convgraph.renderers import style
-from convgraph.renderers.html import render_html
-from convgraph.renderers.text import StepText, fmt
+from convgraph.renderers.steppers.html import render_html
+from convgraph.renderers.steppers.text import StepText, fmt
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -48,7 +48,7 @@ def test_lesson_page_is_small_and_fetches_nothing(page_path):
 
 
 def test_page_embeds_every_step_the_grids_and_the_layout(trace, page_path):
-    steps = trace.step_list()
+    steps = trace.walk().steps()
     data = embedded(page_path)
     assert data["steps"]["node"] == [s.node for s in steps]
     assert data["steps"]["grad"] == [s.grad for s in steps]
@@ -194,8 +194,8 @@ def opened(browser):
 
 @pytest.mark.browser
 def test_arrow_highlights_the_node_and_prints_the_chain_rule(trace, page_path, opened):
-    steps = trace.step_list()
-    text = StepText(trace, steps)
+    steps = trace.walk().steps()
+    text = StepText(trace, trace.walk())
     o = opened(page_path)
     assert o.text("#counter") == "step 0 of 187"
     for k in range(2):
@@ -217,8 +217,8 @@ def test_arrow_highlights_the_node_and_prints_the_chain_rule(trace, page_path, o
 
 @pytest.mark.browser
 def test_every_step_reads_as_the_text_stepper_does(trace, page_path, opened):
-    steps = trace.step_list()
-    text = StepText(trace, steps)
+    steps = trace.walk().steps()
+    text = StepText(trace, trace.walk())
     o = opened(page_path)
     got = o.page.evaluate("[...Array(convgraph.K).keys()].map(k => [convgraph.chain(k), convgraph.headline(k), "
                           "convgraph.running(k)])")
@@ -265,10 +265,10 @@ def test_shift_arrows_slider_and_buttons(page_path, opened):
 
 @pytest.mark.browser
 def test_clicking_a_weight_lists_every_step_that_touches_it(trace, page_path, opened):
-    steps = trace.step_list()
+    steps = trace.walk().steps()
     grads = trace.backward()
     node = int(trace.tensors["w"].nodes[1, 1])
-    expected = [(s.index, p) for s in steps for p in s.pushes if p.node == node]
+    expected = [(s.number - 1, p) for s in steps for p in s.pushes if p.node == node]
     assert len(expected) == 9
     o = opened(page_path)
     o.page.locator("#value-w .cell").nth(4).click()
@@ -291,8 +291,8 @@ def test_clicking_a_weight_lists_every_step_that_touches_it(trace, page_path, op
 
 @pytest.mark.browser
 def test_url_hash_keeps_the_step(trace, page_path, opened):
-    steps = trace.step_list()
-    text = StepText(trace, steps)
+    steps = trace.walk().steps()
+    text = StepText(trace, trace.walk())
     o = opened(page_path, "#step=5")
     assert o.text("#counter") == "step 5 of 187"
     assert o.text("#chain") == text.chain(steps[4])
@@ -361,8 +361,8 @@ def test_channels_bias_stride_padding_and_a_network(tmp_path, opened):
     x, w, b = rng.normal(size=(2, 5, 5)), rng.normal(size=(2, 2, 3, 3)), rng.normal(size=2)
     t = cg.trace_conv2d(x, w, b, stride=2, padding=1)
     o = opened(render_html(t, tmp_path / "multi.html"))
-    steps = t.step_list()
-    text = StepText(t, steps)
+    steps = t.walk().steps()
+    text = StepText(t, t.walk())
     assert o.page.evaluate("[...Array(convgraph.K).keys()].map(convgraph.chain)") == [text.chain(s) for s in steps]
     o.page.keyboard.press("End")
     grads = t.backward()
@@ -379,8 +379,8 @@ def test_channels_bias_stride_padding_and_a_network(tmp_path, opened):
     loss = cg.mse_loss(cg.relu(cg.conv2d(xt, wt)), np.zeros((3, 3)))
     net = rec.trace(loss)
     o = opened(render_html(net, tmp_path / "net.html"))
-    steps = net.step_list()
-    text = StepText(net, steps)
+    steps = net.walk().steps()
+    text = StepText(net, net.walk())
     got = o.page.evaluate("[...Array(convgraph.K).keys()].map(k => [convgraph.chain(k), convgraph.headline(k)])")
     assert got == [[text.chain(s), text.headline(s)] for s in steps]
     o.page.keyboard.press("End")
@@ -396,10 +396,10 @@ def test_past_the_node_budget_the_graph_collapses_and_the_grids_carry_on(tmp_pat
     o = opened(path)
     assert o.page.locator("#graph circle").count() == 0
     assert "collapsed view" in o.text("#graph-note")
-    steps = t.step_list()
+    steps = t.walk().steps()
     o.page.keyboard.press("ArrowRight")
     o.page.keyboard.press("ArrowRight")
-    assert o.text("#chain") == StepText(t, steps).chain(steps[1])
+    assert o.text("#chain") == StepText(t, t.walk()).chain(steps[1])
     o.page.keyboard.press("End")
     assert o.cells("#grad-x .cell") == [fmt(v) for v in t.backward().x.ravel()]
     o.assert_clean()

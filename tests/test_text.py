@@ -5,39 +5,39 @@ import pytest
 
 import convgraph as cg
 from convgraph.check import check_gradients
-from convgraph.renderers.terminal import Stepper, run_stepper
-from convgraph.renderers.text import StepText, fmt, format_grid
+from convgraph.renderers.steppers.terminal import Stepper, run_stepper
+from convgraph.renderers.steppers.text import StepText, fmt, format_grid
 
 
-def test_replaying_the_steps_gives_backwards_gradients(lesson):
+def test_the_grids_replay_the_walk(lesson):
     trace = cg.trace_conv2d(*lesson, padding=1, stride=2)
-    text = StepText(trace, trace.step_list(np.arange(9.0).reshape(3, 3)))
-    grads = trace.gradients()
-    last = len(text.steps) - 1
-    for name in ("x", "w"):
-        nodes = trace.tensors[name].nodes
-        replayed = np.array([text.grad_after(int(n), last) for n in nodes.flat]).reshape(nodes.shape)
-        np.testing.assert_allclose(replayed, grads[name], rtol=0, atol=1e-12)
-    assert text.grad_after(int(trace.tensors["w"].nodes[1, 1]), -1) == 0.0  # before any step
+    walk = trace.walk(np.arange(9.0).reshape(3, 3))
+    text = StepText(trace, walk)
+    final = "\n".join(text.grids(len(walk)))
+    dW = walk.final[trace.tensors["w"].nodes]
+    assert all(f"{v:.2f}" in final for v in dW.ravel())
+    before = "\n".join(text.grids(0))
+    assert set(before.replace("dW (3, 3)", "").replace("dX (5, 5)", "").split()) == {"0.00"}
+    assert trace.dY is None  # the text only reads the walk
 
 
 def test_every_weight_is_fed_once_per_multiply(lesson):
     trace = cg.trace_conv2d(*lesson)
-    text = StepText(trace, trace.step_list())
+    text = StepText(trace, trace.walk())
     for n in trace.tensors["w"].nodes.flat:
         feeding = text.feeding(int(n))
         assert len(feeding) == 9 == trace.graph.out_degree(int(n))
-        assert all(text.steps[k].op == "mul" for k in feeding)
+        assert all(text.walk.step(k).op == "mul" for k in feeding)
 
 
 def test_bias_sum_and_its_running_gradient():
     trace = cg.trace_conv2d(np.ones((1, 3, 3)), np.ones((1, 1, 2, 2)), np.array([0.5]))
-    text = StepText(trace, trace.step_list())
+    text = StepText(trace, trace.walk())
     b = int(trace.tensors["b"].nodes[0])
-    first = next(s for s in text.steps if any(p.node == b for p in s.pushes))
+    first = next(s for s in text.walk if any(p.node == b for p in s.pushes))
     assert text.chain(first).startswith(f"add#{first.node} = b[0] + mul#")
     assert "b[0].grad = 1.00   (1st of 4 contributions)" in text.running(first)
-    last = text.steps[text.feeding(b)[-1]]
+    last = text.walk.step(text.feeding(b)[-1])
     assert text.running(last)[0] == "b[0].grad = 1.00 + 1.00 + 1.00 + 1.00 = 4.00   (4th of 4 contributions)  ✓ final"
 
 
@@ -45,19 +45,19 @@ def test_ops_other_than_multiply_and_add_read_as_functions():
     rec = cg.Recorder()
     y = cg.conv2d(rec.input(np.arange(9.0).reshape(3, 3) - 4), rec.weight(np.ones((2, 2))))
     trace = rec.trace(cg.sum(cg.relu(y)))
-    text = StepText(trace, trace.step_list())
-    relu = next(s for s in text.steps if s.op == "relu")
+    text = StepText(trace, trace.walk())
+    relu = next(s for s in text.walk if s.op == "relu")
     assert text.chain(relu) == "relu[1,1] = relu(y[1,1])   grad 1.00 → y[1,1] += 1.00·1.00"
     assert text.role(relu.node) == ""  # not part of the convolution's sums
 
 
 def test_find_accepts_the_short_index_and_names_the_shape():
     trace = cg.trace_conv2d(np.ones((1, 4, 4)), np.ones((1, 1, 3, 3)))
-    text = StepText(trace, trace.step_list())
+    text = StepText(trace, trace.walk())
     assert text.find("w", (1, 2)) == int(trace.tensors["w"].nodes[0, 0, 1, 2])
     with pytest.raises(ValueError, match=r"w has shape \(1, 1, 3, 3\); there is no w\[3,3\]"):
         text.find("w", (3, 3))
-    with pytest.raises(ValueError, match=r"no tensor named 'q'; have x, w, y"):
+    with pytest.raises(ValueError, match=r"no tensor named 'q'; this trace has x, w, y"):
         text.find("q", (0, 0))
 
 
@@ -72,26 +72,26 @@ def test_numbers_and_grids():
 
 def test_grids_mark_the_cells_a_step_touches(lesson):
     trace = cg.trace_conv2d(*lesson)
-    text = StepText(trace, trace.step_list())
-    step = text.steps[1]  # mul#185 = w[2,2]·x[4,4]
-    grid = "\n".join(text.grids(step.index, touched={p.node for p in step.pushes}))
+    text = StepText(trace, trace.walk())
+    step = text.walk.step(2)  # mul#185 = w[2,2]·x[4,4]
+    grid = "\n".join(text.grids(step.number, touched={p.node for p in step.pushes}))
     assert "[ 24.00]" in grid and "[-1.00]" in grid and grid.count("[") == 2
 
 
 def test_stepper_commands_and_bounds(lesson):
     trace = cg.trace_conv2d(*lesson)
-    s = Stepper(StepText(trace, trace.step_list()))
+    s = Stepper(StepText(trace, trace.walk()))
     assert "already at the first step" in "\n".join(s.command("b"))
     s.command("e")
-    assert s.current == 186
+    assert s.current == 187
     assert "every gradient is final" in "\n".join(s.command(""))  # Enter on the last step stays there
     assert "give an element: w 1,1" in "\n".join(s.command("w"))  # nothing followed yet
     assert "no step pushes gradient into y[0,0]" in "\n".join(s.command("y 0,0"))
     s.command("j 1")
     s.command("w [2, 2]")  # brackets and spaces are fine
-    assert s.label(s.current) == "mul#185"
-    with pytest.raises(ValueError, match="start must be a step index in 0..186, got 187"):
-        Stepper(s.text, start=187)
+    assert (s.current, trace.label(s.text.walk.node(s.current))) == (2, "mul#185")
+    with pytest.raises(ValueError, match="start must be a step number from 1 to 187, got 188"):
+        Stepper(s.text, start=188)
 
 
 def test_run_stepper_stops_at_end_of_input(lesson):
@@ -105,8 +105,9 @@ def test_run_stepper_stops_at_end_of_input(lesson):
         except StopIteration:
             raise EOFError from None
 
-    last = run_stepper(StepText(trace, trace.step_list()), read=read, write=shown.append, clear=True)
-    assert last == 39
+    last = run_stepper(StepText(trace, trace.walk()), read=read, write=shown.append, clear=True)
+    assert last == 40
+    assert shown[-2].split("\n")[0] == "\x1b[H\x1b[2Jstep 40 of 187 · mul#147 · part of y[2,0]: tap w[2,0] (7 of 9)"
     assert len(shown) == 5 and all(chunk.startswith("\x1b[H\x1b[2J") for chunk in shown[:4])
 
 

@@ -208,17 +208,14 @@ def _stack(panels, x0, y_center, gap=_PANEL_GAP, wrap=False):
 
 
 class _Section:
-    """The panels of one traced convolution, placed relative to the section's top-left corner."""
+    """The panels of one traced convolution, placed relative to the section's top-left corner:
+    x panels, then the w grid (and b) above the imprint bands, then y panels level with their bands."""
 
     def __init__(self, rec, leaf, collapsed, taken, owner, order):
+        self.rec, self.order = rec, order
+        self.internal = rec.internal()  # every × and +
         spec = rec.spec
-        self.panels, self.width, self.height = [], 0.0, 0.0
-        self.internal = np.concatenate([rec.mul[rec.mul >= 0], rec.add[rec.add >= 0]])  # every × and +
-        N, O, Cg, KH, KW, OH, OW = spec.N, spec.O, spec.Cg, spec.KH, spec.KW, spec.OH, spec.OW
-        x_names = {2: (), 3: ("c",), 4: ("n", "c")}[len(spec.x_shape)]
-        w_names = ("o", "c") if len(spec.w_shape) == 4 else ()
-        y_names = (("n",) if len(spec.x_shape) == 4 else ()) + (("o",) if len(spec.w_shape) == 4 else ())
-        y_names = y_names if len(y_names) == max(rec.y.ndim - 2, 0) else None
+        self.y_names = spec.lead_names("y") if len(spec.lead_names("y")) == max(rec.y.ndim - 2, 0) else None
 
         def panels_of(t, names):
             if t is None or t.name in taken:
@@ -226,74 +223,81 @@ class _Section:
             taken.add(t.name)
             return _tensor_panels(t, names, leaf, order, owner)
 
-        xs = panels_of(rec.x, x_names)
-        ws = panels_of(rec.w, w_names)
-        bs = panels_of(rec.b, ())
-        ys = panels_of(rec.y, y_names)
-        y_by_band = {}  # (n, o) -> panel
-        for p in ys:
-            lead = dict(zip(y_names or (), p.lead))
-            y_by_band[(lead.get("n", 0), lead.get("o", 0))] = p
-
-        # w grid: row o, column c.
-        w_rows = {}
+        self.xs = panels_of(rec.x, spec.lead_names("x"))
+        ws = panels_of(rec.w, spec.lead_names("w"))
+        self.bs = panels_of(rec.b, ())
+        self.ys = panels_of(rec.y, self.y_names)
+        self.y_by_band = {}  # (n, o) -> panel
+        for p in self.ys:
+            lead = dict(zip(self.y_names or (), p.lead))
+            self.y_by_band[(lead.get("n", 0), lead.get("o", 0))] = p
+        self.w_rows = {}  # o -> the panels of filter o, one per channel
         for p in ws:
-            lead = dict(zip(w_names, p.lead))
-            w_rows.setdefault(lead.get("o", 0), []).append(p)
+            lead = dict(zip(spec.lead_names("w"), p.lead))
+            self.w_rows.setdefault(lead.get("o", 0), []).append(p)
+        self.bands = [] if collapsed else self._imprint_bands()
+        w_width, w_height = self._place_w_grid(collapsed)
+        self._place_columns(w_width, w_height, collapsed)
 
-        # Imprint bands (full view only).
+    def _imprint_bands(self):
+        """One band per (n, o): an OH × OW grid of blocks, each multiply at its kernel tap (c, u, v)
+        and each add half a slot below-right of the multiply it adds in."""
+        rec, s = self.rec, self.rec.spec
+        N, O, Cg, KH, KW, OH, OW = s.N, s.O, s.Cg, s.KH, s.KW, s.OH, s.OW
+        bw, bh = Cg * (KW + 0.5), KH + 0.5
+        px, py = bw + _GAP, bh + _GAP
+        band_w, band_h = OW * px - _GAP, OH * py - _GAP
+        i_ = np.arange(OH).reshape(1, 1, OH, 1, 1, 1, 1)
+        j_ = np.arange(OW).reshape(1, 1, 1, OW, 1, 1, 1)
+        c_ = np.arange(Cg).reshape(1, 1, 1, 1, Cg, 1, 1)
+        u_ = np.arange(KH).reshape(1, 1, 1, 1, 1, KH, 1)
+        v_ = np.arange(KW).reshape(1, 1, 1, 1, 1, 1, KW)
+        full = rec.mul.shape
+        mx = np.broadcast_to(j_ * px + c_ * (KW + 0.5) + v_ + 0.5, full)  # multiply at its tap
+        my = np.broadcast_to(i_ * py + u_ + 0.5, full)
+        y4 = rec.nodes4("y")[..., None, None, None]
+        mul_ok = (rec.mul >= 0) & (rec.mul != y4)  # an output element sits in the y grid, not its block
+        add_ok = (rec.add >= 0) & (rec.add != y4)
         bands = []
-        if not collapsed:
-            bw, bh = Cg * (KW + 0.5), KH + 0.5  # one block: the kernel's taps, adds offset by half a slot
-            px, py = bw + _GAP, bh + _GAP
-            band_w, band_h = OW * px - _GAP, OH * py - _GAP
-            i_ = np.arange(OH).reshape(1, 1, OH, 1, 1, 1, 1)
-            j_ = np.arange(OW).reshape(1, 1, 1, OW, 1, 1, 1)
-            c_ = np.arange(Cg).reshape(1, 1, 1, 1, Cg, 1, 1)
-            u_ = np.arange(KH).reshape(1, 1, 1, 1, 1, KH, 1)
-            v_ = np.arange(KW).reshape(1, 1, 1, 1, 1, 1, KW)
-            full = rec.mul.shape
-            mx = np.broadcast_to(j_ * px + c_ * (KW + 0.5) + v_ + 0.5, full)  # multiply at its tap
-            my = np.broadcast_to(i_ * py + u_ + 0.5, full)
-            y4 = rec.y.nodes.reshape(N, O, OH, OW)[..., None, None, None]
-            mul_ok = (rec.mul >= 0) & (rec.mul != y4)
-            add_ok = (rec.add >= 0) & (rec.add != y4)
-            y_title = {k: p.title for k, p in y_by_band.items()}
-            for n in range(N):
-                for o in range(O):
-                    yt = y_title.get((n, o), f"{rec.y.name}[n={n},o={o}]")
-                    b = _Builder(("imprint", rec.y.name, n, o), f"× and + of {yt}", "imprint", band_w, band_h,
-                                 order=order)
-                    m_ok, a_ok = mul_ok[n, o], add_ok[n, o]
-                    b.add(rec.mul[n, o][m_ok], mx[n, o][m_ok], my[n, o][m_ok])
-                    b.add(rec.add[n, o][a_ok], mx[n, o][a_ok] + 0.5, my[n, o][a_ok] + 0.5)
-                    bands.append(((n, o), b))
+        for n in range(N):
+            for o in range(O):
+                p = self.y_by_band.get((n, o))
+                yt = p.title if p is not None else f"{rec.y.name}[n={n},o={o}]"
+                b = _Builder(("imprint", rec.y.name, n, o), f"× and + of {yt}", "imprint", band_w, band_h,
+                             order=self.order)
+                m_ok, a_ok = mul_ok[n, o], add_ok[n, o]
+                b.add(rec.mul[n, o][m_ok], mx[n, o][m_ok], my[n, o][m_ok])
+                b.add(rec.add[n, o][a_ok], mx[n, o][a_ok] + 0.5, my[n, o][a_ok] + 0.5)
+                bands.append(((n, o), b))
+        return bands
 
-        # Column 1: x panels. Column 2: w grid (+ b) on top of the bands. Column 3: y panels.
-        w_width = 0.0
-        cursor_y = 0.0
-        for o in sorted(w_rows):
-            row = w_rows[o]
+    def _place_w_grid(self, collapsed):
+        """The w grid (row o, column c) from the top, b beside it (below it when collapsed)."""
+        w_width, cursor_y = 0.0, 0.0
+        for o in sorted(self.w_rows):
             x = 0.0
-            for p in row:
+            for p in self.w_rows[o]:
                 p.x0, p.y0 = x, cursor_y
                 x += p.w + _PANEL_GAP
             w_width = max(w_width, x - _PANEL_GAP)
-            cursor_y += max(p.h for p in row) + _PANEL_GAP
-        if bs:
-            if collapsed or not w_rows:
-                for p in bs:
+            cursor_y += max(p.h for p in self.w_rows[o]) + _PANEL_GAP
+        if self.bs:
+            if collapsed or not self.w_rows:
+                for p in self.bs:
                     p.x0, p.y0 = 0.0, cursor_y
                     cursor_y += p.h + _PANEL_GAP
                     w_width = max(w_width, p.w)
             else:
                 x = w_width + _PANEL_GAP
-                for p in bs:
+                for p in self.bs:
                     p.x0, p.y0 = x, 0.0
                     x += p.w + _PANEL_GAP
                 w_width = x - _PANEL_GAP
-        w_height = max(cursor_y - _PANEL_GAP, 0.0)
+        return w_width, max(cursor_y - _PANEL_GAP, 0.0)
 
+    def _place_columns(self, w_width, w_height, collapsed):
+        """Column 1: x panels. Column 2: the w grid (+ b) on top of the bands. Column 3: y panels."""
+        xs, ys, bands = self.xs, self.ys, self.bands
         if bands:
             y = w_height + (_PANEL_GAP if w_height else 0.0)
             mid_w = max(w_width, max(b.w for _, b in bands))
@@ -302,39 +306,289 @@ class _Section:
                 y += b.h + _PANEL_GAP
             mid_h = y - _PANEL_GAP
             body_top = w_height + (_PANEL_GAP if w_height else 0.0)
-        else:
-            mid_w, mid_h, body_top = w_width, w_height, 0.0
-        if bands:
             center = (body_top + mid_h) / 2
         else:  # collapsed: x and y side by side below w, so the arrow x → y passes under w
+            mid_w, mid_h = w_width, w_height
             col_h = max(_stack_height(xs, wrap=True), _stack_height(ys, wrap=True))
             center = (mid_h + 1.5 * _PANEL_GAP if mid_h else 0.0) + col_h / 2
 
-        x_w = 0.0
-        if xs:
-            x_w = _stack(xs, 0.0, center, wrap=collapsed)
+        x_w = _stack(xs, 0.0, center, wrap=collapsed) if xs else 0.0
         mid_x = x_w + (_COLUMN_GAP if xs else 0.0)
-        for p in [p for ps in w_rows.values() for p in ps] + bs + [b for _, b in bands]:
+        w_panels = [p for o in sorted(self.w_rows) for p in self.w_rows[o]]
+        for p in w_panels + self.bs + [b for _, b in bands]:
             p.x0 += mid_x
         y_x = mid_x + mid_w + _COLUMN_GAP
         y_w = 0.0
         if bands:
             centers = {k: b.y0 + b.h / 2 for k, b in bands}
-            for k, p in y_by_band.items():
-                c = centers.get(k, center)
-                p.x0, p.y0 = y_x, c - p.h / 2
+            for k, p in self.y_by_band.items():
+                p.x0, p.y0 = y_x, centers.get(k, center) - p.h / 2
                 y_w = max(y_w, p.w)
-            leftover = [p for p in ys if p not in y_by_band.values()]
+            leftover = [p for p in ys if p not in self.y_by_band.values()]
             if leftover:
                 y_w = max(y_w, _stack(leftover, y_x, center))
         elif ys:
             y_w = _stack(ys, y_x, center, wrap=collapsed)
-        self.panels = xs + [p for o in sorted(w_rows) for p in w_rows[o]] + bs + [b for _, b in bands] + ys
+        self.panels = xs + w_panels + self.bs + [b for _, b in bands] + ys
         top = min(p.y0 for p in self.panels) if self.panels else 0.0
         for p in self.panels:
             p.y0 -= top
         self.width = y_x + y_w if ys else mid_x + mid_w
         self.height = max((p.y0 + p.h for p in self.panels), default=0.0)
+
+
+class _Generic:
+    """Everything the convolution sections did not place: later tensors, then every other node in
+    creation order, in columns by topological depth (see the module docstring)."""
+
+    def __init__(self, trace, leaf, cell_size, owner, placed, sections, taken):
+        self.trace, self.leaf, self.owner = trace, leaf, owner
+        self.lw, self.lh = cell_size
+        self.pred, self.succ = trace.graph.pred, trace.graph.succ
+        self.count = trace.graph.number_of_nodes()
+        self.placed = placed  # the sections' builders
+        self.section_ids = {id(b) for b in placed}
+        self.taken = taken
+        self.generic = []
+        self.cell = {}  # node -> (builder, row, col): anchors for elementwise ops
+        self.occupied = set()
+        self.done = np.zeros(self.count, dtype=bool)
+        for s in sections:
+            self.done[s.internal] = True
+        for b in placed:
+            for ids in b.ids:
+                self.done[ids] = True
+            if b.kind == "tensor":
+                self._anchor(b)
+        self.by_key = {b.key: b for b in placed}
+        self.titles = set()
+
+    def _anchor(self, b):
+        rows, cols = np.nonzero(b.grid >= 0)
+        for n, r, c in zip(b.grid[rows, cols].tolist(), rows.tolist(), cols.tolist()):
+            self.cell[n] = (b, r, c)
+
+    def place(self):
+        """Place every remaining node; returns the new builders (depth decided, position not yet)."""
+        self._later_tensors()
+        self.titles = {b.title for b in self.by_key.values()}
+        sources = self._walk_ops()
+        self._place_sources(sources)
+        self._settle_depths()
+        return self.generic
+
+    def _later_tensors(self):
+        """Named tensors no convolution placed; one shaped like the last conv output borrows its
+        index names."""
+        trace = self.trace
+        for name, t in trace.tensors.items():
+            if name in self.taken:
+                continue
+            names = None
+            if trace.convs and t.ndim == trace.convs[-1].y.ndim:
+                names = trace.convs[-1].spec.lead_names("y")
+            for b in _tensor_panels(t, names, self.leaf, len(self.placed) + len(self.generic), self.owner):
+                b.depth = -1  # decided by the walk
+                self.by_key[b.key] = b
+                self.generic.append(b)
+                self._anchor(b)
+                self.done[b.grid[b.grid >= 0]] = True
+            self.taken.add(name)
+
+    def _depth_of(self, b):
+        return 0 if id(b) in self.section_ids else b.depth
+
+    def _ops_panel(self, base, op, r, c, shape):
+        """The panel of op ``op`` anchored on panel key ``base`` whose cell (r, c) is still free."""
+        k = 0
+        while (("ops", base, op, k), r, c) in self.occupied:
+            k += 1
+        key = ("ops", base, op, k)
+        b = self.by_key.get(key)
+        if b is None:
+            rows, cols = shape
+            root = self.by_key.get(base) if isinstance(base, tuple) else None
+            while root is not None and root.kind == "ops":
+                root = self.by_key.get(root.key[1])
+            suffix = root.title[len(root.tensor):] if root is not None and root.tensor else ""
+            title = op + suffix if k == 0 else f"{op}{suffix} ({k + 1})"
+            while title in self.titles:
+                title += "'"
+            self.titles.add(title)
+            b = _Builder(key, title if shape != (1, 1) else None, "ops", cols * self.lw, rows * self.lh,
+                         grid=None, order=len(self.placed) + len(self.generic))
+            b.grid = np.full(shape, -1, dtype=np.int64)
+            b.depth = -1
+            self.by_key[key] = b
+            self.generic.append(b)
+        self.occupied.add((key, r, c))
+        return b
+
+    def _put(self, n, b, r, c):
+        b.grid[r, c] = n
+        b.add([n], [(c + 0.5) * self.lw], [(r + 0.5) * self.lh])
+        self.cell[n] = (b, r, c)
+
+    def _deepen(self, b, ps):
+        d = max((self._depth_of(self.cell[p][0]) for p in ps if p in self.cell and self.cell[p][0] is not b),
+                default=-1)
+        b.depth = max(b.depth, d + 1)
+
+    def _walk_ops(self):
+        """Every unplaced node in creation order: an elementwise op takes the cell of its most recent
+        operand in a panel of its own. Returns the sources (leaves) left for later."""
+        nodes = self.trace.graph.nodes
+        sources = []
+        tensor_nodes = [n for b in self.generic for n in b.grid[b.grid >= 0].tolist()]
+        for n in sorted(set(np.flatnonzero(~self.done).tolist()) | set(tensor_nodes)):
+            ps = list(self.pred[n])
+            if n in self.cell:  # an element of a later tensor: only its depth
+                self._deepen(self.cell[n][0], ps)
+                continue
+            if not ps:
+                sources.append(n)
+                continue
+            op = nodes[n]["op"]
+            gp = [p for p in ps if p in self.cell]
+            if gp:
+                same = [p for p in gp if self.cell[p][0].kind == "ops" and self.cell[p][0].key[2] == op]
+                others = [p for p in gp if p not in same]
+                if same and others:  # a running sum over a grid fills one panel cell by cell
+                    base_b = self.cell[same[-1]][0]
+                    _, r, c = self.cell[max(others)]
+                    b = self._ops_panel(base_b.key[1], op, r, c, base_b.grid.shape)
+                else:
+                    ab, r, c = self.cell[max(gp)]
+                    b = self._ops_panel(ab.key, op, r, c, ab.grid.shape)
+            else:
+                b = self._ops_panel(("node", n), op, 0, 0, (1, 1))
+                r = c = 0
+            self._put(n, b, r, c)
+            self._deepen(b, ps)
+        return sources
+
+    def _place_sources(self, sources):
+        """A leaf constant sits next to the node it feeds, one column to the left."""
+        nodes = self.trace.graph.nodes
+        for s in sources:
+            consumers = [m for m in self.succ[s] if m in self.cell]
+            if consumers:
+                cb, r, c = self.cell[min(consumers)]
+                b = self._ops_panel(("src", cb.key), nodes[s]["op"], r, c, cb.grid.shape)
+                self._put(s, b, r, c)
+                b.depth = min(b.depth if b.depth >= 0 else 10**9, self._depth_of(cb) - 1)
+            else:
+                b = self._ops_panel(("node", s), nodes[s]["op"], 0, 0, (1, 1))
+                self._put(s, b, 0, 0)
+
+    def _settle_depths(self):
+        for b in self.generic:  # a tensor of leaves (a target): just left of what it feeds
+            if b.depth < 0:
+                ds = [self._depth_of(self.cell[m][0]) for n in b.grid[b.grid >= 0].tolist()
+                      for m in self.succ[n] if m in self.cell]
+                b.depth = min(ds, default=2) - 1
+        if self.trace.convs:
+            for b in self.generic:
+                b.depth = max(b.depth, 1)
+
+
+def _cell_sizes(leaf_size, leaf_sizes):
+    """The default cell size and the per-tensor ones, checked."""
+    if (not isinstance(leaf_size, (tuple, list)) or len(leaf_size) != 2
+            or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in leaf_size)):
+        raise TypeError(f"leaf_size must be a pair of numbers (width, height) in slots, got {leaf_size!r}")
+    if min(leaf_size) <= 0:
+        raise ValueError(f"leaf_size must be positive, got {leaf_size!r}")
+    default = (float(leaf_size[0]), float(leaf_size[1]))
+    sizes = {}
+    if leaf_sizes is not None:
+        if not isinstance(leaf_sizes, dict):
+            raise TypeError(f"leaf_sizes must be a dict of tensor name -> (width, height), got {leaf_sizes!r}")
+        for name, size in leaf_sizes.items():
+            if (not isinstance(size, (tuple, list)) or len(size) != 2
+                    or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) and v > 0 for v in size)):
+                raise ValueError(f"leaf_sizes[{name!r}] must be a pair of positive numbers, got {size!r}")
+            sizes[name] = (float(size[0]), float(size[1]))
+    return default, sizes
+
+
+def _owners(trace):
+    """Which tensor owns each element node: the first that named it (None for other nodes)."""
+    nodes = trace.graph.nodes
+    owner = np.full(trace.graph.number_of_nodes(), None, dtype=object)
+    for name, t in trace.tensors.items():
+        for n in t.nodes.ravel().tolist():
+            if owner[n] is None and nodes[n].get("tensor") == name:
+                owner[n] = name
+    return owner
+
+
+def _place_sections(trace, leaf, collapsed, owner, taken):
+    """The convolution sections left to right, centred on one line. Returns (sections, builders,
+    right edge, centre line)."""
+    sections = [_Section(rec, leaf, collapsed, taken, owner, k) for k, rec in enumerate(trace.convs)]
+    center = max((s.height for s in sections), default=0.0) / 2
+    x, builders = 0.0, []
+    for s in sections:
+        for p in s.panels:
+            p.x0 += x
+            p.y0 += center - s.height / 2
+        builders += s.panels
+        x += s.width + _COLUMN_GAP
+    return sections, builders, x, center
+
+
+def _place_columns(generic, x, center):
+    """Columns by depth, to the right of the sections."""
+    columns = {}
+    for b in sorted(generic, key=lambda b: (b.depth, b.order)):
+        columns.setdefault(b.depth, []).append(b)
+    for d in sorted(columns):
+        x += _stack(columns[d], x, center) + _COLUMN_GAP
+
+
+def _wanted(nodes, count):
+    if nodes is None:
+        return None
+    want = np.zeros(count, dtype=bool)
+    idx = np.fromiter((int(n) for n in nodes), dtype=np.int64)
+    if idx.size and (idx.min() < 0 or idx.max() >= count):
+        bad = idx[(idx < 0) | (idx >= count)][0]
+        raise ValueError(f"nodes must be node ids of this trace (0..{count - 1}), got {bad}")
+    want[idx] = True
+    return want
+
+
+def _assemble(builders, want, collapsed, cell_size):
+    """Global coordinates (y up) of the wanted nodes, and the panels' boxes."""
+    ids_all, xs_all, ys_all, which = [], [], [], []
+    panels = []
+    for b in builders:
+        if collapsed and b.kind != "tensor":
+            continue
+        for ids, lx, ly in zip(b.ids, b.lx, b.ly):
+            if want is not None:
+                k = want[ids]
+                ids, lx, ly = ids[k], lx[k], ly[k]
+            ids_all.append(ids)
+            which.append(np.full(len(ids), len(panels), dtype=np.int64))
+            xs_all.append(b.x0 + lx)
+            ys_all.append(-(b.y0 + ly))
+        grid = None if b.kind != "tensor" else b.grid.copy()
+        if grid is not None:
+            grid.flags.writeable = False
+        panels.append(Panel(b.title, b.kind, b.tensor, b.lead, grid, (b.x0, -(b.y0 + b.h), b.x0 + b.w, -b.y0)))
+    pos, panel_of = {}, {}
+    if ids_all:
+        ids = np.concatenate(ids_all).tolist()
+        pos = dict(zip(ids, zip(np.concatenate(xs_all).tolist(), np.concatenate(ys_all).tolist())))
+        panel_of = dict(zip(ids, np.concatenate(which).tolist()))
+    regions = {p.title: p.box for p in panels if p.title is not None}
+    bbox = (0.0, 0.0, 0.0, 0.0)
+    if panels:
+        bbox = (min(p.box[0] for p in panels), min(p.box[1] for p in panels),
+                max(p.box[2] for p in panels), max(p.box[3] for p in panels))
+    return Layout(pos, regions, tuple(panels), cell_size, collapsed, bbox, panel_of)
 
 
 def layout(trace, nodes=None, *, collapsed=False, leaf_size=LEAF_SIZE, leaf_sizes=None):
@@ -367,230 +621,18 @@ def layout(trace, nodes=None, *, collapsed=False, leaf_size=LEAF_SIZE, leaf_size
 
     if not isinstance(trace, Trace):
         raise TypeError(f"trace must be a convgraph Trace, got {type(trace).__name__}")
-    if (not isinstance(leaf_size, (tuple, list)) or len(leaf_size) != 2
-            or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in leaf_size)):
-        raise TypeError(f"leaf_size must be a pair of numbers (width, height) in slots, got {leaf_size!r}")
-    if min(leaf_size) <= 0:
-        raise ValueError(f"leaf_size must be positive, got {leaf_size!r}")
-    default = (float(leaf_size[0]), float(leaf_size[1]))
-    sizes = {}
-    if leaf_sizes is not None:
-        if not isinstance(leaf_sizes, dict):
-            raise TypeError(f"leaf_sizes must be a dict of tensor name -> (width, height), got {leaf_sizes!r}")
-        for name, size in leaf_sizes.items():
-            if (not isinstance(size, (tuple, list)) or len(size) != 2
-                    or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) and v > 0 for v in size)):
-                raise ValueError(f"leaf_sizes[{name!r}] must be a pair of positive numbers, got {size!r}")
-            sizes[name] = (float(size[0]), float(size[1]))
+    default, sizes = _cell_sizes(leaf_size, leaf_sizes)
 
     def leaf(name):
         return sizes.get(name, default)
 
     collapsed = bool(collapsed)
-    graph = trace.graph
-    attrs = graph._node  # the dict behind graph.nodes (read only)
-    pred = graph._pred
-    count = len(attrs)
-
-    # Which tensor owns each element node (the first that named it).
-    owner = np.full(count, None, dtype=object)
-    for name, t in trace.tensors.items():
-        for n in t.nodes.ravel().tolist():
-            if owner[n] is None and attrs[n].get("tensor") == name:
-                owner[n] = name
-
+    owner = _owners(trace)
     taken = set()
-    builders = []
-    order = 0
-    sections = []
-    for rec in trace.convs:
-        s = _Section(rec, leaf, collapsed, taken, owner, order)
-        order += 1
-        sections.append(s)
-
-    # Place the sections left to right, centred on one line.
-    center = max((s.height for s in sections), default=0.0) / 2
-    x = 0.0
-    for s in sections:
-        for p in s.panels:
-            p.x0 += x
-            p.y0 += center - s.height / 2
-        builders += s.panels
-        x += s.width + _COLUMN_GAP
-    conv_right = x
-
-    # Everything the sections did not place: tensors, then the generic walk in creation order.
-    done = np.zeros(count, dtype=bool)
-    cell = {}  # node -> (builder, row, col): anchors for elementwise ops
-    for s in sections:
-        done[s.internal] = True
-    for b in builders:
-        for ids in b.ids:
-            done[ids] = True
-        if b.kind == "tensor":
-            rows, cols = np.nonzero(b.grid >= 0)
-            for n, r, c in zip(b.grid[rows, cols].tolist(), rows.tolist(), cols.tolist()):
-                cell[n] = (b, r, c)
-    by_key = {b.key: b for b in builders}
-    generic = []
-    for name, t in trace.tensors.items():
-        if name in taken:
-            continue
-        names = None  # a later tensor shaped like the last conv output borrows its index names
-        if trace.convs and t.ndim == trace.convs[-1].y.ndim:
-            spec = trace.convs[-1].spec
-            names = (("n",) if len(spec.x_shape) == 4 else ()) + (("o",) if len(spec.w_shape) == 4 else ())
-        for b in _tensor_panels(t, names, leaf, len(builders) + len(generic), owner):
-            b.depth = -1  # decided by the walk
-            by_key[b.key] = b
-            generic.append(b)
-            rows, cols = np.nonzero(b.grid >= 0)
-            for n, r, c in zip(b.grid[rows, cols].tolist(), rows.tolist(), cols.tolist()):
-                cell[n] = (b, r, c)
-                done[n] = True
-        taken.add(name)
-    occupied = set()
-    titles = {b.title for b in by_key.values()}
-    lw, lh = default
-    section_keys = {id(b) for b in builders}
-
-    def ops_panel(base, op, r, c, shape):
-        k = 0
-        while True:
-            key = ("ops", base, op, k)
-            if (key, r, c) not in occupied:
-                break
-            k += 1
-        b = by_key.get(key)
-        if b is None:
-            rows, cols = shape
-            root = by_key.get(base) if isinstance(base, tuple) else None
-            while root is not None and root.kind == "ops":
-                root = by_key.get(root.key[1])
-            suffix = root.title[len(root.tensor):] if root is not None and root.tensor else ""
-            title = op + suffix if k == 0 else f"{op}{suffix} ({k + 1})"
-            while title in titles:
-                title += "'"
-            titles.add(title)
-            b = _Builder(key, title if shape != (1, 1) else None, "ops", cols * lw, rows * lh,
-                         grid=None, order=len(builders) + len(generic))
-            b.grid = np.full(shape, -1, dtype=np.int64)
-            b.depth = -1
-            by_key[key] = b
-            generic.append(b)
-        occupied.add((key, r, c))
-        return b
-
-    def put(n, b, r, c):
-        b.grid[r, c] = n
-        b.add([n], [(c + 0.5) * lw], [(r + 0.5) * lh])
-        cell[n] = (b, r, c)
-
-    def depth_of(b):
-        return 0 if id(b) in section_keys else b.depth
-
-    sources = []
-    rest = np.flatnonzero(~done).tolist()
-    tensor_nodes = [n for b in generic for n in b.grid[b.grid >= 0].tolist()]
-    for n in sorted(set(rest) | set(tensor_nodes)):
-        ps = list(pred[n])
-        if n in cell:  # an element of a later tensor: only its depth
-            b = cell[n][0]
-            d = max((depth_of(cell[p][0]) for p in ps if p in cell and cell[p][0] is not b), default=-1)
-            b.depth = max(b.depth, d + 1)
-            continue
-        if not ps:
-            sources.append(n)
-            continue
-        op = attrs[n]["op"]
-        gp = [p for p in ps if p in cell]
-        if gp:
-            same = [p for p in gp if cell[p][0].kind == "ops" and cell[p][0].key[2] == op]
-            others = [p for p in gp if p not in same]
-            if same and others:
-                base_b = cell[same[-1]][0]
-                _, r, c = cell[max(others)]
-                b = ops_panel(base_b.key[1], op, r, c, base_b.grid.shape)
-            else:
-                ab, r, c = cell[max(gp)]
-                b = ops_panel(ab.key, op, r, c, ab.grid.shape)
-        else:
-            b = ops_panel(("node", n), op, 0, 0, (1, 1))
-            r = c = 0
-        put(n, b, r, c)
-        d = max((depth_of(cell[p][0]) for p in ps if p in cell and cell[p][0] is not b), default=-1)
-        b.depth = max(b.depth, d + 1)
-    succ = graph._succ
-    for s in sources:
-        consumers = [m for m in succ[s] if m in cell]
-        if consumers:
-            cb, r, c = cell[min(consumers)]
-            b = ops_panel(("src", cb.key), attrs[s]["op"], r, c, cb.grid.shape)
-            put(s, b, r, c)
-            b.depth = min(b.depth if b.depth >= 0 else 10**9, depth_of(cb) - 1)
-        else:
-            b = ops_panel(("node", s), attrs[s]["op"], 0, 0, (1, 1))
-            put(s, b, 0, 0)
-    for b in generic:  # a tensor of leaves (a target): just left of what it feeds
-        if b.depth < 0:
-            ds = [depth_of(cell[m][0]) for n in b.grid[b.grid >= 0].tolist() for m in succ[n] if m in cell]
-            b.depth = min(ds, default=2) - 1
-    if trace.convs:
-        for b in generic:
-            b.depth = max(b.depth, 1)
-
+    sections, builders, conv_right, center = _place_sections(trace, leaf, collapsed, owner, taken)
+    generic = _Generic(trace, leaf, default, owner, builders, sections, taken).place()
     if collapsed:
         generic = [b for b in generic if b.kind == "tensor"]
-    # Columns by depth, to the right of the sections.
-    columns = {}
-    for b in sorted(generic, key=lambda b: (b.depth, b.order)):
-        columns.setdefault(b.depth, []).append(b)
-    x = conv_right
-    for d in sorted(columns):
-        x += _stack(columns[d], x, center) + _COLUMN_GAP
-    builders += generic
-
-    # Global coordinates, y up.
-    want = None
-    if nodes is not None:
-        want = np.zeros(count, dtype=bool)
-        idx = np.fromiter((int(n) for n in nodes), dtype=np.int64)
-        if idx.size and (idx.min() < 0 or idx.max() >= count):
-            bad = idx[(idx < 0) | (idx >= count)][0]
-            raise ValueError(f"nodes must be node ids of this trace (0..{count - 1}), got {bad}")
-        want[idx] = True
-    ids_all, xs_all, ys_all, which = [], [], [], []
-    panels = []
-    for b in builders:
-        for ids, lx, ly in zip(b.ids, b.lx, b.ly):
-            if collapsed and b.kind != "tensor":
-                continue
-            if want is not None:
-                k = want[ids]
-                ids, lx, ly = ids[k], lx[k], ly[k]
-            ids_all.append(ids)
-            which.append(np.full(len(ids), len(panels), dtype=np.int64))
-            xs_all.append(b.x0 + lx)
-            ys_all.append(-(b.y0 + ly))
-        if collapsed and b.kind != "tensor":
-            continue
-        grid = None if b.kind != "tensor" else b.grid.copy()
-        if grid is not None:
-            grid.flags.writeable = False
-        panels.append(Panel(b.title, b.kind, b.tensor, b.lead, grid,
-                            (b.x0, -(b.y0 + b.h), b.x0 + b.w, -b.y0)))
-    if ids_all:
-        ids = np.concatenate(ids_all).tolist()
-        px = np.concatenate(xs_all).tolist()
-        py = np.concatenate(ys_all).tolist()
-        pos = dict(zip(ids, zip(px, py)))
-        panel_of = dict(zip(ids, np.concatenate(which).tolist()))
-    else:
-        pos, panel_of = {}, {}
-    regions = {p.title: p.box for p in panels if p.title is not None}
-    if panels:
-        bbox = (min(p.box[0] for p in panels), min(p.box[1] for p in panels),
-                max(p.box[2] for p in panels), max(p.box[3] for p in panels))
-    else:
-        bbox = (0.0, 0.0, 0.0, 0.0)
-    return Layout(pos, regions, tuple(panels), default, collapsed, bbox, panel_of)
+    _place_columns(generic, conv_right, center)
+    want = _wanted(nodes, trace.graph.number_of_nodes())
+    return _assemble(builders + generic, want, collapsed, default)

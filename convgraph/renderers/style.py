@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 __all__ = ["FONT", "MONO_FONT", "OP_COLORS", "HEAT_CMAP", "SIGNED_CMAP", "VALUE_CMAP", "HeatScale",
-           "text_color", "DIAGRAM", "HTML", "ANIM",
-           "cell_font_pt"]
+           "text_color", "hex_color", "to_rgba", "DIAGRAM", "HTML", "ANIM", "NODE_BUDGET", "PAGE_MAX_NODES", "cell_font_pt"]
 
 FONT = "DejaVu Sans"  # ships with matplotlib; Graphviz falls back cleanly where it is missing
 MONO_FONT = "DejaVu Sans Mono"
@@ -37,8 +36,15 @@ BACKGROUND = "#FFFFFF"
 INK = "#222222"
 #: A heat scale spreads (square root) when max/median of the non-zero magnitudes exceeds this.
 SPREAD_RATIO = 10.0
+#: A picture of the graph (a diagram, the HTML page's graph panel) draws every scalar node up to this
+#: many and the collapsed view (tensor panels only) above it.
+NODE_BUDGET = 1500
+#: The HTML stepper refuses traces bigger than this: the page would be tens of megabytes.
+PAGE_MAX_NODES = 200_000
+PANEL_OUTLINE = "#9A9A9A"  # dashed frames around panels, in every picture
+PANEL_FILL = "#F7F7F7"
 
-#: Graphviz diagrams (renderers/diagram.py): sizes in points unless named otherwise.
+#: Graphviz diagrams (renderers/diagrams/): sizes in points unless named otherwise.
 DIAGRAM = MappingProxyType({
     "slot_inch": 0.6,  # one layout slot (one × or + node)
     "leaf_size": (2.6, 1.6),  # a tensor element's cell, in slots (two-line label)
@@ -52,9 +58,9 @@ DIAGRAM = MappingProxyType({
     "edge_alpha": "d0",  # hex alpha on edge colours, so crossings stay readable
     "edge_max_fraction": 0.82,  # arrows use the heat map up to here: its pale yellow end vanishes on white
     "no_flow_edge": "#C8C8C8",  # edges before backward, and edges a step has not reached yet
-    "panel_outline": "#9A9A9A",
+    "panel_outline": PANEL_OUTLINE,
     "panel_edge": "#4D4D4DC0",  # collapsed view: arrows between tensors (width by Σ|gradient|)
-    "panel_fill": "#F7F7F7",
+    "panel_arrows": 48,  # collapsed view: at most this many arrows between panels; more are said, not drawn
     "ghost": "#E6E6E6",  # context cells of a focus view (not part of the focus)
     "ghost_alpha": "99",  # hex alpha of their fill in the full view, so arrows show through
     "ghost_text": "#9A9A9A",
@@ -62,11 +68,12 @@ DIAGRAM = MappingProxyType({
     "png_dpi": 150,
     "png_max_px": 8000,  # a PNG's longer side at most (the dpi drops for bigger drawings)
     "cell_pt": (5.0, 34.0),  # collapsed view: smallest and largest heat-map cell
-    "cell_numbers_pt": 26.0,
-    "small_panel_pt": 66.0,  # collapsed view: a small tensor's panel is at least about this wide  # collapsed view: cells at least this big print their gradient
+    "cell_numbers_pt": 26.0,  # collapsed view: cells at least this big print their gradient
+    "small_panel_pt": 66.0,  # collapsed view: a small tensor's panel is at least about this wide
+    "ghost_limit": 400,  # a focus view draws at most this many grey context cells
 })
 
-#: The HTML stepper (renderers/html.py): type scales with the window (projectors are often 1280x720).
+#: The HTML stepper (renderers/steppers/html.py): type scales with the window (projectors are often 1280x720).
 HTML = MappingProxyType({
     "font_px": (13, 22),  # body text: smallest and largest, in CSS pixels
     "font_vw": 1.15,  # body text between those: this percentage of the window's width
@@ -79,9 +86,9 @@ HTML = MappingProxyType({
     "window_outline": "#0072B2",  # forward mode: the kernel's window on x
     "muted": "#5A5A5A",  # secondary text, still 7:1 on white
     "edge": "#C8C8C8",
-    "panel_outline": "#9A9A9A",
+    "panel_outline": PANEL_OUTLINE,
     "panel_edge": "#4D4D4DC0",  # collapsed view: arrows between tensors (width by Σ|gradient|)
-    "panel_fill": "#F7F7F7",
+    "panel_fill": PANEL_FILL,
 })
 
 
@@ -92,7 +99,19 @@ def text_color(rgb):
     return "#000000" if lum > 0.45 else "#FFFFFF"
 
 
-def _hex(rgb):
+def to_rgba(color):
+    """RGBA floats 0..1 of a colour name or ``#rrggbb(aa)`` (matplotlib's reading of it)."""
+    from matplotlib.colors import to_rgba as _to_rgba
+
+    return _to_rgba(color)
+
+
+def hex_color(rgb):
+    """``#rrggbb`` of an RGB triple of floats 0..1.
+
+    >>> hex_color((1.0, 0.5, 0.0))
+    '#ff8000'
+    """
     return "#{:02x}{:02x}{:02x}".format(*(int(round(255 * c)) for c in rgb[:3]))
 
 
@@ -160,15 +179,14 @@ class HeatScale:
 
     def hex(self, g):
         """Fill colour of gradient ``g`` as ``#rrggbb``."""
-        return _hex(self.rgb(g))
+        return hex_color(self.rgb(g))
 
     def text(self, g):
         """Text colour that reads on :meth:`hex`'s fill."""
         return text_color(self.rgb(g))
 
 
-
-#: Lecture animations (renderers/frames.py, renderers/graphframes.py): sizes in points or inches.
+#: Lecture animations (renderers/animations/): sizes in points or inches.
 ANIM = MappingProxyType({
     "window": CURRENT,  # what the current step reads and writes: window, output cell, kernel in use
     "window_pt": 3.0,  # line width of those outlines
@@ -186,6 +204,9 @@ ANIM = MappingProxyType({
     "max_inch": (16.0, 9.0),  # a 16:9 slide at 100 dpi
     "min_number_cell_pt": 20.0,  # smaller cells carry no numbers (heat and colour bar only)
     "node_pt": (4.0, 14.0),  # graph scene: marker diameter of an op node, a tensor element
+    "panel_fill": PANEL_FILL,  # graph scene: the boxes behind panels
+    "panel_outline": PANEL_OUTLINE,
+    "leaf_outline": "#666666",  # graph scene: the outline of a tensor element's square
 })
 
 

@@ -1,14 +1,18 @@
-"""The tracer: scalar recording, the NetworkX graph, node-by-node backprop and the numpy reference."""
+"""The tracer: scalar recording, the NetworkX graph, the walk, the conv's structure, focus queries and
+the numpy reference. Everything a picture says about the computation is answered here."""
 
-from .backprop import Push, Step
-from .ops import ConvRecord, avg_pool2d, conv2d, max_pool2d, mean, mse_loss, relu, sum
+from .focus import Focus, focus
+from .ops import avg_pool2d, conv2d, max_pool2d, mean, mse_loss, relu, sum
 from .params import DEFAULT_MAX_NODES, ConvSpec, conv_spec
 from .recorder import EdgeData, Recorder, Tensor, Value
 from .reference import conv2d_backward, conv2d_forward
+from .structure import ChannelPair, ConvRecord, Role, Taps
 from .trace import Gradients, Trace, trace_conv2d
+from .walk import Push, Step, Walk, seed_text, step_text
 
 __all__ = [
-    "Recorder", "Value", "Tensor", "EdgeData", "Trace", "Gradients", "Step", "Push",
+    "Recorder", "Value", "Tensor", "EdgeData", "Trace", "Gradients", "Walk", "Step", "Push", "step_text", "seed_text",
     "trace_conv2d", "conv2d", "relu", "max_pool2d", "avg_pool2d", "sum", "mean", "mse_loss",
-    "conv2d_forward", "conv2d_backward", "ConvSpec", "ConvRecord", "conv_spec", "DEFAULT_MAX_NODES",
+    "conv2d_forward", "conv2d_backward", "ConvSpec", "ConvRecord", "Taps", "Role", "ChannelPair", "conv_spec",
+    "Focus", "focus", "DEFAULT_MAX_NODES",
 ]

@@ -3,34 +3,16 @@
 from __future__ import annotations
 
 import builtins
-from dataclasses import dataclass
 
 import numpy as np
 
-from .params import as_array, conv_spec, ConvSpec, _positive_pair
+from .params import as_array, conv_spec, _positive_pair
 from .recorder import ONE, Tensor, _edge, _no_gc
+from .structure import ConvRecord
 
 __all__ = ["conv2d", "relu", "max_pool2d", "avg_pool2d", "sum", "mean", "mse_loss", "ConvRecord"]
 
 _FRESH, _CONTINUE = -2, -1  # how a multiply-add starts: new sum from the product / add to the running sum
-
-
-@dataclass(frozen=True)
-class ConvRecord:
-    """Where one traced convolution's nodes are, for renderers and focus views.
-
-    ``mul`` and ``add`` hold node ids shaped (N, O, OH, OW, C/groups, KH, KW): the multiply of kernel
-    tap (c, u, v) at output (n, o, i, j) and the add that accumulates it; -1 where the tap falls on
-    padding (no node) or, for ``add``, where the product starts the sum.
-    """
-
-    spec: ConvSpec
-    x: Tensor
-    w: Tensor
-    b: Tensor | None
-    y: Tensor
-    mul: np.ndarray
-    add: np.ndarray
 
 
 def _tensor(name, t, recorder=None):
@@ -90,11 +72,54 @@ def conv2d(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1, name=None
         _tensor("b", b, rec)
     spec = conv_spec(x.shape, w.shape, None if b is None else b.shape,
                      stride=stride, padding=padding, dilation=dilation, groups=groups)
-    N, C, H, W, O, KH, KW, Cg = spec.N, spec.C, spec.H, spec.W, spec.O, spec.KH, spec.KW, spec.Cg
-    OH, OW, Og = spec.OH, spec.OW, spec.O // spec.groups
-    rows, rows_ok, cols, cols_ok = spec.taps()
+    x_flat, w_flat, valid = _tap_indices(spec)
+    M, K = spec.N * spec.O * spec.OH * spec.OW, spec.Cg * spec.KH * spec.KW
+    xv, wv = x.data.ravel(), w.data.ravel()
+    products = (wv[w_flat] * np.where(valid, xv[x_flat], 0.0)).reshape(M, K)  # (M, K)
+    start = np.zeros(M) if b is None else np.broadcast_to(b.data.reshape(1, spec.O, 1, 1),
+                                                          (spec.N, spec.O, spec.OH, spec.OW)).ravel()
+    partial = np.cumsum(np.concatenate([start[:, None], products], axis=1), axis=1)[:, 1:]  # running sums
 
-    # Every (output, tap) pair, in the order of the sums: (N, O, OH, OW, Cg, KH, KW).
+    ok = valid.reshape(M, K)
+    per_output = ok.sum(axis=1)  # (M,)
+    first = ok & (np.cumsum(ok, axis=1) == 1)
+    b_of_output = None
+    if b is None:
+        starts = np.where(first, _FRESH, _CONTINUE)[ok]
+    else:
+        b_of_output = np.broadcast_to(b.nodes.reshape(1, spec.O, 1, 1), (spec.N, spec.O, spec.OH, spec.OW)).ravel()
+        starts = np.where(first, b_of_output[:, None], _CONTINUE)[ok]
+    n_macs = int(ok.sum())
+    n_adds = n_macs - (0 if b is not None else int((per_output > 0).sum()))
+    empty = np.flatnonzero(per_output == 0)
+    rec.reserve(n_macs + n_adds + len(empty) * (1 if b is None else 2), "conv2d")
+
+    base = len(rec)
+    macs = zip(x.nodes.ravel()[x_flat.reshape(M, K)[ok]].tolist(), w.nodes.ravel()[w_flat.reshape(M, K)[ok]].tolist(),
+               x_flat.reshape(M, K)[ok].tolist(), w_flat.reshape(M, K)[ok].tolist(),
+               products[ok].tolist(), partial[ok].tolist(), starts.tolist())
+    _emit_macs(rec, macs, xv, wv)
+    mul_ids, add_ids, y_nodes = _conv_ids(base, ok, starts, per_output, M * K)
+    for m in empty.tolist():  # every tap on padding: y = 0 (+ b)
+        zero = rec._add("const", 0.0)
+        if b is None:
+            y_nodes[m] = zero
+        else:
+            bn = int(b_of_output[m])
+            y_nodes[m] = rec._add("add", rec.graph.nodes[bn]["value"] + 0.0, (bn, zero), (1.0, 1.0))
+    y = rec._register(y_nodes.reshape(spec.y_shape), name, "y")
+    full = (spec.N, spec.O, spec.OH, spec.OW, spec.Cg, spec.KH, spec.KW)
+    xin = np.where(valid, x_flat, -1).reshape(full)
+    rec.convs.append(ConvRecord(spec, x, w, b, y, mul_ids.reshape(full), add_ids.reshape(full), xin))
+    return y
+
+
+def _tap_indices(spec):
+    """Every (output, tap) pair in the order of the sums, (N, O, OH, OW, C/groups, KH, KW): the flat
+    index into x of the element it reads (0 on padding), into w of its weight, and whether it is real."""
+    N, C, H, W, O, KH, KW, Cg = spec.N, spec.C, spec.H, spec.W, spec.O, spec.KH, spec.KW, spec.Cg
+    OH, OW, Og = spec.OH, spec.OW, spec.Og
+    rows, rows_ok, cols, cols_ok = spec.taps()
     n = np.arange(N).reshape(N, 1, 1, 1, 1, 1, 1)
     o = np.arange(O).reshape(1, O, 1, 1, 1, 1, 1)
     c = np.arange(Cg).reshape(1, 1, 1, 1, Cg, 1, 1)
@@ -105,42 +130,25 @@ def conv2d(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1, name=None
     full = (N, O, OH, OW, Cg, KH, KW)
     valid = np.broadcast_to(rows_ok.reshape(1, 1, OH, 1, 1, KH, 1) & cols_ok.reshape(1, 1, 1, OW, 1, 1, KW), full)
     cin = (o // Og) * Cg + c
-    x_flat = np.where(valid, ((n * C + cin) * H + r) * W + q, 0)  # index into x.ravel(); 0 on padding
+    x_flat = np.where(valid, ((n * C + cin) * H + r) * W + q, 0)
     w_flat = np.broadcast_to(((o * Cg + c) * KH + u) * KW + v, full)
+    return x_flat, w_flat, valid
 
-    M, K = N * O * OH * OW, Cg * KH * KW
-    xv, wv = x.data.ravel(), w.data.ravel()
-    products = (wv[w_flat] * np.where(valid, xv[x_flat], 0.0)).reshape(M, K)  # (M, K)
-    start = np.zeros(M) if b is None else np.broadcast_to(b.data.reshape(1, O, 1, 1), (N, O, OH, OW)).ravel()
-    partial = np.cumsum(np.concatenate([start[:, None], products], axis=1), axis=1)[:, 1:]  # running sums
 
-    ok = valid.reshape(M, K)
-    per_output = ok.sum(axis=1)  # (M,)
-    first = ok & (np.cumsum(ok, axis=1) == 1)
-    x_nodes, w_nodes = x.nodes.ravel(), w.nodes.ravel()
-    mac_x = x_flat.reshape(M, K)[ok]
-    mac_w = w_flat.reshape(M, K)[ok]
-    if b is None:
-        starts = np.where(first, _FRESH, _CONTINUE)[ok]
-    else:
-        b_of_output = np.broadcast_to(b.nodes.reshape(1, O, 1, 1), (N, O, OH, OW)).ravel()
-        starts = np.where(first, b_of_output[:, None], _CONTINUE)[ok]
-    empty = np.flatnonzero(per_output == 0)
-    n_macs = int(ok.sum())
-    n_adds = n_macs - (0 if b is not None else int((per_output > 0).sum()))
-    rec.reserve(n_macs + n_adds + len(empty) * (1 if b is None else 2), "conv2d")
+def _emit_macs(rec, macs, xv, wv):
+    """Fill the graph's adjacency dicts directly with one ``mul`` (and one ``add``) per multiply-add.
 
+    ``macs`` yields (x node, w node, x index, w index, product, running sum, start) per multiply-add;
+    start is _FRESH (the product starts the sum), _CONTINUE (add to the running sum) or the bias node.
+    """
     # Edge x -> mul carries w's value, edge w -> mul carries x's value: one shared dict per element.
-    w_edge = np.array([_edge(float(d)) for d in wv], dtype=object)
-    x_edge = np.array([_edge(float(d)) for d in xv], dtype=object)
-    base = len(rec)
+    w_edge = [_edge(float(d)) for d in wv.tolist()]
+    x_edge = [_edge(float(d)) for d in xv.tolist()]
     node, succ, pred = rec._node, rec._succ, rec._pred
-    nid, acc = base, -1
+    nid, acc = len(rec), -1
     with _no_gc():
-        for xi, wi, ex, ew, p, s, st in zip(
-            x_nodes[mac_x].tolist(), w_nodes[mac_w].tolist(), w_edge[mac_w].tolist(), x_edge[mac_x].tolist(),
-            products[ok].tolist(), partial[ok].tolist(), starts.tolist(),
-        ):
+        for xi, wi, xk, wk, p, s, st in macs:
+            ex, ew = w_edge[wk], x_edge[xk]
             m = nid
             nid += 1
             node[m] = {"op": "mul", "value": p, "grad": 0.0}
@@ -160,26 +168,19 @@ def conv2d(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1, name=None
             succ[a_in][acc] = ONE
             succ[m][acc] = ONE
 
-    # Node ids of every multiply and add, and the last node of each sum: that node is y.
+
+def _conv_ids(base, ok, starts, per_output, size):
+    """Node ids of every multiply and add (-1 where none), and the last node of each sum: that node is y."""
     emitted = np.where(starts == _FRESH, 1, 2)
     last = base + np.cumsum(emitted) - 1  # id of the last node each multiply-add made
-    mul_ids = np.full(M * K, -1, dtype=np.int64)
-    add_ids = np.full(M * K, -1, dtype=np.int64)
+    mul_ids = np.full(size, -1, dtype=np.int64)
+    add_ids = np.full(size, -1, dtype=np.int64)
     mul_ids[ok.ravel()] = last - emitted + 1
     add_ids[ok.ravel()] = np.where(emitted == 2, last, -1)
-    y_nodes = np.full(M, -1, dtype=np.int64)
+    y_nodes = np.full(len(per_output), -1, dtype=np.int64)
     nonempty = per_output > 0
     y_nodes[nonempty] = last[np.cumsum(per_output)[nonempty] - 1]
-    for m in empty.tolist():  # every tap on padding: y = 0 (+ b)
-        zero = rec._add("const", 0.0)
-        if b is None:
-            y_nodes[m] = zero
-        else:
-            bn = int(b_of_output[m])
-            y_nodes[m] = rec._add("add", node[bn]["value"] + 0.0, (bn, zero), (1.0, 1.0))
-    y = rec._register(y_nodes.reshape(spec.y_shape), name, "y")
-    rec.convs.append(ConvRecord(spec, x, w, b, y, mul_ids.reshape(full), add_ids.reshape(full)))
-    return y
+    return mul_ids, add_ids, y_nodes
 
 
 def relu(t, *, name=None):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ConvSpec", "conv_spec", "as_array", "DEFAULT_MAX_NODES"]
+__all__ = ["ConvSpec", "conv_spec", "as_array", "shape_text", "DEFAULT_MAX_NODES"]
 
 #: Default ceiling on the number of scalar nodes one trace may hold (about 2 GB of graph).
 DEFAULT_MAX_NODES = 2_000_000
@@ -48,6 +48,20 @@ def _positive_pair(name, value):
     if min(pair) < 1:
         raise ValueError(f"{name} must be positive, got {value!r}")
     return pair
+
+
+def shape_text(shape):
+    """A shape as captions write it: ``5×5``, ``2×3×6×6``; ``scalar`` for ().
+
+    >>> shape_text((2, 3, 6, 6)), shape_text(())
+    ('2×3×6×6', 'scalar')
+    """
+    return "×".join(str(int(s)) for s in shape) or "scalar"
+
+
+def _pair_text(pair):
+    """(2, 2) -> '2', (1, 2) -> '1,2': as the command line takes them."""
+    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]},{pair[1]}"
 
 
 def _padding(value, kernel, dilation, stride):
@@ -124,6 +138,85 @@ class ConvSpec:
         rows, rows_ok = _axis_taps(self.H, self.OH, self.KH, self.stride[0], self.dilation[0], self.padding[0])
         cols, cols_ok = _axis_taps(self.W, self.OW, self.KW, self.stride[1], self.dilation[1], self.padding[2])
         return rows, rows_ok, cols, cols_ok
+
+    # ---- channels and groups -------------------------------------------------------------------
+    @property
+    def Og(self):
+        """Output channels (filters) of each group."""
+        return self.O // self.groups
+
+    def in_channels(self, o):
+        """The input channels filter ``o`` reads: its group's, ``range(g·C/groups, (g+1)·C/groups)``."""
+        g = o // self.Og
+        return range(g * self.Cg, (g + 1) * self.Cg)
+
+    def out_channels(self, c):
+        """The output channels (filters) input channel ``c`` feeds: every filter of its group."""
+        g = c // self.Cg
+        return range(g * self.Og, (g + 1) * self.Og)
+
+    def wiring(self):
+        """Every (input channel c, output channel o) pair where c feeds o: all pairs for groups=1,
+        within each group otherwise.
+
+        >>> conv_spec((4, 5, 5), (2, 2, 3, 3), groups=2).wiring()
+        ((0, 0), (1, 0), (2, 1), (3, 1))
+        """
+        return tuple((c, o) for o in range(self.O) for c in self.in_channels(o))
+
+    # ---- the caller's leading indices --------------------------------------------------------
+    def x_lead(self, n, c):
+        """The leading index of input slice (n, c) in the caller's x shape: (n, c), (c,) or ()."""
+        return ((n,) if len(self.x_shape) == 4 else ()) + ((c,) if len(self.x_shape) >= 3 else ())
+
+    def w_lead(self, o, c):
+        """The leading index of kernel slice (o, c) in the caller's w shape: (o, c) or ()."""
+        return (o, c) if len(self.w_shape) == 4 else ()
+
+    def y_lead(self, n, o):
+        """The leading index of output slice (n, o) in the caller's y shape: (n, o), (o,), (n,) or ()."""
+        return ((n,) if len(self.x_shape) == 4 else ()) + ((o,) if len(self.w_shape) == 4 else ())
+
+    def lead_names(self, tensor):
+        """Names of the leading axes of ``"x"``, ``"w"`` or ``"y"`` in the caller's shape, e.g. ("n", "c")."""
+        return {"x": ("n", "c")[4 - len(self.x_shape):] if len(self.x_shape) > 2 else (),
+                "w": ("o", "c") if len(self.w_shape) == 4 else (),
+                "y": (("n",) if len(self.x_shape) == 4 else ()) + (("o",) if len(self.w_shape) == 4 else ())}[tensor]
+
+    def window(self, i, j):
+        """Input rows and columns under output (i, j)'s kernel taps (negative or past the edge on
+        padding): two int arrays, (KH,) and (KW,)."""
+        rows = i * self.stride[0] + np.arange(self.KH) * self.dilation[0] - self.padding[0]
+        cols = j * self.stride[1] + np.arange(self.KW) * self.dilation[1] - self.padding[2]
+        return rows, cols
+
+    # ---- words -------------------------------------------------------------------------------
+    def options(self, every=False):
+        """The options that differ from the defaults (``every``: all four), as a lecturer says them:
+        ``["stride 2", "padding 1"]``; padding is one number when all four sides agree.
+
+        >>> conv_spec((5, 5), (3, 3)).options(every=True)
+        ['stride 1', 'padding 0', 'dilation 1', 'groups 1']
+        """
+        s = self
+        t, b, l, r = s.padding
+        pad = (f"padding {t}" if len(set(s.padding)) == 1 else
+               f"padding {t},{l}" if (t, l) == (b, r) else f"padding top {t}, bottom {b}, left {l}, right {r}")
+        out = [(s.stride != (1, 1), f"stride {_pair_text(s.stride)}"), (any(s.padding), pad),
+               (s.dilation != (1, 1), f"dilation {_pair_text(s.dilation)}"), (s.groups != 1, f"groups {s.groups}")]
+        return [text for differs, text in out if differs or every]
+
+    def describe(self):
+        """The convolution in one line, as every caption states it:
+        ``x 5×5 ⊛ w 3×3 → y 3×3`` (options that differ from the defaults in brackets).
+
+        >>> conv_spec((2, 6, 6), (2, 2, 3, 3), (2,), stride=2, padding=1).describe()
+        'x 2×6×6 ⊛ w 2×2×3×3 + b → y 2×3×3 (stride 2, padding 1)'
+        """
+        head = (f"x {shape_text(self.x_shape)} ⊛ w {shape_text(self.w_shape)}{' + b' if self.has_bias else ''}"
+                f" → y {shape_text(self.y_shape)}")
+        extras = self.options()
+        return head + (f" ({', '.join(extras)})" if extras else "")
 
     @property
     def macs(self):

@@ -100,6 +100,7 @@ class Recorder:
         self.max_nodes = int(max_nodes)
         self.tensors = {}  # name -> Tensor, in creation order
         self.convs = []  # ConvRecord per conv2d call, in order
+        self.traced = False  # set by trace(): the recording is frozen
         # The dicts behind graph.nodes, graph.succ and graph.pred, filled directly (see module doc).
         self._node = self.graph._node
         self._succ = self.graph._adj
@@ -112,8 +113,15 @@ class Recorder:
         return f"<Recorder: {len(self)} nodes, tensors {list(self.tensors)}>"
 
     # ---- capacity -------------------------------------------------------------------------
+    def _check_open(self, what):
+        if self.traced:
+            raise RuntimeError(f"cannot record {what}: this recorder was frozen by trace(), so its trace stays "
+                               f"what was traced; start a new Recorder to record another computation")
+
     def reserve(self, count, what="this operation"):
-        """Raise ``ValueError`` if adding ``count`` nodes would pass ``max_nodes``."""
+        """Raise ``ValueError`` if adding ``count`` nodes would pass ``max_nodes``, and
+        ``RuntimeError`` once the recording is frozen by :meth:`trace`."""
+        self._check_open(what)
         total = len(self) + int(count)
         if total > self.max_nodes:
             raise ValueError(
@@ -153,6 +161,7 @@ class Recorder:
 
     def _register(self, nodes, name, default):
         """Label the nodes of a result tensor with ``tensor`` and ``index`` and return the Tensor."""
+        self._check_open(f"naming tensor {name or default!r}")
         name = self._name(name, default)
         node = self._node
         ids = nodes.ravel().tolist()
@@ -213,15 +222,27 @@ class Recorder:
             raise TypeError(f"data must be a real number, got {data!r}")
         if not math.isfinite(data):
             raise ValueError(f"data must be finite, got {data!r}")
-        self.reserve(1)
+        self.reserve(1, "a value")
         return Value(self, self._add(op, float(data)), float(data))
 
     def trace(self, output):
         """Freeze the recording into a :class:`~convgraph.tracer.trace.Trace` whose output is ``output``
-        (a Tensor or a Value)."""
+        (a Tensor or a Value).
+
+        After this the recorder takes no more operations (each raises ``RuntimeError``), so the
+        trace's graph stays exactly what was traced; record another computation on a new Recorder.
+
+        Raises
+        ------
+        RuntimeError
+            If this recorder was traced already.
+        """
         from .trace import Trace
 
-        return Trace(self, output)
+        self._check_open("trace")
+        t = Trace(self, output)
+        self.traced = True
+        return t
 
 
 class Value:
@@ -256,7 +277,7 @@ class Value:
         if not math.isfinite(data):
             raise ValueError(f"{op} produced a non-finite value ({data}) from "
                              f"{[o.data for o in operands]}")
-        self.recorder.reserve(1)
+        self.recorder.reserve(1, op)
         return Value(self.recorder, self.recorder._add(op, data, [o.node for o in operands], locals_), data)
 
     def __add__(self, other):

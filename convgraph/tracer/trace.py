@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import numbers
 from collections import Counter
 from collections.abc import Mapping
+from types import MappingProxyType
 
 import numpy as np
 
-from . import backprop
+from . import walk as walk_module
 from .ops import conv2d
-from .params import DEFAULT_MAX_NODES, as_array, conv_spec
+from .params import DEFAULT_MAX_NODES, as_array, conv_spec, shape_text
 from .recorder import Recorder, Tensor, Value
+from .walk import Walk
 
 __all__ = ["Trace", "Gradients", "trace_conv2d"]
 
@@ -46,8 +49,10 @@ class Gradients(Mapping):
 class Trace:
     """A recorded computation: ``graph`` (one node per scalar), its ``output`` and named ``tensors``.
 
-    ``backward`` and ``steps`` both walk ``graph`` node by node and leave each node's gradient in its
-    ``grad`` attribute. Build one with :func:`trace_conv2d` or ``Recorder.trace(output)``.
+    The recording is frozen: the recorder takes no more operations once traced. :meth:`walk` gives
+    one backward pass step by step without writing anything; :meth:`backward` and an exhausted
+    :meth:`steps` store the gradients on the nodes (``grad``) and the seed in ``dY``. Build one with
+    :func:`trace_conv2d` or ``Recorder.trace(output)``.
     """
 
     def __init__(self, recorder, output):
@@ -58,10 +63,11 @@ class Trace:
         self.recorder = recorder
         self.graph = recorder.graph
         self.output = output
-        self.tensors = recorder.tensors
-        self.convs = recorder.convs
+        self.tensors = MappingProxyType(dict(recorder.tensors))
+        self.convs = tuple(recorder.convs)
         self.dY = None  # the seed of the last complete backward pass
-        self._walk = 0  # bumped by every pass; a stale steps() generator notices
+        self._passes = 0  # bumped by every pass; a stale steps() generator notices
+        self._last_walk = None
 
     def __repr__(self):
         return (f"<Trace: {self.graph.number_of_nodes():,} nodes, {self.graph.number_of_edges():,} edges, "
@@ -69,7 +75,7 @@ class Trace:
 
     @property
     def conv(self):
-        """The :class:`~convgraph.tracer.ops.ConvRecord` of the first traced convolution, or None."""
+        """The :class:`~convgraph.tracer.structure.ConvRecord` of the first traced convolution, or None."""
         return self.convs[0] if self.convs else None
 
     @property
@@ -95,17 +101,155 @@ class Trace:
             return f"{attrs['tensor']}[{idx}]" if idx else attrs["tensor"]
         return f"{attrs['op']}#{n}"
 
-    def _seeds(self, dY):
+    def describe(self):
+        """The computation in one line, as every caption and title states it:
+        ``x 5×5 ⊛ w 3×3 → y 3×3``, options in brackets, ``→ … → loss`` when later stages follow.
+
+        >>> trace_conv2d(np.ones((5, 5)), np.ones((3, 3)), stride=2).describe()
+        'x 5×5 ⊛ w 3×3 → y 2×2 (stride 2)'
+        """
+        rec = self.conv
+        if rec is None:
+            return f"{self.output.name} ({shape_text(self.output.shape)})"
+        head = rec.spec.describe()
+        if len(self.convs) > 1 or self.output.name != rec.y.name:
+            head += f" → … → {self.output.name}"
+        return head
+
+    def element(self, name, index):
+        """The node of element ``index`` of tensor ``name``. A short index is enough when the leading
+        axes it leaves out have size one (``("w", (1, 1))`` for w of shape (1, 1, 3, 3)).
+
+        Raises
+        ------
+        TypeError
+            If ``name`` is not a str or ``index`` not an int or a tuple of ints.
+        ValueError
+            Naming the tensor, the index and its shape when there is no such element.
+
+        >>> trace_conv2d(np.ones((1, 1, 4, 4)), np.ones((1, 1, 3, 3))).element("w", (1, 1))
+        20
+        """
+        if not isinstance(name, str):
+            raise TypeError(f"tensor name must be a str, got {name!r}")
+        if name not in self.tensors:
+            raise ValueError(f"no tensor named {name!r}; this trace has {', '.join(self.tensors)}")
+        nodes = self.tensors[name].nodes
+        given = (index,) if isinstance(index, (numbers.Integral, np.integer)) else index
+        if not isinstance(given, (tuple, list)) or not all(
+                isinstance(i, (numbers.Integral, np.integer)) and not isinstance(i, (bool, np.bool_)) for i in given):
+            raise TypeError(f"index must be a tuple of ints, like (1, 1), got {index!r}")
+        idx = tuple(int(i) for i in given)
+        if len(idx) < nodes.ndim and all(d == 1 for d in nodes.shape[:nodes.ndim - len(idx)]):
+            idx = (0,) * (nodes.ndim - len(idx)) + idx
+        if len(idx) != nodes.ndim or any(not 0 <= i < d for i, d in zip(idx, nodes.shape)):
+            raise ValueError(f"{name} has shape {nodes.shape}; there is no {name}[{','.join(map(str, given))}]")
+        return int(nodes[idx])
+
+    def conv_of(self, name):
+        """The :class:`~convgraph.tracer.structure.ConvRecord` whose x, w, b or y is tensor ``name``, or None."""
+        for rec in self.convs:
+            if name in (rec.x.name, rec.w.name, rec.y.name) or (rec.b is not None and name == rec.b.name):
+                return rec
+        return None
+
+    def conv_role(self, node):
+        """The :class:`~convgraph.tracer.structure.Role` of a multiply or add of a traced convolution
+        (``part of y[i,j]``, which weight and input, which tap), or None."""
+        for rec in self.convs:
+            role = rec.role(node)
+            if role is not None:
+                return role
+        return None
+
+    def slice_of(self, node):
+        """``(tensor name, leading index)`` of the 2-D slice holding tensor element ``node`` (the
+        leading index leaves out the last two axes: ``("x", (1,))`` for x[1,2,3] of x (C, H, W)),
+        or None for a node of no tensor."""
+        attrs = self.graph.nodes[node]
+        if "tensor" not in attrs:
+            return None
+        index = tuple(attrs["index"])
+        return attrs["tensor"], index[:-2] if len(index) > 2 else ()
+
+    def slice_wiring(self):
+        """Which tensor slices feed which: a sorted list of ``((source, lead), (result, lead))`` pairs,
+        each side as :meth:`slice_of` names it.
+
+        A convolution contributes its real wiring (x channel c to y channel o only where c feeds o,
+        w[o, c] to y[o], b to y; see :meth:`ConvRecord.channel_pairs
+        <convgraph.tracer.structure.ConvRecord.channel_pairs>`); every other node is followed back
+        through intermediate nodes to the slices it comes from.
+
+        >>> t = trace_conv2d(np.ones((2, 4, 4)), np.ones((2, 1, 3, 3)), groups=2)
+        >>> [pair for pair in t.slice_wiring() if pair[0][0] == "x"]
+        [(('x', (0,)), ('y', (0,))), (('x', (1,)), ('y', (1,)))]
+        """
+        pairs = set()
+        internal = np.zeros(self.graph.number_of_nodes(), dtype=bool)
+        for rec in self.convs:
+            names = {"x": rec.x.name, "w": rec.w.name, "b": None if rec.b is None else rec.b.name}
+            pairs |= {((names[p.source], p.source_lead), (rec.y.name, p.y_lead)) for p in rec.channel_pairs()}
+            internal[rec.internal()] = True
+            internal[rec.y.nodes.ravel()] = False  # an output element is its tensor's, not the sum's
+        origins = {}  # node -> the slices it comes from
+        pred = self.graph.pred
+        for n in np.flatnonzero(~internal).tolist():
+            own = self.slice_of(n)
+            srcs = set()
+            for p in pred[n]:
+                srcs |= origins.get(p, set())
+            if own is not None:
+                pairs |= {(s, own) for s in srcs if s != own}
+                origins[n] = {own}
+            else:
+                origins[n] = srcs
+        return sorted(pairs)
+
+    # ---- backward -----------------------------------------------------------------------------
+    def seed(self, dY=None):
+        """``dY`` checked against the output's shape, as a read-only float array; ``None`` gives the
+        seed of the last backward pass when there is one, else ones (loss = sum of the output).
+
+        Raises
+        ------
+        ValueError
+            If dY's shape differs from the output's or it holds NaN/inf.
+        """
         shape = self.output.shape
         if dY is None:
-            dY = np.ones(shape)
+            dY = self.dY if self.dY is not None else np.ones(shape)
         else:
             dY = as_array("dY", dY)
             if dY.shape != shape:
                 raise ValueError(f"dY must have the output's shape {shape}, got {dY.shape}")
-        dY = dY.copy()
+        dY = np.array(dY, dtype=float)
         dY.flags.writeable = False
-        return dY, dict(zip(self.output.nodes.ravel().tolist(), dY.ravel().tolist()))
+        return dY
+
+    def walk(self, dY=None):
+        """One backward pass, step by step, written nowhere: a :class:`~convgraph.tracer.walk.Walk`.
+
+        Step k (1 … N) visits the k-th node in reverse creation order; ``walk.grads_after(k)`` gives
+        every gradient after step k. Every view of convgraph asks a walk for what step k means.
+
+        Parameters
+        ----------
+        dY : array, optional
+            Seed shaped like the output. Default: the seed of the last backward pass
+            (``trace.dY``), or ones when none has run.
+
+        Raises
+        ------
+        ValueError
+            If dY's shape differs from the output's or it holds NaN/inf.
+        """
+        dY = self.seed(dY)
+        last = self._last_walk
+        if last is not None and np.array_equal(last.dY, dY):
+            return last
+        self._last_walk = Walk(self.graph, self.output.nodes, dY)
+        return self._last_walk
 
     def gradients(self):
         """The gradients now on the graph, by tensor name (leaves and results alike)."""
@@ -114,8 +258,21 @@ class Trace:
             grads["b"] = None
         return Gradients(grads)
 
+    def grad_array(self):
+        """The gradients now on the graph, one per node by id (zeros before any backward), read-only."""
+        out = np.fromiter((attrs["grad"] for attrs in self.graph._node.values()), dtype=float,
+                          count=self.graph.number_of_nodes())
+        out.flags.writeable = False
+        return out
+
+    def _store(self, grads, dY):
+        for attrs, g in zip(self.graph._node.values(), grads):
+            attrs["grad"] = g
+        self.dY = dY
+
     def backward(self, dY=None):
-        """Backpropagate ``dY`` (default ones, i.e. loss = sum(output)) through the graph node by node.
+        """Backpropagate ``dY`` (default ones, i.e. loss = sum(output)) through the graph node by node
+        and store every node's gradient on it (``grad``).
 
         Gradients start from zero on every call. Returns :class:`Gradients`, arrays shaped like the
         tensors: ``.x``, ``.w``, ``.b`` for a convolution.
@@ -125,32 +282,29 @@ class Trace:
         ValueError
             If dY's shape differs from the output's or it holds NaN/inf.
         """
-        dY, seeds = self._seeds(dY)
-        self._walk += 1
-        self.dY = None
-        backprop.backward(self.graph, seeds)
-        self.dY = dY
+        dY = self.seed(np.ones(self.output.shape) if dY is None else dY)
+        self._passes += 1
+        seeds = dict(zip(self.output.nodes.ravel().tolist(), dY.ravel().tolist()))
+        self._store(walk_module.gradients(self.graph, seeds), dY)
         return self.gradients()
 
     def steps(self, dY=None):
-        """Yield one immutable :class:`~convgraph.tracer.backprop.Step` per node, in reverse
-        topological order, applying the chain rule as it goes. Exhausting it leaves the same
-        gradients as :meth:`backward`. Starting another pass invalidates this one."""
-        dY, seeds = self._seeds(dY)
-        self._walk += 1
-        walk = self._walk
-        self.dY = None
-        return self._steps(walk, dY, seeds)
+        """Yield one immutable :class:`~convgraph.tracer.walk.Step` per node, in reverse topological
+        order (``walk(dY)``'s steps, dY default ones). Exhausting it stores the same gradients as
+        :meth:`backward`. Starting another pass invalidates this one."""
+        dY = self.seed(np.ones(self.output.shape) if dY is None else dY)
+        self._passes += 1
+        return self._steps(self._passes, self.walk(dY))
 
-    def _steps(self, walk, dY, seeds):
-        for step in backprop.steps(self.graph, seeds):
-            if self._walk != walk:
+    def _steps(self, passes, walk):
+        for step in walk:
+            if self._passes != passes:
                 raise RuntimeError("another backward pass started on this trace; restart steps()")
             yield step
-        self.dY = dY
+        self._store(walk.final.tolist(), walk.dY)
 
     def step_list(self, dY=None):
-        """All steps as a list (small graphs: the stepper and animations index into it)."""
+        """All steps as a list, storing the gradients as :meth:`backward` does."""
         return list(self.steps(dY))
 
 

@@ -1,4 +1,5 @@
-"""Drawing a grid :class:`~convgraph.renderers.scenes.Scene` into RGB frames with one reused figure.
+"""Drawing a grid :class:`~convgraph.renderers.animations.grid_scenes.Scene` into RGB frames with one
+reused figure.
 
 The figure is laid out once (every panel, colour bar, padding cell and static number), drawn once,
 and saved as a background; each frame restores that background and draws only what changes (the
@@ -10,8 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import style
-from .scenes import num
+from .. import style
+from ..numbers import num
+from .encoding import palette_colors
+from .lettering import Glyphs, fit_text, stamp_alpha, stamp_line
 
 __all__ = ["GridRenderer"]
 
@@ -130,13 +133,13 @@ class GridRenderer:
             self._colorbar(cax, scale)
 
         # The formula and the rule change from frame to frame: stamped from cached word bitmaps.
-        self._glyphs = _Glyphs(dpi)
+        self._glyphs = Glyphs(dpi)
         avail = (fig_w - 0.3) * dpi
         self.title_pt = self._fit([f.title for f in scene.frames], avail, A["title_pt"])
         self.caption_pt = self._fit([f.caption for f in scene.frames], avail, A["caption_pt"])
         self.title_top = int(round(0.18 * dpi))
         self.caption_bottom = int(round((1 - 0.12 / fig_h) * fig_h * dpi))
-        self.ink = np.array(_rgba(style.INK)[:3]) * 255
+        self.ink = np.array(style.to_rgba(style.INK)[:3]) * 255
         self.canvas.draw()
         self._bg = self.canvas.copy_from_bbox(fig.bbox)
         self._marked = set()
@@ -176,7 +179,7 @@ class GridRenderer:
         p.norm, p.cmap = Normalize(scale.vmin, scale.vmax), _cmap(scale)
         if d.zeros.any():
             over = np.zeros((rows, cols, 4))
-            over[d.zeros] = _rgba(A["padding"])
+            over[d.zeros] = style.to_rgba(A["padding"])
             ax.imshow(over, interpolation="nearest", zorder=0.5, aspect="auto")
         p.image = ax.imshow(d.values, cmap=p.cmap, norm=p.norm, interpolation="nearest", zorder=1, aspect="auto")
         segs = [[(c - 0.5, -0.5), (c - 0.5, rows - 0.5)] for c in range(1, cols)]
@@ -294,19 +297,9 @@ class GridRenderer:
         frame would cost about a millisecond each)."""
         if p.rgba is None:
             p.rgba = self._centres(p)
-        H, W = rgb.shape[:2]
         for cell, (text, ink) in p.labels.items():
-            if not text:
-                continue
-            alpha = self._glyphs.get(text, p.font)  # (h, w) float32 coverage
-            h, w = alpha.shape
-            cx, cy = p.rgba[cell]
-            y0, x0 = cy - h // 2, cx - w // 2
-            if y0 < 0 or x0 < 0 or y0 + h > H or x0 + w > W:
-                continue
-            region = rgb[y0:y0 + h, x0:x0 + w].astype(np.float32)
-            a = alpha[..., None]
-            rgb[y0:y0 + h, x0:x0 + w] = (region * (1.0 - a) + ink * a + 0.5).astype(np.uint8)
+            if text:
+                stamp_alpha(rgb, self._glyphs.get(text, p.font), *p.rgba[cell], ink)
 
     def _centres(self, p):
         H = self.size[0]
@@ -322,115 +315,3 @@ class GridRenderer:
 
     def close(self):
         self.fig.clear()
-
-
-def palette_colors(cmaps, per_map=None):
-    """Exact RGB (0..255) of the fixed looks (background, ink, outlines, padding, empty cells, black
-    and white text) and ``per_map`` evenly spaced samples of each colour map (default: share 160)."""
-    A = style.ANIM
-    base = [style.BACKGROUND, style.INK, "#000000", "#FFFFFF", A["window"], A["padding"], A["padding_ink"],
-            A["empty"], A["grid_line"], A["edge"], style.VISITED]
-    base += list(style.OP_COLORS.values())
-    out = [tuple(int(round(255 * v)) for v in _rgba(c)[:3]) for c in base]
-    unique = list({getattr(c, "name", id(c)): c for c in cmaps}.values())
-    per_map = per_map or max(16, 160 // max(len(unique), 1))
-    for cmap in unique:
-        for rgba in cmap(np.linspace(0.0, 1.0, per_map)):
-            out.append(tuple(int(round(255 * v)) for v in rgba[:3]))
-    return out
-
-
-def fit_text(glyphs, texts, avail_px, pt):
-    """The largest size up to ``pt`` (in quarter points) at which every line of ``texts`` fits ``avail_px``."""
-    lines = {line for t in texts for line in t.split("\n")}
-    widest = max((glyphs.line(line, pt).shape[1] for line in lines), default=1)
-    return float(pt) if widest <= avail_px else float(int(0.97 * pt * avail_px / widest * 4) / 4)
-
-
-def stamp_line(rgb, glyphs, text, pt, y, top, ink):
-    """Stamp one line of ``text`` centred horizontally on ``rgb``, its top (``top=True``) or bottom at
-    row ``y``, in colour ``ink`` (0..255 RGB); returns the line pitch in pixels."""
-    pitch = int(round(pt * 1.45 * glyphs.dpi / 72))
-    alpha = glyphs.line(text, pt)
-    h, w = alpha.shape
-    H, W = rgb.shape[:2]
-    y0 = y if top else y - h
-    x0 = max((W - w) // 2, 0)
-    w = min(w, W - x0)
-    if y0 < 0 or y0 + h > H or w <= 0:
-        return pitch
-    a = alpha[:, :w, None]
-    region = rgb[y0:y0 + h, x0:x0 + w].astype(np.float32)
-    rgb[y0:y0 + h, x0:x0 + w] = (region * (1.0 - a) + ink * a + 0.5).astype(np.uint8)
-    return pitch
-
-
-class _Glyphs:
-    """Rendered numbers by (text, size): coverage bitmaps from FreeType, as Agg draws text."""
-
-    def __init__(self, dpi):
-        from matplotlib.font_manager import FontProperties, findfont
-        from matplotlib.ft2font import FT2Font
-
-        self.dpi = dpi
-        self.font = FT2Font(findfont(FontProperties(family=style.FONT)))
-        self.cache = {}
-
-    def get(self, text, pt):
-        """Coverage bitmap (h, w) float32 of ``text`` drawn as one run of glyphs."""
-        return self._word(text, pt)[0]
-
-    def _word(self, word, pt):
-        """(coverage, baseline row, advance in pixels) of one word."""
-        key = ("word", word, pt)
-        hit = self.cache.get(key)
-        if hit is None:
-            from matplotlib.backends.backend_agg import get_hinting_flag
-
-            f = self.font
-            f.set_size(pt, self.dpi)
-            f.set_text(word, 0.0, flags=get_hinting_flag())
-            f.draw_glyphs_to_bitmap(antialiased=True)
-            alpha = np.asarray(f.get_image(), dtype=np.float32) / 255.0
-            descent = int(round(f.get_descent() / 64))
-            width = max(int(round(f.get_width_height()[0] / 64)), alpha.shape[1])
-            hit = (alpha, alpha.shape[0] - descent, width)
-            self.cache[key] = hit
-        return hit
-
-    def line(self, text, pt):
-        """Coverage bitmap (h, w) float32 of one line of text, words on a common baseline.
-
-        Words are cached, so a formula that changes a few numbers per frame costs a few words.
-        """
-        key = ("line", text, pt)
-        hit = self.cache.get(key)
-        if hit is not None:
-            return hit
-        words = [self._word(w, pt) for w in text.split(" ") if w]
-        space = int(round(0.28 * pt * self.dpi / 72))  # DejaVu Sans: a space is 0.318 em, less the side bearings
-        ascent = max([b for _, b, _ in words] + [int(round(0.76 * pt * self.dpi / 72))])
-        descent = max([a.shape[0] - b for a, b, _ in words] + [int(round(0.24 * pt * self.dpi / 72))])
-        width = sum(wd for _, _, wd in words) + space * max(len(text.split(" ")) - 1, 0) + 2
-        out = np.zeros((ascent + descent, width), np.float32)
-        x = 0
-        k = 0
-        for part in text.split(" "):
-            if part:
-                alpha, base, wd = words[k]
-                k += 1
-                y0 = ascent - base
-                h, w = alpha.shape
-                out[y0:y0 + h, x:x + w] = np.maximum(out[y0:y0 + h, x:x + w], alpha)
-                x += wd
-            x += space
-        if len(self.cache) > 20000:  # long clips: keep memory bounded
-            self.cache.clear()
-        self.cache[key] = out
-        return out
-
-
-def _rgba(color):
-    from matplotlib.colors import to_rgba
-
-    return to_rgba(color)

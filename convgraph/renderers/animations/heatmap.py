@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import style
+from .. import style
 
 __all__ = ["draw_grid"]
 

@@ -1,7 +1,8 @@
-"""What each lecture animation shows, frame by frame, as numbers: panels, values, marked cells, formulas.
+"""What each grid animation shows, frame by frame, as numbers: panels, values, marked cells, formulas.
 
-A scene is computed in numpy from a traced convolution, before anything is drawn; the renderer in
-:mod:`convgraph.renderers.frames` turns each :class:`Frame` into pixels. Grids are in *display
+A scene is computed in numpy from a traced convolution's record (its arrays, geometry and channel
+wiring, as the tracer states them), before anything is drawn; the renderer in
+:mod:`~convgraph.renderers.animations.grid_frames` turns each :class:`Frame` into pixels. Grids are in *display
 coordinates*: x and dX include their padding as a border, dY′ (the second part of ``"input-grad"``)
 is dY dilated by the stride and zero-padded, so a kernel tap (u, v) of output (i, j) sits at row
 ``i·s + u·d``, column ``j·s + v·d`` of the display grid.
@@ -14,7 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Scale", "PanelDef", "Frame", "Scene", "CONV_SCENES", "build_scene", "num"]
+from ..numbers import num, num_factor as _factor
+
+__all__ = ["Scale", "PanelDef", "Frame", "Scene", "forward_scene", "weight_grad_scene", "input_grad_scene",
+           "backprop_scene", "lesson_scene"]
 
 
 @dataclass(frozen=True)
@@ -83,25 +87,6 @@ class Scene:
         return self.frames[k]
 
 
-def num(v):
-    """A number as a cell or formula shows it: whole numbers bare, else three significant digits.
-
-    >>> num(3.0), num(-0.5), num(12.345), num(0.0001234)
-    ('3', '-0.5', '12.3', '0.000123')
-    """
-    v = float(v)
-    if v == 0:
-        return "0"
-    if v == int(v) and abs(v) < 1e6:
-        return str(int(v))
-    return f"{v:.3g}"
-
-
-def _factor(v):
-    s = num(v)
-    return f"({s})" if s.startswith("-") else s
-
-
 def _sum_text(pairs, limit=4, empty="0 (every tap on padding)"):
     """``a·b + c·d + …`` for (a, b) pairs, at most ``limit`` terms shown; ``empty`` when none."""
     terms = [f"{_factor(a)}·{_factor(b)}" for a, b in pairs[:limit]]
@@ -111,51 +96,43 @@ def _sum_text(pairs, limit=4, empty="0 (every tap on padding)"):
 
 
 class _Conv:
-    """The arrays and geometry of one traced convolution, in (N, C, H, W) ⊛ (O, C/g, KH, KW) form."""
+    """The arrays and geometry of one traced convolution, in (N, C, H, W) ⊛ (O, C/g, KH, KW) form,
+    on the padded display grid."""
 
     def __init__(self, rec, dY):
         s = rec.spec
         self.s = s
         self.N, self.C, self.H, self.W, self.O = s.N, s.C, s.H, s.W, s.O
         self.Cg, self.KH, self.KW, self.OH, self.OW = s.Cg, s.KH, s.KW, s.OH, s.OW
-        self.Og = s.O // s.groups
+        self.Og = s.Og
         (self.sh, self.sw), (self.dh, self.dw) = s.stride, s.dilation
         self.pt, self.pb, self.pl, self.pr = s.padding
-        self.x = np.asarray(rec.x.data, float).reshape(s.N, s.C, s.H, s.W)
-        self.w = np.asarray(rec.w.data, float).reshape(s.O, s.Cg, s.KH, s.KW)
-        self.b = None if rec.b is None else np.asarray(rec.b.data, float).reshape(s.O)
-        self.y = np.asarray(rec.y.data, float).reshape(s.N, s.O, s.OH, s.OW)  # as the graph computed it
+        self.x, self.w, self.b = rec.values4("x"), rec.values4("w"), rec.values4("b")
+        self.y = rec.values4("y")  # as the graph computed it
         self.dY = np.asarray(dY, float).reshape(s.N, s.O, s.OH, s.OW)
         self.Hp, self.Wp = s.H + self.pt + self.pb, s.W + self.pl + self.pr
         self.xp = np.pad(self.x, ((0, 0), (0, 0), (self.pt, self.pb), (self.pl, self.pr)))  # (N, C, Hp, Wp)
         self.pad_mask = np.ones((self.Hp, self.Wp), bool)
         self.pad_mask[self.pt:self.pt + s.H, self.pl:self.pl + s.W] = False
-        # Index names as the caller's shapes have them.
-        self.x4, self.w4 = len(s.x_shape) == 4, len(s.w_shape) == 4
-        self.x3 = len(s.x_shape) >= 3
+        self.w4 = len(s.w_shape) == 4
 
     # --- names -------------------------------------------------------------------------------
     def x_lead(self, n, c):
-        return ((n,) if self.x4 else ()) + ((c,) if self.x3 else ())
+        return self.s.x_lead(n, c)
 
     def y_lead(self, n, o):
-        return ((n,) if self.x4 else ()) + ((o,) if self.w4 else ())
-
-    def w_lead(self, o, c):
-        return (o, c) if self.w4 else ()
+        return self.s.y_lead(n, o)
 
     def x_title(self, name, n, c):
-        names = (("n",) if self.x4 else ()) + (("c",) if self.x3 else ())
-        return _titled(name, names, self.x_lead(n, c))
+        return _titled(name, self.s.lead_names("x"), self.s.x_lead(n, c))
 
     def y_title(self, name, n, o):
-        names = (("n",) if self.x4 else ()) + (("o",) if self.w4 else ())
-        return _titled(name, names, self.y_lead(n, o))
+        return _titled(name, self.s.lead_names("y"), self.s.y_lead(n, o))
 
     def w_title(self, name, o, c):
         if self.w4 and self.Cg > 1:  # side by side sub-panels: the short form fits their width
             return f"{name}[{o},{c}]"
-        return _titled(name, ("o", "c") if self.w4 else (), self.w_lead(o, c))
+        return _titled(name, self.s.lead_names("w"), self.s.w_lead(o, c))
 
     # --- geometry ----------------------------------------------------------------------------
     def positions(self):
@@ -163,18 +140,15 @@ class _Conv:
         return [(n, o, i, j) for n in range(self.N) for o in range(self.O)
                 for i in range(self.OH) for j in range(self.OW)]
 
-    def group(self, o):
-        return o // self.Og
-
     def channels(self, o):
-        g = self.group(o)
-        return range(g * self.Cg, (g + 1) * self.Cg)
+        return self.s.in_channels(o)
 
     def tap_rows(self, i):
-        return i * self.sh + np.arange(self.KH) * self.dh
+        """Display rows (on the padded grid) of output row i's kernel taps."""
+        return self.s.window(i, 0)[0] + self.pt
 
     def tap_cols(self, j):
-        return j * self.sw + np.arange(self.KW) * self.dw
+        return self.s.window(0, j)[1] + self.pl
 
     def taps(self, i, j):
         """Display cells (KH·KW, 2) of the window of output (i, j) on the padded grid."""
@@ -192,8 +166,8 @@ class _Conv:
         return ~self.pad_mask[r[:, None], c[None, :]]
 
     def params_text(self):
-        s, d = self.s.stride, self.s.dilation
-        pad = self.s.padding
+        """The options as the formulas name them: ``stride s=1, dilation d=1, padding p=0``."""
+        s, d, pad = self.s.stride, self.s.dilation, self.s.padding
         p = str(pad[0]) if len(set(pad)) == 1 else str(pad)
         st = str(s[0]) if s[0] == s[1] else str(s)
         dt = str(d[0]) if d[0] == d[1] else str(d)
@@ -617,12 +591,3 @@ def backprop_scene(rec, dY, max_frames=400):
         b.frame({**b.y_values("y", ys[-1]), **b.w_values("dW", dW), **b.xp_values("dX", dXp)}, cells, boxes,
                 title, bcap)
     return b.build("backprop", {"y": yfull, "dW": dWs[-1], "dX": _crop(c, dXs[-1])})
-
-
-CONV_SCENES = {"forward": forward_scene, "weight-grad": weight_grad_scene, "input-grad": input_grad_scene,
-               "backprop": backprop_scene, "lesson": lesson_scene}
-
-
-def build_scene(name, rec, dY, max_frames=400):
-    """The :class:`Scene` ``name`` (a key of :data:`CONV_SCENES`) for conv record ``rec`` and its dY."""
-    return CONV_SCENES[name](rec, dY, max_frames)

@@ -3,8 +3,9 @@
 Scenes: ``"forward"`` (the window slides over x, y fills in), ``"weight-grad"`` (dW builds up from
 dY times the patches), ``"input-grad"`` (dX by scattering dY·W, then by the kernel rotated 180°
 sliding over the dilated, zero-padded dY), ``"backprop"`` (forward then backward, all six tensors)
-and ``"graph"`` (the computational graph backpropagating node by node). ``"lesson"`` is the seed
-lesson's two panels (forward window beside dW accumulating).
+and ``"graph"`` (the computational graph backpropagating node by node). ``"lesson"`` is the lesson
+notebook's two panels (forward window beside dW accumulating). The table of scenes is
+:data:`~convgraph.renderers.animations.catalog.SCENE_TABLE`.
 
 One figure is drawn once; every frame restores its background and redraws only what changed
 (blitting), then the frames go to one encoder: a GIF with one shared palette through Pillow, an MP4
@@ -13,24 +14,19 @@ through imageio-ffmpeg, or numbered PNGs, written to a temporary name and rename
 
 from __future__ import annotations
 
+import importlib
 import logging
 import numbers
 from pathlib import Path
 
 import numpy as np
 
-from . import writers
+from . import encoding
+from .catalog import SCENE_TABLE, SCENES
 
 __all__ = ["SCENES", "animate", "anim_conv_backprop", "build_frames"]
 
 log = logging.getLogger(__name__)
-
-#: Every scene ``animate`` draws.
-SCENES = ("backprop", "forward", "weight-grad", "input-grad", "graph", "lesson")
-
-#: The seed lesson's arrays (an 8×8 input and a 2×2 kernel).
-LESSON_X = np.arange(64, dtype=float).reshape(8, 8)
-LESSON_W = np.array([[1.0, -1.0], [2.0, 0.0]])
 
 
 def _check_dpi(dpi):
@@ -43,7 +39,7 @@ def _check_dpi(dpi):
 
 
 def _check_options(trace, scene, fps, dpi, max_frames, numbers_):
-    from ..tracer.trace import Trace
+    from ...tracer import Trace
 
     if not isinstance(trace, Trace):
         raise TypeError(f"trace must be a convgraph Trace, got {type(trace).__name__}")
@@ -51,7 +47,7 @@ def _check_options(trace, scene, fps, dpi, max_frames, numbers_):
         raise TypeError(f"scene must be a str, one of {SCENES}, got {type(scene).__name__}: {scene!r}")
     if scene not in SCENES:
         raise ValueError(f"scene must be one of {SCENES}, got {scene!r}")
-    fps = writers.check_fps(fps)
+    fps = encoding.check_fps(fps)
     dpi = _check_dpi(dpi)
     if isinstance(max_frames, bool) or not isinstance(max_frames, (int, np.integer)):
         raise TypeError(f"max_frames must be an int, got {type(max_frames).__name__}: {max_frames!r}")
@@ -64,38 +60,32 @@ def _check_options(trace, scene, fps, dpi, max_frames, numbers_):
     return fps, dpi, int(max_frames)
 
 
-def _conv_dY(trace, dY):
-    """dY of the first convolution's output: ``dY`` seeds ``trace.backward`` (default: the trace's
-    last seed if it has gradients, else ones), then the gradient is read off the conv's y nodes."""
-    if dY is None and trace.has_grad:
-        seed = trace.dY
-    else:
-        trace.backward(dY)
-        seed = trace.dY
-    return np.asarray(trace.conv.y.grad, float), seed
+def _builder(scene):
+    module, _, function = SCENE_TABLE[scene].builder.partition(":")
+    return getattr(importlib.import_module(f"{__package__}.{module}"), function)
 
 
 def build_frames(trace, scene="backprop", *, dY=None, dpi=100, max_frames=400, numbers=None, graph_steps=None):
     """The renderer and the frame list of ``scene``, without writing anything (tests and notebooks).
 
+    The trace is only read: the backward pass is ``trace.walk(dY)`` (default: the trace's last seed,
+    else ones).
+
     Returns
     -------
     (renderer, frames)
         ``renderer.render(frame)`` gives an (H, W, 3) uint8 array; ``frames`` a list of frame
-        records (for conv scenes :class:`~convgraph.renderers.scenes.Frame`, with the scene as
-        ``renderer.scene``).
+        records (for grid scenes :class:`~convgraph.renderers.animations.grid_scenes.Frame`, with the
+        scene as ``renderer.scene``; for ``"graph"``, frame k shows step k of the walk).
     """
     _, dpi, max_frames = _check_options(trace, scene, 10, dpi, max_frames, numbers)
+    walk = trace.walk(dY)
     if scene == "graph":
-        from .graphframes import GraphRenderer, graph_frames
+        return _builder(scene)(trace, walk, dpi=dpi, max_frames=max_frames, numbers=numbers, stride=graph_steps)
+    from .grid_frames import GridRenderer
 
-        frames = graph_frames(trace, dY=dY, max_frames=max_frames, stride=graph_steps)
-        return GraphRenderer(trace, frames, dpi=dpi, numbers=numbers), frames.frames
-    from .frames import GridRenderer
-    from .scenes import build_scene
-
-    conv_dY, _ = _conv_dY(trace, dY)
-    sc = build_scene(scene, trace.conv, conv_dY, max_frames)
+    conv_dY = walk.final[trace.conv.y.nodes]  # the gradient reaching the first convolution's output
+    sc = _builder(scene)(trace.conv, conv_dY, max_frames)
     return GridRenderer(sc, dpi=dpi, numbers=numbers), sc.frames
 
 
@@ -116,7 +106,7 @@ def animate(trace, path, *, scene="backprop", dY=None, fps=4, dpi=100, max_frame
         ``"lesson"``.
     dY : array, optional
         Seed of the backward pass, shaped like the trace's output. Default: the trace's last seed if
-        it has gradients, else ones. ``trace.backward(dY)`` runs on the trace when needed.
+        it has gradients, else ones. The trace is only read (``trace.walk(dY)``).
     fps : float
         Frames per second, in (0, 100].
     dpi : float
@@ -142,7 +132,7 @@ def animate(trace, path, *, scene="backprop", dY=None, fps=4, dpi=100, max_frame
     ImportError
         For ``.mp4`` without imageio-ffmpeg.
     """
-    fmt = writers.output_format(path)
+    fmt = encoding.output_format(path)
     fps, dpi, max_frames = _check_options(trace, scene, fps, dpi, max_frames, numbers)
     if progress is not None and not isinstance(progress, bool):
         raise TypeError(f"progress must be True, False or None (automatic), got {progress!r}")
@@ -160,8 +150,8 @@ def animate(trace, path, *, scene="backprop", dY=None, fps=4, dpi=100, max_frame
         palette = None
         if fmt == "gif":
             samples = [renderer.render(frames[k]) for k in sorted({0, len(frames) // 2, len(frames) - 1})]
-            palette = writers.shared_palette(samples, fixed=renderer.palette_colors())
-        out = writers.write_frames((renderer.render(f) for f in frames), path, fps=fps, total=len(frames),
+            palette = encoding.shared_palette(samples, fixed=renderer.palette_colors())
+        out = encoding.write_frames((renderer.render(f) for f in frames), path, fps=fps, total=len(frames),
                                    palette=palette, progress=progress)
     finally:
         renderer.close()
@@ -170,8 +160,9 @@ def animate(trace, path, *, scene="backprop", dY=None, fps=4, dpi=100, max_frame
 
 
 def anim_conv_backprop(dY=None, fps=15, *, path="outputs/01_conv_backprop.gif", dpi=100):
-    """The seed lesson's clip: the 8×8 input, kernel [[1, -1], [2, 0]], one frame per output position,
-    the forward window beside dW accumulating. Writes ``outputs/01_conv_backprop.gif``.
+    """The lesson notebook's clip (:data:`convgraph.lessons.SEED_CLIP`): the 8×8 input, kernel
+    [[1, -1], [2, 0]], one frame per output position, the forward window beside dW accumulating.
+    Writes ``outputs/01_conv_backprop.gif``.
 
     Parameters
     ----------
@@ -185,7 +176,6 @@ def anim_conv_backprop(dY=None, fps=15, *, path="outputs/01_conv_backprop.gif", 
     -------
     pathlib.Path
     """
-    from ..tracer.trace import trace_conv2d
+    from ...lessons import SEED_CLIP
 
-    trace = trace_conv2d(LESSON_X, LESSON_W)
-    return animate(trace, path, scene="lesson", dY=dY, fps=fps, dpi=dpi)
+    return animate(SEED_CLIP.trace(), path, scene="lesson", dY=dY, fps=fps, dpi=dpi)

@@ -2,9 +2,15 @@
 
 The page embeds, as one JSON document, the graph (node ops, values and labels; positions from the
 shared grid-anchored :func:`~convgraph.renderers.layout.layout`), the steps of one backward pass
-(from ``trace.steps(dY)``), the convolution records (for the forward mode's sliding window) and
-the colours of :mod:`~convgraph.renderers.style`. The page's script and styles live in the package
-data file ``html_template.html``; it fetches nothing, so the file works from a USB stick.
+(``trace.walk(dY)``, in its step numbering: the slider's k is "step k of N" everywhere), the
+convolution records (for the forward mode's sliding window) and the colours of
+:mod:`~convgraph.renderers.style`. The page's script and styles live in the package data file
+``page.html``; it fetches nothing, so the file works from a USB stick.
+
+The page writes its chain-rule lines and numbers in JavaScript, a copy of
+:class:`~convgraph.renderers.steppers.text.StepText` and :func:`~convgraph.renderers.numbers.fmt`
+kept word for word equal by the browser tests: embedding Python's lines for every step would make
+the 3×16×16 ⊛ 4×3×3×3 page about five times bigger (2.2 MB to 12.6 MB).
 
 >>> import numpy as np, convgraph as cg, tempfile, pathlib
 >>> t = cg.trace_conv2d(np.arange(25.0).reshape(5, 5), np.ones((3, 3)))
@@ -27,15 +33,15 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["render_html", "page_data", "DEFAULT_NODE_BUDGET", "DEFAULT_MAX_NODES"]
+from .. import style
+from ..files import write_text
+from ..layout import layout
+
+__all__ = ["render_html", "page_data"]
 
 log = logging.getLogger(__name__)
 
-#: Graphs with more nodes than this draw the collapsed view (tensor panels only) in the graph panel.
-DEFAULT_NODE_BUDGET = 1500
-#: render_html refuses traces bigger than this (the page would be tens of megabytes).
-DEFAULT_MAX_NODES = 200_000
-_TEMPLATE = "html_template.html"
+_TEMPLATE = "page.html"
 _DATA_MARK = "/*__CONVGRAPH_DATA__*/"
 _TITLE_MARK = "__CONVGRAPH_TITLE__"
 _CSS_MARK = "/*__CONVGRAPH_CSS__*/"
@@ -60,8 +66,6 @@ def _num(v):
 
 def _colour_tables():
     """Colours of style.py for the page: named colours and sampled colour maps (hex, text colour)."""
-    from . import style
-
     n = style.HTML["heat_stops"]
 
     def table(scale):
@@ -84,8 +88,6 @@ def _colour_tables():
 
 def _css():
     """CSS custom properties from style.py (the template's stylesheet reads only these)."""
-    from . import style
-
     h = style.HTML
     c = _colour_tables()
     props = {
@@ -102,22 +104,8 @@ def _css():
     return ":root {\n" + "".join(f"  {k}: {v};\n" for k, v in props.items()) + "}"
 
 
-def page_data(trace, *, dY=None, digits=2, title=None, node_budget=DEFAULT_NODE_BUDGET,
-              max_nodes=DEFAULT_MAX_NODES):
-    """The JSON-ready document the page draws from (see :func:`render_html` for the parameters).
-
-    Runs one backward pass, ``trace.steps(dY)``, which leaves that pass's gradients on the graph.
-
-    Returns
-    -------
-    dict
-        ``n`` (nodes), ``ops``/``op``/``val``/``labels`` (per node), ``steps`` (``node``, ``grad``
-        and the pushes as flat ``pn``/``pl``/``off`` arrays: operand and local derivative),
-        ``seeds``, ``tensors``, ``convs``, ``layout``, ``heat``, ``colors``, ``digits``, ``title``.
-    """
-    from ..tracer.trace import Trace
-    from . import style
-    from .layout import layout
+def _check(trace, digits, title, node_budget, max_nodes):
+    from ...tracer import Trace
 
     if not isinstance(trace, Trace):
         raise TypeError(f"trace must be a convgraph Trace, got {type(trace).__name__}")
@@ -126,22 +114,17 @@ def page_data(trace, *, dY=None, digits=2, title=None, node_budget=DEFAULT_NODE_
     max_nodes = _int_option("max_nodes", max_nodes, 1)
     if title is not None and not isinstance(title, str):
         raise TypeError(f"title must be a str or None, got {title!r}")
-    graph = trace.graph
-    count = graph.number_of_nodes()
+    count = trace.graph.number_of_nodes()
     if count > max_nodes:
         raise ValueError(f"the trace has {count:,} nodes, more than max_nodes={max_nodes:,}; the page "
                          f"would be too big to open: trace a smaller input or raise max_nodes")
-    if dY is None and trace.has_grad:
-        dY = trace.dY
-    steps = trace.step_list(dY)  # validates dY; leaves this pass's gradients on the graph
-    seed = trace.dY
-    attrs = graph._node  # the dict behind graph.nodes (read only)
+    return digits, node_budget
 
-    ops = []
-    op_code = {}
-    op, val, labels = [], [], []
-    for n in range(count):
-        a = attrs[n]
+
+def _nodes_part(trace):
+    """Per node: the op (as a code into ``ops``), the value, and tensor labels."""
+    ops, op_code, op, val, labels = [], {}, [], [], []
+    for n, a in trace.graph.nodes(data=True):
         code = op_code.setdefault(a["op"], len(ops))
         if code == len(ops):
             ops.append(a["op"])
@@ -149,27 +132,30 @@ def page_data(trace, *, dY=None, digits=2, title=None, node_budget=DEFAULT_NODE_
         val.append(_num(a["value"]))
         if "tensor" in a:  # trace.label(n) is tensor[index]; the page needs both parts
             labels.append([n, a["tensor"], ",".join(str(int(i)) for i in a["index"])])
+    return {"n": len(op), "ops": ops, "op": op, "val": val, "labels": labels}
 
-    s_node, s_grad, pn, pl, off = [], [], [], [], [0]
-    for s in steps:
-        s_node.append(s.node)
-        s_grad.append(_num(s.grad))
-        for p in s.pushes:
-            pn.append(p.node)
-            pl.append(_num(p.local))
-        off.append(len(pn))
 
-    out_nodes = trace.output.nodes.ravel().tolist()
-    seeds = [[n, _num(g)] for n, g in zip(out_nodes, np.asarray(seed, dtype=float).ravel().tolist())]
+def _steps_part(walk):
+    """The walk: node and gradient per step, pushes as flat operand / local-derivative arrays."""
+    arr = walk.arrays()
+    return {"node": arr["node"].tolist(), "grad": [_num(g) for g in arr["grad"].tolist()],
+            "pn": arr["target"].tolist(), "pl": [_num(v) for v in arr["local"].tolist()],
+            "off": arr["offsets"].tolist()}
 
+
+def _tensors_part(trace):
+    nodes = trace.graph.nodes
     leaf_ops = {"input", "weight", "bias"}
     tensors = []
     for name, t in trace.tensors.items():
-        first = attrs[int(t.nodes.flat[0])]["op"] if t.nodes.size else ""
+        first = nodes[int(t.nodes.flat[0])]["op"] if t.nodes.size else ""
         role = ("output" if name == trace.output.name else "leaf" if first in leaf_ops else "inner")
         tensors.append({"name": name, "shape": list(t.shape), "nodes": t.nodes.ravel().tolist(),
                         "role": role, "op": first})
+    return tensors
 
+
+def _convs_part(trace):
     convs = []
     for rec in trace.convs:
         s = rec.spec
@@ -182,37 +168,51 @@ def page_data(trace, *, dY=None, digits=2, title=None, node_budget=DEFAULT_NODE_
             "stride": list(s.stride), "dilation": list(s.dilation), "padding": list(s.padding),
             "groups": s.groups,
         })
+    return convs
 
-    collapsed = count > node_budget
+
+def _layout_part(trace, node_budget):
+    collapsed = trace.graph.number_of_nodes() > node_budget
     lay = layout(trace, collapsed=collapsed, leaf_size=tuple(style.HTML["leaf_size"]))
     pos = []
     for n, (x, y) in sorted(lay.pos.items()):
         pos += [int(n), round(float(x), 3), round(float(y), 3)]
     panels = [{"title": p.title, "kind": p.kind, "tensor": p.tensor,
                "box": [round(float(v), 3) for v in p.box]} for p in lay.panels]
+    return {"collapsed": collapsed, "pos": pos, "panels": panels, "leaf": list(lay.leaf_size),
+            "bbox": [round(float(v), 3) for v in lay.bbox]}
 
-    # One signed heat scale for every gradient the page can show: step grads and running totals.
-    mags = [abs(g) for g in s_grad] + [abs(s.grad * p.local) for s in steps for p in s.pushes]
-    mags += [abs(p.total) for s in steps for p in s.pushes]
-    heat = style.HeatScale.for_values(mags or [0.0], signed=True, spread=True)
 
-    if title is None:
-        conv = trace.conv
-        if conv is not None:
-            sp = conv.spec
-            title = f"x {sp.x_shape} ⊛ w {sp.w_shape}{' + b' if sp.has_bias else ''} → y {sp.y_shape}"
-        else:
-            title = f"backprop through {count} nodes"
+def _heat_part(walk, digits):
+    """One signed heat scale for every gradient the page can show: step grads, pushes and running totals."""
+    arr = walk.arrays()
+    mags = np.concatenate([np.abs(arr["grad"]), np.abs(arr["amount"]), np.abs(arr["total"])])
+    heat = style.HeatScale.for_values(mags.tolist() or [0.0], signed=True, spread=True)
+    return {"vmax": heat.vmax, "gamma": heat.gamma, "signed": True,
+            "small": 0.5 * 10.0 ** -digits}  # below this fmt() switches to the g format
+
+
+def page_data(trace, *, dY=None, digits=2, title=None, node_budget=style.NODE_BUDGET,
+              max_nodes=style.PAGE_MAX_NODES):
+    """The JSON-ready document the page draws from (see :func:`render_html` for the parameters).
+
+    Reads ``trace.walk(dY)``; writes nothing onto the trace.
+
+    Returns
+    -------
+    dict
+        ``n`` (nodes), ``ops``/``op``/``val``/``labels`` (per node), ``steps`` (``node``, ``grad``
+        and the pushes as flat ``pn``/``pl``/``off`` arrays: operand and local derivative),
+        ``seeds``, ``tensors``, ``convs``, ``layout``, ``heat``, ``colors``, ``digits``, ``title``.
+    """
+    digits, node_budget = _check(trace, digits, title, node_budget, max_nodes)
+    walk = trace.walk(dY)  # validates dY
+    seeds = [[n, _num(g)] for n, g in zip(trace.output.nodes.ravel().tolist(), walk.dY.ravel().tolist())]
     return {
-        "version": 1, "title": title, "digits": digits, "n": count, "ops": ops, "op": op,
-        "val": val, "labels": labels, "out": trace.output.name,
-        "steps": {"node": s_node, "grad": s_grad, "pn": pn, "pl": pl, "off": off},
-        "seeds": seeds, "tensors": tensors, "convs": convs,
-        "layout": {"collapsed": collapsed, "pos": pos, "panels": panels,
-                   "leaf": list(lay.leaf_size), "bbox": [round(float(v), 3) for v in lay.bbox]},
-        "heat": {"vmax": heat.vmax, "gamma": heat.gamma, "signed": True,
-                 "small": 0.5 * 10.0 ** -digits},  # below this fmt() switches to the g format
-        "colors": _colour_tables(),
+        "version": 1, "title": trace.describe() if title is None else title, "digits": digits,
+        **_nodes_part(trace), "out": trace.output.name, "steps": _steps_part(walk), "seeds": seeds,
+        "tensors": _tensors_part(trace), "convs": _convs_part(trace), "layout": _layout_part(trace, node_budget),
+        "heat": _heat_part(walk, digits), "colors": _colour_tables(),
     }
 
 
@@ -226,8 +226,8 @@ def _script_json(obj):
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def render_html(trace, path, *, dY=None, digits=2, title=None, node_budget=DEFAULT_NODE_BUDGET,
-                max_nodes=DEFAULT_MAX_NODES):
+def render_html(trace, path, *, dY=None, digits=2, title=None, node_budget=style.NODE_BUDGET,
+                max_nodes=style.PAGE_MAX_NODES):
     """Write the interactive backprop stepper for ``trace`` as one self-contained HTML file.
 
     Open it in any browser, offline. Keys: → / ← one step, Shift+→ / Shift+← ten, Home / End,
@@ -240,8 +240,8 @@ def render_html(trace, path, *, dY=None, digits=2, title=None, node_budget=DEFAU
     Parameters
     ----------
     trace : Trace
-        From :func:`convgraph.trace_conv2d` or ``Recorder.trace``. One backward pass runs over it
-        (``trace.steps(dY)``) and its gradients stay on the graph.
+        From :func:`convgraph.trace_conv2d` or ``Recorder.trace``. Only read: the page's steps are
+        ``trace.walk(dY)``'s.
     path : str or os.PathLike
         The file to write (``lesson.html``); its folder must exist. Written to a temporary name in
         the same folder, then renamed into place.
@@ -251,7 +251,7 @@ def render_html(trace, path, *, dY=None, digits=2, title=None, node_budget=DEFAU
     digits : int
         Decimals of every number on the page (0..8; default 2).
     title : str, optional
-        Heading of the page (default: the convolution, e.g. ``x (5, 5) ⊛ w (3, 3) → y (3, 3)``).
+        Heading of the page (default: ``trace.describe()``, e.g. ``x 5×5 ⊛ w 3×3 → y 3×3``).
     node_budget : int
         Graphs with more nodes draw only the tensor panels (the collapsed view) in the graph panel;
         the grids carry the detail (default 1,500).
@@ -286,8 +286,6 @@ def render_html(trace, path, *, dY=None, digits=2, title=None, node_budget=DEFAU
             raise AssertionError(f"the HTML template lost its {mark} marker")
     page = (page.replace(_CSS_MARK, _css()).replace(_TITLE_MARK, html.escape(data["title"]))
             .replace(_DATA_MARK, _script_json(data)))
-    from .writers import write_text
-
     write_text(path, page)
     log.info("wrote %s (%d bytes, %d steps)", path, len(page.encode("utf-8")), len(data["steps"]["node"]))
     return path

@@ -1,5 +1,5 @@
-"""Pieces every Graphviz view of convgraph shares: number text, escaping, heat fills, the legend,
-the caption and the Digraph that keeps its nodes where they are pinned."""
+"""Pieces every Graphviz view of convgraph shares: escaping, heat fills, the legend, the caption,
+panel frames and the Digraph that keeps its nodes where they are pinned."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import functools
 import html
 import math
 
-from . import style
+from .. import style
+from ..numbers import tick
 
-__all__ = ["pinned_digraph_class", "Numbers", "tick", "esc", "ValueScale", "legend", "cmap_rgb", "Painter",
-           "digraph", "caption", "note_extent"]
+__all__ = ["pinned_digraph_class", "esc", "ValueScale", "legend", "cmap_rgb", "Painter", "digraph", "caption",
+           "note_extent", "panel_frame", "title_node", "place_legend"]
 
 _LEGEND_CELL_PT = 64  # 9 cells: wider than the longest legend line, so the bar has no gaps
 
@@ -34,34 +35,6 @@ def pinned_digraph_class():
             return super().render(*args, **kwargs)
 
     return PinnedDigraph
-
-
-class Numbers:
-    """Formats every number of one picture alike: whole numbers when all are whole, else 2 decimals."""
-
-    def __init__(self, values):
-        self.whole = all(float(v).is_integer() and abs(v) < 1e6 for v in values)
-
-    def __call__(self, v):
-        v = float(v)
-        if v == 0:
-            v = 0.0  # no "-0"
-        if self.whole:
-            return f"{v:.0f}"
-        if abs(v) >= 1000:
-            return f"{v:.4g}"
-        return f"{v:.2f}"
-
-
-def tick(v, last=False):
-    """A colour-bar tick: 2 significant digits (each cell stands for a range); the end exact to 3."""
-    v = float(v)
-    if v == 0:
-        return "0"
-    if last:
-        return f"{v:.0f}" if abs(v) >= 100 else f"{v:.3g}"
-    text = f"{float(f'{v:.2g}'):.6g}"
-    return text
 
 
 def esc(text):
@@ -99,7 +72,7 @@ def legend(scale, heat, edges=True):
     kind = "square-root scale" if scale.gamma != 1 else "linear scale"
     rows = [f'<TR><TD COLSPAN="{cells}" ALIGN="LEFT"><B>{esc(what)}</B>  one {kind} for the picture</TD></TR>']
     tds = "".join(
-        f'<TD WIDTH="{_LEGEND_CELL_PT}" HEIGHT="18" FIXEDSIZE="TRUE" BGCOLOR="{style._hex(cmap_rgb(scale, k / (cells - 1)))}"></TD>'
+        f'<TD WIDTH="{_LEGEND_CELL_PT}" HEIGHT="18" FIXEDSIZE="TRUE" BGCOLOR="{style.hex_color(cmap_rgb(scale, k / (cells - 1)))}"></TD>'
         for k in range(cells))
     rows.append(f"<TR>{tds}</TR>")
     ticks = []
@@ -139,7 +112,7 @@ class Painter:
         hit = self._memo.get(key)
         if hit is None:
             rgb = cmap_rgb(self.scale, self.scale.fraction(g))
-            hit = self._memo[key] = (style._hex(rgb), style.text_color(rgb))
+            hit = self._memo[key] = (style.hex_color(rgb), style.text_color(rgb))
         return hit
 
     def edge(self, flow):
@@ -152,7 +125,7 @@ class Painter:
             color = d["panel_edge"]
         elif self.heat == "grad":  # stop short of the palest yellow: a line must show on white
             rgb = cmap_rgb(self.scale, min(self.scale.fraction(flow), d["edge_max_fraction"]))
-            color = style._hex(rgb) + d["edge_alpha"]
+            color = style.hex_color(rgb) + d["edge_alpha"]
         else:
             color = self.fill(flow)[0] + d["edge_alpha"]
         return color, round(lo + (hi - lo) * f, 2)
@@ -180,3 +153,31 @@ def note_extent(dg, pos, slot_pt):
         xs = [p[0] for p in pos.values()]
         ys = [p[1] for p in pos.values()]
         dg.convgraph_extent_inch = ((max(xs) - min(xs) + 12) * slot_pt / 72, (max(ys) - min(ys) + 12) * slot_pt / 72)
+
+
+def panel_frame(dg, key, box, title, slot_pt):
+    """A dashed rounded outline around a panel and its title just above (full views)."""
+    d = style.DIAGRAM
+    x0, y0, x1, y1 = box
+    pad = 0.35
+    w, h = (x1 - x0 + 2 * pad) * slot_pt / 72, (y1 - y0 + 2 * pad) * slot_pt / 72
+    cx, cy = (x0 + x1) / 2 * slot_pt, (y0 + y1) / 2 * slot_pt
+    dg.node(f"frame{key}", label="", shape="box", style="rounded,dashed", color=d["panel_outline"],
+            width=f"{w:.3f}", height=f"{h:.3f}", fixedsize="true", pos=f"{cx:.1f},{cy:.1f}!",
+            penwidth="1")
+    if title:
+        ty = (y1 + pad) * slot_pt + d["title_font_pt"] * 0.9
+        title_node(dg, f"title{key}", title, cx, ty)
+
+
+def title_node(dg, name, title, cx, ty):
+    """A panel's title, a plain label on the background colour, centred at (cx, ty) points."""
+    dg.node(name, label=title, shape="plaintext", fontsize=str(style.DIAGRAM["title_font_pt"]),
+            pos=f"{cx:.1f},{ty:.1f}!", width="0.1", height="0.1", margin="0.04,0.02",
+            style="filled", fillcolor=style.BACKGROUND)
+
+
+def place_legend(dg, label, x, y):
+    """The legend (colour bar and what arrows mean) pinned at (x, y) points."""
+    dg.node("legend", label=label, shape="plaintext", fontsize=str(style.DIAGRAM["legend_font_pt"]),
+            pos=f"{x:.1f},{y:.1f}!", margin="0")

@@ -1,22 +1,23 @@
-"""Writing RGB frames to a GIF (one shared palette), an MP4 or a folder of numbered PNGs, atomically.
+"""Encoding RGB frames as a GIF (one shared palette), an MP4 or a folder of numbered PNGs, atomically.
 
-Every writer renders into a temporary name beside the target and renames it into place at the end,
-so an interrupted or failed run leaves nothing at the path (and no temporary file behind).
+Every writer renders into a temporary name beside the target and renames it into place at the end
+(:func:`convgraph.renderers.files.into_place`), so an interrupted or failed run leaves nothing at
+the path (and no temporary file behind).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from contextlib import contextmanager
-import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["FORMATS", "output_format", "check_fps", "write_frames", "shared_palette", "into_place",
-           "write_text"]
+from .. import style
+from ..files import into_place
+
+__all__ = ["FORMATS", "output_format", "check_fps", "write_frames", "shared_palette", "palette_colors"]
 
 log = logging.getLogger(__name__)
 
@@ -64,37 +65,6 @@ def check_fps(fps):
     return fps
 
 
-def _temp_sibling(path, suffix=""):
-    return path.with_name(f".{path.name}.part-{os.getpid()}{suffix}")
-
-
-@contextmanager
-def into_place(path, suffix=""):
-    """Yield a temporary sibling of ``path`` to write (a file or a folder); when the block ends
-    normally, rename it onto ``path`` (replacing a folder there), otherwise remove it. So an
-    interrupted or failed write never leaves a half-written file at ``path``.
-    """
-    path = Path(path)
-    tmp = _temp_sibling(path, suffix)
-    try:
-        yield tmp
-        if tmp.is_dir() and path.is_dir():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
-    finally:
-        if tmp.is_dir():
-            shutil.rmtree(tmp, ignore_errors=True)
-        elif tmp.exists():
-            tmp.unlink()
-
-
-def write_text(path, text):
-    """Write ``text`` (UTF-8) to ``path`` through :func:`into_place`. Returns the path."""
-    with into_place(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    return Path(path)
-
-
 def shared_palette(samples, colors=255, fixed=()):
     """One palette image (mode ``"P"``) for every frame: the ``fixed`` colours exactly, then median
     cut over every second pixel of a few sample frames (H, W, 3) uint8 for the rest.
@@ -120,6 +90,24 @@ def shared_palette(samples, colors=255, fixed=()):
     pal = Image.new("P", (1, 1))
     pal.putpalette([v for c in table for v in c] + [0] * (3 * (256 - len(table))))
     return pal
+
+
+def palette_colors(cmaps, per_map=None):
+    """Exact RGB (0..255) of the fixed looks (background, ink, outlines, padding, empty cells, black
+    and white text) and ``per_map`` evenly spaced samples of each colour map (default: share 160)."""
+    from matplotlib.colors import to_rgba
+
+    A = style.ANIM
+    base = [style.BACKGROUND, style.INK, "#000000", "#FFFFFF", A["window"], A["padding"], A["padding_ink"],
+            A["empty"], A["grid_line"], A["edge"], style.VISITED, A["panel_fill"], A["panel_outline"],
+            A["leaf_outline"]] + list(style.OP_COLORS.values())
+    out = [tuple(int(round(255 * v)) for v in to_rgba(c)[:3]) for c in base]
+    unique = list({getattr(c, "name", id(c)): c for c in cmaps}.values())
+    per_map = per_map or max(16, 160 // max(len(unique), 1))
+    for cmap in unique:
+        for rgba in cmap(np.linspace(0.0, 1.0, per_map)):
+            out.append(tuple(int(round(255 * v)) for v in rgba[:3]))
+    return out
 
 
 def _progress(frames, total, progress, what):

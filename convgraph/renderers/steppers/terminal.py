@@ -21,60 +21,57 @@ _CLEAR = "\x1b[H\x1b[2J"
 
 
 class Stepper:
-    """State and commands of one stepping session over ``text.steps``.
+    """State and commands of one stepping session over ``text.walk``.
 
     ``command(line)`` applies one line of input and returns the lines to show; ``current`` is the
-    0-based index of the step on screen. The session never changes the trace or its steps.
+    number of the step on screen (1 … N, as ``convgraph step`` and every other view count them).
+    The session never changes the trace or its walk.
 
     >>> import numpy as np, convgraph as cg
     >>> t = cg.trace_conv2d(np.ones((3, 3)), np.ones((2, 2)))
-    >>> from convgraph.renderers.text import StepText
-    >>> s = Stepper(StepText(t, t.step_list()))
+    >>> from convgraph.renderers.steppers.text import StepText
+    >>> s = Stepper(StepText(t, t.walk()))
     >>> _ = s.command("j 5"); s.current
-    4
-    >>> _ = s.command("w 1,1"); s.label(s.current)
+    5
+    >>> _ = s.command("w 1,1"); t.label(s.text.walk.node(s.current))
     'mul#32'
     """
 
-    def __init__(self, text, *, start=0):
-        if not text.steps:
+    def __init__(self, text, *, start=1):
+        if not len(text):
             raise ValueError("there are no steps to show (the graph is empty)")
-        if not 0 <= start < len(text.steps):
-            raise ValueError(f"start must be a step index in 0..{len(text.steps) - 1}, got {start}")
+        if not 1 <= start <= len(text):
+            raise ValueError(f"start must be a step number from 1 to {len(text)}, got {start}")
         self.text = text
         self.current = start
-        self.focus = None  # (label, node, [step indices]) of the last w/x command
+        self.focus = None  # (label, node, [step numbers]) of the last w/x command
         self.done = False
-
-    def label(self, k):
-        return self.text.label(self.text.steps[k].node)
 
     def view(self, note=None):
         """The lines of the current step, with ``note`` (a message) under it."""
-        lines = self.text.block(self.text.steps[self.current])
+        text = self.text
+        lines = text.block(text.walk.step(self.current))
         if self.focus is not None:
             name, _, feeding = self.focus
             if self.current in feeding:
                 k = feeding.index(self.current) + 1
                 lines.append("")
-                lines.append(self.text._t(f"  following {name}: step {k} of the {len(feeding)} that feed it "
-                                          f"(w / x again: the next)"))
+                lines.append(f"  following {name}: step {k} of the {len(feeding)} that feed it (w / x again: the next)")
         if note:
             lines.append("")
             lines.append("  " + note)
-        return [self.text._t(line) for line in lines]
+        return [text.say(line) for line in lines]
 
     def command(self, line):
         """Apply one line of input; returns the lines to display (the step view, or a message)."""
         cmd = line.strip()
-        last = len(self.text.steps) - 1
+        last = len(self.text)
         if cmd in ("", "n", "next"):
-            if self.current == last:
-                return self.view(self._end_note())
-            self.current += 1
+            if self.current < last:
+                self.current += 1
             return self.view(self._end_note() if self.current == last else None)
         if cmd in ("b", "back", "p"):
-            if self.current == 0:
+            if self.current == 1:
                 return self.view("already at the first step")
             self.current -= 1
             return self.view()
@@ -89,9 +86,9 @@ class Stepper:
         m = re.fullmatch(r"j(?:ump)?\s*(-?\d+)", cmd)
         if m:
             n = int(m.group(1))
-            if not 1 <= n <= last + 1:
-                return self.view(f"no step {n}: steps run from 1 to {last + 1}")
-            self.current = n - 1
+            if not 1 <= n <= last:
+                return self.view(f"no step {n}: steps run from 1 to {last}")
+            self.current = n
             return self.view(self._end_note() if self.current == last else None)
         m = re.fullmatch(r"([a-zA-Z]\w*)\s*(?:\[?\s*((?:-?\d+\s*[, ]\s*)*-?\d+)\s*\]?)?", cmd)
         if m and (m.group(2) is not None or cmd in ("w", "x")):
@@ -121,11 +118,11 @@ class Stepper:
         later = [k for k in feeding if k > self.current]
         self.current = later[0] if later else feeding[0]
         wrapped = "" if later else " (from the start again)"
-        listing = ", ".join(str(k + 1) for k in feeding[:12]) + (", …" if len(feeding) > 12 else "")
-        return self.view(text._t(f"{label} is fed by {len(feeding)} steps: {listing}{wrapped}"))
+        listing = ", ".join(str(k) for k in feeding[:12]) + (", …" if len(feeding) > 12 else "")
+        return self.view(f"{label} is fed by {len(feeding)} steps: {listing}{wrapped}")
 
 
-def run_stepper(text, *, read=input, write=print, clear=False, start=0, title=None):
+def run_stepper(text, *, read=input, write=print, clear=False, start=1, title=None):
     """Run an interactive session until ``q`` or end of input.
 
     Parameters
@@ -138,21 +135,21 @@ def run_stepper(text, *, read=input, write=print, clear=False, start=0, title=No
     clear : bool
         Clear the screen before each view (a terminal), so the grids stay in place.
     start : int
-        0-based step to show first.
+        The step to show first (1 … N).
     title : str, optional
         A line shown above every view.
 
     Returns
     -------
     int
-        The 0-based index of the step on screen when the session ended.
+        The number of the step on screen when the session ended.
     """
     stepper = Stepper(text, start=start)
     lines = stepper.view(INTRO)
-    prompt = text._t("▸ ")
+    prompt = text.say("▸ ")
     while True:
         head = [title, ""] if title else []
-        write((_CLEAR if clear else "") + "\n".join(head + lines + ["", text._t(KEYS)]))
+        write((_CLEAR if clear else "") + "\n".join(head + lines + ["", text.say(KEYS)]))
         try:
             line = read(prompt)
         except (EOFError, KeyboardInterrupt):
@@ -162,4 +159,3 @@ def run_stepper(text, *, read=input, write=print, clear=False, start=0, title=No
         if stepper.done:
             break
     return stepper.current
-

@@ -1,14 +1,17 @@
 """Backprop steps as text: the chain rule with real numbers, running gradients and small grids.
 
-The terminal stepper, ``convgraph step`` and ``convgraph trace`` print what this module writes. It
-reads the trace and its steps and never changes them.
+The terminal stepper, the notebook widget, ``convgraph step`` and ``convgraph trace`` print what
+this module writes. It reads the trace and a walk of it (:meth:`Trace.walk
+<convgraph.tracer.trace.Trace.walk>`) and never changes them.
 """
 
 from __future__ import annotations
 
-import bisect
-
 import numpy as np
+
+from ...tracer.walk import seed_text
+from .. import words
+from ..numbers import factor, fmt
 
 __all__ = ["StepText", "fmt", "format_grid", "format_summary", "to_ascii"]
 
@@ -24,27 +27,6 @@ def to_ascii(text):
     'step 2 - mul#5 = w[0,1]*x[1,1] -> w[0,1] += 1.00*2.00'
     """
     return text.replace(" · ", " - ").translate(_ASCII)
-
-
-def fmt(value, digits=2):
-    """A number as the stepper prints it: fixed ``digits`` decimals, ``g`` format when tiny or huge.
-
-    >>> fmt(0.3712), fmt(-2.0), fmt(-0.0), fmt(3.7e-05), fmt(12345678.0)
-    ('0.37', '-2.00', '0.00', '3.7e-05', '1.23e+07')
-    """
-    v = float(value)
-    if v == 0:
-        return f"{0.0:.{digits}f}"
-    a = abs(v)
-    if a < 0.5 * 10.0 ** -digits or a >= 1e6:
-        return f"{v:.{digits + 1}g}"
-    return f"{v:.{digits}f}"
-
-
-def _factor(value, digits):
-    """A factor in a product: negatives in parentheses, ``1.00·(-2.00)``."""
-    s = fmt(value, digits)
-    return f"({s})" if s.startswith("-") else s
 
 
 def _ordinal(k):
@@ -136,12 +118,8 @@ def format_summary(trace, *, digits=2):
     lines = []
     conv = trace.conv
     if conv is not None:
-        s = conv.spec
-        t, b, l, r = s.padding
-        pad = _pair_text((t, l)) if (t, l) == (b, r) else f"top {t}, bottom {b}, left {l}, right {r}"
-        lines.append(f"conv2d: x {s.x_shape} ⊛ w {s.w_shape}{' + b' if s.has_bias else ''} → y {s.y_shape}"
-                     f"   stride {_pair_text(s.stride)}, padding {pad}, dilation {_pair_text(s.dilation)}, "
-                     f"groups {s.groups}")
+        lines.append(f"conv2d: {trace.describe()}")
+        lines.append("  " + ", ".join(conv.spec.options(every=True)))
     counts = trace.counts()
     edge_counts = {}
     for _, v in g.edges():
@@ -156,9 +134,7 @@ def format_summary(trace, *, digits=2):
     lines.append(f"y {trace.y.shape} =")
     lines.append(_indent(np.array2string(trace.y, **opts)))
     if trace.has_grad:
-        dY = trace.dY
-        kind = "ones" if np.all(dY == 1) else "given"
-        lines.append(f"gradients, after backprop of dY ({kind}):")
+        lines.append(f"gradients, after backprop of dY ({seed_text(trace.dY)}):")
         for name, arr in trace.gradients().items():
             if arr is None or name == trace.output.name:
                 continue
@@ -169,27 +145,22 @@ def format_summary(trace, *, digits=2):
     return "\n".join(lines)
 
 
-def _pair_text(pair):
-    """(2, 2) -> '2', (1, 2) -> '1,2': as the command line takes them."""
-    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]},{pair[1]}"
-
-
 def _indent(text, by="  "):
     return "\n".join(by + line for line in text.splitlines())
 
 
 class StepText:
-    """Text for the steps of one backward pass over ``trace``.
+    """Text for the steps of one backward pass (a :class:`~convgraph.tracer.walk.Walk`) over ``trace``.
 
-    Precomputes, from the immutable step records, how many contributions each operand has received at
-    each push and the history of every leaf's gradient, so any step can be shown in any order (the
-    interactive stepper goes back and jumps).
+    Any step can be shown in any order (the interactive stepper goes back and jumps): everything
+    it says (the step's node, its gradient, what each operand has received so far and of how many)
+    comes from the walk.
 
     Parameters
     ----------
     trace : Trace
-    steps : sequence of Step
-        ``trace.step_list(dY)``, in order.
+    walk : Walk
+        ``trace.walk(dY)``.
     digits : int
         Decimals of every printed number.
     ascii : bool
@@ -199,144 +170,93 @@ class StepText:
 
     >>> import numpy as np, convgraph as cg
     >>> t = cg.trace_conv2d(np.arange(4.0).reshape(2, 2), np.ones((2, 2)))
-    >>> st = StepText(t, t.step_list())
-    >>> st.chain(st.steps[1])
+    >>> st = StepText(t, t.walk())
+    >>> st.chain(st.walk.step(2))
     'mul#13 = w[1,1]·x[1,1]   grad 1.00 → w[1,1] += 1.00·3.00, x[1,1] += 1.00·1.00'
     """
 
-    def __init__(self, trace, steps, *, digits=2, ascii=False, color=False):
+    def __init__(self, trace, walk, *, digits=2, ascii=False, color=False):
         self.trace = trace
-        self.steps = list(steps)
+        self.walk = walk
         self.digits = digits
         self.ascii = ascii
         self.color = color
-        graph = trace.graph
-        self._node = graph.nodes
-        # For each push: which contribution it is (1st, 2nd, ...) to its operand, of how many in all.
-        seen = {}
-        self._ordinal = []
-        self._history = {}  # leaf node -> ([step index, ...], [gradient after, ...], [amount pushed, ...])
-        for step in self.steps:
-            ords = []
-            for p in step.pushes:
-                k = seen.get(p.node, 0) + 1
-                seen[p.node] = k
-                ords.append(k)
-                if "tensor" in self._node[p.node] and not graph.pred[p.node]:
-                    idx, tot, amounts = self._history.setdefault(p.node, ([], [], []))
-                    idx.append(step.index)
-                    tot.append(p.total)
-                    amounts.append(p.amount)
-            self._ordinal.append(tuple(ords))
-        self._roles = self._conv_roles()
+        self._nodes = trace.graph.nodes
+        self._pred = trace.graph.pred
+
+    def __len__(self):
+        return len(self.walk)
 
     # ---- labels ---------------------------------------------------------------------------
-    def _t(self, text):
+    def say(self, text):
+        """``text`` as this stepper prints it (ASCII when asked for)."""
         return to_ascii(text) if self.ascii else text
 
     def label(self, n):
         """``x[1,2]`` for tensor elements, else ``mul#42``."""
         return self.trace.label(n)
 
-    def _conv_roles(self):
-        """node -> (y label, w label) for every multiply and add of every traced convolution."""
-        roles = {}
-        for conv in self.trace.convs:
-            s = conv.spec
-            y4 = conv.y.nodes.reshape(s.N, s.O, s.OH, s.OW)
-            w4 = conv.w.nodes.reshape(s.O, s.Cg, s.KH, s.KW)
-            taps = s.Cg * s.KH * s.KW
-            for ids in (conv.mul, conv.add):
-                for idx in zip(*np.nonzero(ids >= 0)):
-                    n_, o, i, j, c, u, v = (int(k) for k in idx)
-                    roles[int(ids[idx])] = (int(y4[n_, o, i, j]), int(w4[o, c, u, v]),
-                                            (c * s.KH + u) * s.KW + v + 1, taps)
-        return roles
-
     def role(self, n):
         """Where node ``n`` sits in a convolution, e.g. ``part of y[1,2]: tap w[0,1] (2 of 9)``; or ''."""
-        if n not in self._roles:
-            return ""
-        y, w, k, taps = self._roles[n]
-        return f"part of {self.label(y)}: tap {self.label(w)} ({k} of {taps})"
+        return words.role(self.trace, n)
+
+    def _is_leaf_element(self, n):
+        return "tensor" in self._nodes[n] and not self._pred[n]
 
     # ---- one step ---------------------------------------------------------------------------
-    def _definition(self, step):
-        """``mul#42 = w[1,1]·x[2,3]``, ``add#43 = add#41 + mul#42``, ``relu#7 = relu(y[0,0])``."""
-        preds = [self.label(p.node) for p in step.pushes]
-        name = self.label(step.node)
-        if step.op == "mul" and len(preds) == 2:
-            return f"{name} = {preds[0]}·{preds[1]}"
-        if step.op == "add" and len(preds) == 2:
-            return f"{name} = {preds[0]} + {preds[1]}"
-        if step.op == "sub" and len(preds) == 2:
-            return f"{name} = {preds[0]} - {preds[1]}"
-        return f"{name} = {step.op}({', '.join(preds)})"
-
     def chain(self, step):
         """The chain rule of ``step`` in one line, with its numbers:
         ``mul#42 = w[1,1]·x[2,3]   grad 1.00 → w[1,1] += 1.00·0.37, x[2,3] += 1.00·1.00``."""
-        d = self.digits
-        g = fmt(step.grad, d)
-        if not step.pushes:
-            kind = self._node[step.node]["op"]
-            return self._t(f"{self.label(step.node)}   grad {g}   ({kind}, a leaf: nothing to push; "
-                           f"this is its final gradient)")
-        pushes = ", ".join(f"{self.label(p.node)} += {g}·{_factor(p.local, d)}" for p in step.pushes)
-        return self._t(f"{self._definition(step)}   grad {g} → {pushes}")
+        return self.say(words.chain(self.trace, step, self.digits))
+
+    def _terms(self, node, upto=None):
+        """``a + b + c`` of the first ``upto`` amounts pushed into ``node`` (all by default)."""
+        amounts = [p.amount for _, p in self.walk.contributions(node)][:upto]
+        return " + ".join(factor(a, self.digits) for a in amounts)
 
     def running(self, step, *, short=False):
         """One line per leaf the step pushes into: its running gradient and how many contributions
         it has received, e.g. ``w[1,1].grad = 26.00   (3rd of 9 contributions)``; with ``short``,
         ``w[1,1].grad 26.00 (3/9)``."""
-        lines = []
-        graph = self.trace.graph
         if not step.pushes:  # a leaf: its gradient is the finished sum of what it received
-            amounts = self._history.get(step.node, ((), (), ()))[2]
-            if len(amounts) < 2:
+            count = self.walk.received(step.node) if "tensor" in self._nodes[step.node] else 0
+            if count < 2:
                 return []
-            terms = " + ".join(_factor(a, self.digits) for a in amounts) + " = " if 1 < len(amounts) <= 12 else ""
+            terms = self._terms(step.node) + " = " if count <= 12 else ""
             if short:
-                return [self._t("= " + terms[:-3])] if terms else []
-            return [self._t(f"{self.label(step.node)}.grad = {terms}{fmt(step.grad, self.digits)}   "
-                            f"(all {len(amounts)} contributions)")]
-        for p, k in zip(step.pushes, self._ordinal[step.index]):
-            attrs = self._node[p.node]
-            if "tensor" not in attrs or graph.pred[p.node]:
+                return [self.say("= " + terms[:-3])] if terms else []
+            return [self.say(f"{self.label(step.node)}.grad = {terms}{fmt(step.grad, self.digits)}   "
+                             f"(all {count} contributions)")]
+        lines = []
+        for p in step.pushes:
+            if not self._is_leaf_element(p.node):
                 continue
-            total = graph.out_degree(p.node)
+            k, total = p.ordinal, p.received
             done = "  ✓ final" if k == total else ""
             if short:
                 lines.append(f"{self.label(p.node)}.grad {fmt(p.total, self.digits)} ({k}/{total}{done[1:]})")
                 continue
             terms = ""
-            if attrs["op"] in ("weight", "bias") and 1 < k <= 12:  # a shared parameter: show the sum so far
-                amounts = self._history[p.node][2][:k]
-                terms = " + ".join(_factor(a, self.digits) for a in amounts) + " = "
+            if self._nodes[p.node]["op"] in ("weight", "bias") and 1 < k <= 12:  # a shared parameter: the sum so far
+                terms = self._terms(p.node, k) + " = "
             lines.append(f"{self.label(p.node)}.grad = {terms}{fmt(p.total, self.digits)}   "
                          f"({_ordinal(k)} of {total} contribution{'s' if total != 1 else ''}){done}")
-        return [self._t(line) for line in lines]
+        return [self.say(line) for line in lines]
 
     def headline(self, step):
         """``step 5 of 187 · mul#182 · part of y[2,2]: tap w[2,2] (9 of 9)``."""
-        parts = [f"step {step.index + 1} of {len(self.steps)}", self.label(step.node)]
-        attrs = self._node[step.node]
-        if attrs.get("tensor") == self.trace.output.name:
-            parts.append(f"an output: its grad is the seed dY{self._index(attrs)}")
-        elif self.role(step.node):
-            parts.append(self.role(step.node))
-        return self._t(" · ".join(parts))
+        return self.say(words.headline(self.trace, self.walk, step))
 
-    @staticmethod
-    def _index(attrs):
-        return "[" + ",".join(str(i) for i in attrs.get("index", ())) + "]"
+    def before(self):
+        """What step 0 (nothing visited yet) says."""
+        return self.say(words.before(self.trace, self.walk))
 
     def line(self, step):
         """The one-line form ``convgraph step`` prints when not interactive: chain rule and running
         gradients of the leaves it touched."""
         run = self.running(step, short=True)
-        return f"{step.index + 1:>{len(str(len(self.steps)))}}  {self.chain(step)}" + (
-            self._t("   │ ") + ", ".join(run) if run else "")
+        return f"{step.number:>{len(str(len(self.walk)))}}  {self.chain(step)}" + (
+            self.say("   │ ") + ", ".join(run) if run else "")
 
     def block(self, step, *, grids=True):
         """The interactive view of one step: headline, chain rule, running gradients, and the dW and
@@ -344,31 +264,26 @@ class StepText:
         lines = [self.headline(step), "  " + self.chain(step)]
         lines += ["  " + r for r in self.running(step)]
         if grids:
-            g = self.grids(step.index, touched={p.node for p in step.pushes} | {step.node})
+            g = self.grids(step.number, touched={p.node for p in step.pushes} | {step.node})
             if g:
                 lines.append("")
                 lines += ["  " + r for r in g]
         return lines
 
     # ---- state after a step -------------------------------------------------------------------
-    def grad_after(self, node, k):
-        """Gradient of leaf ``node`` after step ``k`` (0-based), replayed from the step records."""
-        idx, tot = self._history.get(node, ((), (), ()))[:2]
-        i = bisect.bisect_right(idx, k)
-        return tot[i - 1] if i else 0.0
-
     def grids(self, k, touched=(), max_cells=10, max_slices=8, line_width=100):
-        """Grids of the gradients of each leaf tensor after step ``k``, side by side in rows of at most
-        ``line_width`` characters.
+        """Grids of the gradients of each leaf tensor after step ``k`` (0 … N), side by side in rows of
+        at most ``line_width`` characters.
 
         Only tensors whose last two axes fit in ``max_cells`` × ``max_cells`` and with at most
         ``max_slices`` such slices (one per filter and channel) are drawn; returns [] when there is
         nothing small enough.
         """
-        blocks = []
+        grads, final = self.walk.grads_after(k), self.walk.final
         order = {"weight": 0, "bias": 1, "input": 2}
         leaves = [(order[op], name, t) for name, t in self.trace.tensors.items() if t.nodes.size
-                  and (op := self._node[int(t.nodes.flat[0])]["op"]) in order]
+                  and (op := self._nodes[int(t.nodes.flat[0])]["op"]) in order]
+        blocks = []
         for _, name, t in sorted(leaves, key=lambda e: e[0]):
             nodes = t.nodes
             arr = nodes.reshape((1,) * max(0, 2 - nodes.ndim) + nodes.shape)
@@ -376,49 +291,45 @@ class StepText:
             if arr.shape[0] > max_slices or max(arr.shape[1:]) > max_cells:
                 continue
             # One width per tensor, from its final gradients, so the grid stands still while it fills.
-            width = max(len(fmt(self.grad_after(int(n), len(self.steps)), self.digits)) for n in nodes.flat)
+            width = max(len(fmt(final[n], self.digits)) for n in nodes.flat)
             for s, sl in enumerate(arr):
-                vals = np.array([[self.grad_after(int(n), k) for n in row] for row in sl])
                 marks = [tuple(ix) for ix in zip(*np.nonzero(np.isin(sl, list(touched))))]
                 lead = "" if arr.shape[0] == 1 else f"[{','.join(map(str, np.unravel_index(s, nodes.shape[:-2])))}]"
                 title = f"d{name.upper() if name in ('x', 'w') else name}{lead}" + ("" if lead else f" {tuple(nodes.shape)}")
-                blocks.append(format_grid(vals, digits=self.digits, highlight=marks, title=title,
+                blocks.append(format_grid(grads[sl], digits=self.digits, highlight=marks, title=title,
                                           color=self.color, width=width))
-        rows, row, used = [], [], 0
-        for b in blocks:  # fill each row of blocks up to line_width, then start another
-            w = _visible(b[0]) + 4
-            if row and used + w > line_width:
-                rows.append(row)
-                row, used = [], 0
-            row.append(b)
-            used += w
-        if row:
-            rows.append(row)
-        lines = []
-        for r in rows:
-            lines += ([""] if lines else []) + _side_by_side(r)
-        return [self._t(line) for line in lines]
+        return [self.say(line) for line in _rows_of_blocks(blocks, line_width)]
 
     # ---- finding steps ------------------------------------------------------------------------
     def feeding(self, node):
-        """Indices of the steps that push gradient into ``node`` (e.g. the multiplies using a weight)."""
-        return [s.index for s in self.steps if any(p.node == node for p in s.pushes)]
+        """Step numbers of the steps that push gradient into ``node`` (e.g. the multiplies using a weight)."""
+        return self.walk.feeding(node)
 
     def find(self, name, index):
-        """Node id of element ``index`` of tensor ``name``; the short 2-D index is accepted for
-        tensors with leading axes of size one (``w`` (1,1,3,3) and ``(1, 1)``).
+        """Node id of element ``index`` of tensor ``name`` (see :meth:`Trace.element
+        <convgraph.tracer.trace.Trace.element>`).
 
         Raises
         ------
         ValueError
             Naming the tensor, the index and its shape when there is no such element.
         """
-        if name not in self.trace.tensors:
-            raise ValueError(f"no tensor named {name!r}; have {', '.join(self.trace.tensors)}")
-        nodes = self.trace.tensors[name].nodes
-        index = given = tuple(int(i) for i in index)
-        if len(index) < nodes.ndim and all(d == 1 for d in nodes.shape[:nodes.ndim - len(index)]):
-            index = (0,) * (nodes.ndim - len(index)) + index
-        if len(index) != nodes.ndim or any(not 0 <= i < d for i, d in zip(index, nodes.shape)):
-            raise ValueError(f"{name} has shape {nodes.shape}; there is no {name}[{','.join(map(str, given))}]")
-        return int(nodes[index])
+        return self.trace.element(name, tuple(index))
+
+
+def _rows_of_blocks(blocks, line_width):
+    """Fill each row of blocks up to ``line_width`` characters, then start another."""
+    rows, row, used = [], [], 0
+    for b in blocks:
+        w = _visible(b[0]) + 4
+        if row and used + w > line_width:
+            rows.append(row)
+            row, used = [], 0
+        row.append(b)
+        used += w
+    if row:
+        rows.append(row)
+    lines = []
+    for r in rows:
+        lines += ([""] if lines else []) + _side_by_side(r)
+    return lines

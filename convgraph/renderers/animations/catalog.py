@@ -1,0 +1,41 @@
+"""Every animation scene in one table: its name, what it shows, and the function that builds it.
+
+Adding a scene is one module in this package and one row here; ``animate``, ``convgraph animate``
+and the lecture kit read the table.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+__all__ = ["SceneEntry", "SCENE_TABLE", "SCENES"]
+
+
+class SceneEntry(NamedTuple):
+    """One scene: ``builder`` is ``"module:function"`` in this package; ``per_frame`` what one frame
+    advances; ``shows`` what the clip shows."""
+
+    builder: str
+    per_frame: str
+    shows: str
+
+
+SCENE_TABLE = {
+    "backprop": SceneEntry("grid_scenes:backprop_scene", "output position, twice",
+                           "the lecture clip: forward then backward, x, W, y, dY, dW and dX side by side"),
+    "forward": SceneEntry("grid_scenes:forward_scene", "output position",
+                          "the window sliding over x (padding as a grey border, dilation holes, stride steps), "
+                          "the kernel, y filling in, the dot product with its numbers"),
+    "weight-grad": SceneEntry("grid_scenes:weight_grad_scene", "output position",
+                              "dW builds up: each dY[i,j] times the patch it saw is added into dW; "
+                              "dW[u,v] = Σ dY[i,j]·x[i·s+u·d, j·s+v·d]"),
+    "input-grad": SceneEntry("grid_scenes:input_grad_scene", "output position, then input position",
+                             "dX: each dY[i,j] scatters dY[i,j]·W into its window; then the same dX as the kernel "
+                             "rotated 180° sliding over dY′ (dY dilated by the stride, zero-padded)"),
+    "graph": SceneEntry("graph_scene:graph_clip", "backprop step",
+                        "the computational graph backpropagating node by node: frame k is step k of the walk"),
+    "lesson": SceneEntry("grid_scenes:lesson_scene", "output position",
+                         "the lesson notebook's two panels: the forward window beside dW accumulating"),
+}
+#: The scene names, in the table's order.
+SCENES = tuple(SCENE_TABLE)

@@ -1,0 +1,270 @@
+"""The ``"graph"`` animation: the computational graph drawn once on the shared grid-anchored layout,
+then backpropagated node by node, the current node lit and gradients filling in as heat.
+
+Frame k shows the state after step k of the walk (frame 0: before the first step), titled with
+the same "step k of N" and chain rule as ``convgraph step``; with ``graph_steps=s`` each frame
+advances s steps.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import style, words
+from ..layout import layout
+from ..numbers import num
+from .encoding import palette_colors
+from .lettering import Glyphs, fit_text, stamp_alpha, stamp_line
+
+__all__ = ["GraphFrame", "graph_frames", "graph_clip", "GraphRenderer"]
+
+_LEAF = (1.6, 1.6)  # a tensor element's cell in layout slots: square, room for a number
+
+
+@dataclass(frozen=True)
+class GraphFrame:
+    """One picture of the walk: the state after step ``last`` (steps ``first``…``last`` are new in it;
+    0 before the first step); ``current`` the node processed last (None in frame 0), ``pushed`` the
+    operands it pushed into."""
+
+    first: int
+    last: int
+    current: int | None
+    pushed: tuple
+    title: str
+    caption: str
+
+
+def graph_frames(trace, walk, *, max_frames=400, stride=None):
+    """Frame 0 (before backprop), then ``stride`` steps of ``walk`` per frame (default 1, or as many
+    as keep the clip within ``max_frames``); the last frame is step N.
+
+    Raises
+    ------
+    TypeError, ValueError
+        For a ``stride`` that is not a positive int.
+    """
+    if stride is not None:
+        if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)):
+            raise TypeError(f"graph_steps must be an int, got {type(stride).__name__}: {stride!r}")
+        if stride < 1:
+            raise ValueError(f"graph_steps must be positive, got {stride!r}")
+    n = len(walk)
+    stride = max(1, math.ceil(n / max(max_frames - 1, 1))) if stride is None else int(stride)
+    caption = ("backprop walks the nodes in reverse creation order; each node pushes grad·local into its "
+               "operands, which add it up (+=)")
+    frames = [GraphFrame(0, 0, None, (), words.before(trace, walk), caption)]
+    for first in range(1, n + 1, stride):
+        last = min(first + stride - 1, n)
+        step = walk.step(last)
+        head = f"{walk.text(last)}: " if last == first else f"steps {first}–{last} of {n}, last: "
+        frames.append(GraphFrame(first, last, step.node, tuple(p.node for p in step.pushes),
+                                 head + words.chain(trace, step), caption))
+    return frames
+
+
+def graph_clip(trace, walk, *, dpi, max_frames=400, numbers=None, stride=None):
+    """The renderer and the frames of the graph clip (see :func:`graph_frames`)."""
+    frames = graph_frames(trace, walk, max_frames=max_frames, stride=stride)
+    return GraphRenderer(trace, walk, frames, dpi=dpi, numbers=numbers), frames
+
+
+class GraphRenderer:
+    """Draws :class:`GraphFrame` records over the grid-anchored layout of ``trace``, blitting.
+
+    Parameters
+    ----------
+    trace : Trace
+    walk : Walk
+        The backward pass the frames show (only read).
+    frames : list of GraphFrame
+    dpi : float
+    numbers : bool or None
+        Gradients written into tensor-element cells; default: when the cells are big enough.
+    """
+
+    def __init__(self, trace, walk, frames, *, dpi, numbers=None):
+        A = style.ANIM
+        self.trace, self.walk, self.frames = trace, walk, frames
+        lay = layout(trace, leaf_size=_LEAF)
+        self.slot_pt = self._figure(lay, dpi)
+        self.pos = np.full((trace.graph.number_of_nodes(), 2), np.nan)
+        for n, xy in lay.pos.items():
+            self.pos[n] = xy
+        self.placed = np.isfinite(self.pos[:, 0])
+        self._panels(lay)
+        self._edges()
+        self._markers()
+        self._colorbar()
+        self._glyphs = Glyphs(dpi)
+        avail = (self.fig_w - 0.3) * dpi
+        self.title_pt = fit_text(self._glyphs, [f.title for f in frames], avail, A["title_pt"])
+        self.caption_pt = fit_text(self._glyphs, [f.caption for f in frames], avail, A["caption_pt"])
+        self.title_top = int(round(0.18 * dpi))
+        self.caption_bottom = int(round((self.fig_h - 0.1) * dpi))
+        self.ink = np.array(style.to_rgba(style.INK)[:3]) * 255
+        self.numbers = (self.leaf_pt >= A["min_number_cell_pt"]) if numbers is None else bool(numbers)
+        self.leaf_font = style.cell_font_pt(self.leaf_pt, 4)
+        self.canvas.draw()
+        self._bg = self.canvas.copy_from_bbox(self.fig.bbox)
+        w, h = self.canvas.get_width_height()
+        self.size = (int(h), int(w))
+        # Leaf cell centres in pixels, for the numbers.
+        xy = self.ax.transData.transform(self.pos[self.leaf_ids]) if len(self.leaf_ids) else np.empty((0, 2))
+        self.leaf_px = np.column_stack([np.round(xy[:, 0]), np.round(self.size[0] - xy[:, 1])]).astype(int)
+        self._k = {id(f): k for k, f in enumerate(frames)}
+
+    # ---- drawn once --------------------------------------------------------------------------
+    def _figure(self, lay, dpi):
+        """A figure sized for a 16:9 slide around the layout; returns points per layout slot."""
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        A = style.ANIM
+        x0, y0, x1, y1 = lay.bbox
+        x0, x1, y0, y1 = x0 - 1.0, x1 + 1.0, y0 - 1.0, y1 + 2.0  # room for panel titles
+        span_w, span_h = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
+        top, bottom = 0.25 + 2 * A["title_pt"] * 1.45 / 72, 1.25
+        max_w, max_h = A["max_inch"]
+        slot = min(max_w / span_w, (max_h - top - bottom) / span_h, 0.5)  # inches per slot
+        self.fig_w = max(span_w * slot, 9.0)
+        self.fig_h = span_h * slot + top + bottom
+        self.fig = Figure(figsize=(self.fig_w, self.fig_h), dpi=dpi, facecolor=style.BACKGROUND)
+        self.canvas = FigureCanvasAgg(self.fig)
+        ax_w = span_w * slot / self.fig_w
+        self.ax = self.fig.add_axes(((1 - ax_w) / 2, bottom / self.fig_h, ax_w, span_h * slot / self.fig_h))
+        self.ax.set_xlim(x0, x1)
+        self.ax.set_ylim(y0, y1)
+        self.ax.set_axis_off()
+        return slot * 72
+
+    def _panels(self, lay):
+        from matplotlib.patches import Rectangle
+
+        A = style.ANIM
+        for p in lay.panels:
+            bx0, by0, bx1, by1 = p.box
+            self.ax.add_patch(Rectangle((bx0 - 0.3, by0 - 0.3), bx1 - bx0 + 0.6, by1 - by0 + 0.6,
+                                        facecolor=A["panel_fill"], edgecolor=A["panel_outline"], linewidth=0.6,
+                                        zorder=0))
+            if p.title:
+                self.ax.text((bx0 + bx1) / 2, by1 + 0.45, p.title, ha="center", va="bottom", color=style.INK,
+                             fontsize=min(A["panel_title_pt"], max(self.slot_pt * 0.9, 6.0)), fontfamily=style.FONT)
+
+    def _edges(self):
+        from matplotlib.collections import LineCollection
+
+        edges = np.array(list(self.trace.graph.edges()), dtype=np.int64).reshape(-1, 2)
+        src, dst = edges[:, 0], edges[:, 1]
+        ok = self.placed[src] & self.placed[dst]
+        segs = np.stack([self.pos[src[ok]], self.pos[dst[ok]]], axis=1)  # (E, 2, 2)
+        self.ax.add_collection(LineCollection(segs, colors=style.ANIM["edge"],
+                                              linewidths=0.5 if len(segs) > 2000 else 0.8, zorder=1))
+
+    def _markers(self):
+        """Squares for tensor elements, circles for ops, the current node's ring and its pushes."""
+        from matplotlib import colormaps
+        from matplotlib.collections import LineCollection
+
+        A = style.ANIM
+        nodes = self.trace.graph.nodes
+        count = len(self.pos)
+        is_leaf = np.array(["tensor" in nodes[n] for n in range(count)], dtype=bool)
+        self.leaf_ids = np.flatnonzero(is_leaf & self.placed)
+        self.op_ids = np.flatnonzero(~is_leaf & self.placed)
+        self.leaf_pt = max(min(_LEAF) * 0.85 * self.slot_pt, 2.0)
+        op_pt = max(min(0.7 * self.slot_pt, A["node_pt"][1]), 1.5)
+        # The diagrams' heat scale: signed, square-root spread when one gradient dwarfs the rest;
+        # the largest |gradient| any node holds at any time fixes it.
+        totals = np.abs(self.walk.arrays()["total"])
+        seeds = np.abs(np.asarray(self.walk.dY, dtype=float)).ravel()
+        vmax = float(max(totals.max(initial=0.0), seeds.max(initial=0.0))) or 1.0
+        self.heat = style.HeatScale.for_values(np.append(self.walk.final, vmax), signed=True, spread=True)
+        self.cmap = colormaps[self.heat.cmap_name]
+        self.empty = np.array(style.to_rgba(A["empty"]))
+        self.unreached_edge = np.array(style.to_rgba(style.VISITED))
+        self.op_edges = np.array([style.to_rgba(style.OP_COLORS.get(nodes[n]["op"], style.INK))
+                                  for n in self.op_ids]).reshape(-1, 4)
+        pos = self.pos
+        self.leaves = self.ax.scatter(pos[self.leaf_ids, 0], pos[self.leaf_ids, 1], s=self.leaf_pt ** 2, marker="s",
+                                      linewidths=0.8, edgecolors=A["leaf_outline"], zorder=2)
+        self.ops = self.ax.scatter(pos[self.op_ids, 0], pos[self.op_ids, 1], s=op_pt ** 2, marker="o",
+                                   linewidths=1.0 if op_pt > 5 else 0.4, edgecolors=self.op_edges, zorder=2)
+        self.active = LineCollection([], colors=A["edge_active"], linewidths=2.2, zorder=3)
+        self.ax.add_collection(self.active)
+        self.ring = self.ax.scatter([], [], s=(max(self.leaf_pt, op_pt) * 1.6) ** 2, facecolors="none",
+                                    edgecolors=A["window"], linewidths=A["window_pt"], zorder=4)
+        for a in (self.leaves, self.ops, self.active, self.ring):
+            a.set_animated(True)
+
+    def _colorbar(self):
+        """The colour bar, bottom centre."""
+        from matplotlib.cm import ScalarMappable
+        from matplotlib.colors import Normalize
+
+        A = style.ANIM
+        cw = min(4.0, self.fig_w * 0.4)
+        cax = self.fig.add_axes(((1 - cw / self.fig_w) / 2, 0.75 / self.fig_h, cw / self.fig_w, 0.14 / self.fig_h))
+        cb = self.fig.colorbar(ScalarMappable(Normalize(0.0, 1.0), self.cmap), cax=cax, orientation="horizontal")
+        ticks = [0.0, 0.25, 0.5, 0.75, 1.0]
+        cb.set_ticks(ticks, labels=[num(float(f"{self.heat.value_at(t):.2g}")) for t in ticks])
+        cb.ax.tick_params(labelsize=A["tick_pt"], length=2, pad=1)
+        label = "gradient ∂L/∂node" + (" (square-root scale)" if self.heat.gamma != 1 else "")
+        cb.set_label(label + "; grey outline: not reached yet", fontsize=A["tick_pt"], labelpad=1)
+
+    # ---- each frame --------------------------------------------------------------------------
+    def render(self, frame):
+        """Pixels of ``frame`` (a :class:`GraphFrame` of this clip): (H, W, 3) uint8."""
+        self._index(frame)
+        grads = self.walk.grads_after(frame.last)
+        reached = self.walk.touched_after(frame.last)
+        h = self.heat
+        frac = 0.5 + 0.5 * np.sign(grads) * np.minimum(np.abs(grads) / h.vmax, 1.0) ** h.gamma
+        colors = self.cmap(frac)  # (count, 4)
+        colors[~reached] = self.empty
+        op_edges = self.op_edges.copy()
+        op_edges[~reached[self.op_ids]] = self.unreached_edge
+        self.ops.set_edgecolors(op_edges)
+        self.canvas.restore_region(self._bg)
+        self.leaves.set_facecolors(colors[self.leaf_ids])
+        self.ops.set_facecolors(colors[self.op_ids])
+        cur, pos = frame.current, self.pos
+        if cur is not None and self.placed[cur]:
+            self.active.set_segments([[pos[p], pos[cur]] for p in frame.pushed if self.placed[p]])
+            self.ring.set_offsets(pos[[cur]])
+        else:
+            self.active.set_segments([])
+            self.ring.set_offsets(np.empty((0, 2)))
+        for a in (self.leaves, self.ops, self.active, self.ring):
+            self.fig.draw_artist(a)
+        rgb = np.asarray(self.canvas.buffer_rgba())[..., :3].copy()
+        if self.numbers:
+            self._stamp_leaf_numbers(rgb, colors, grads, reached)
+        y = self.title_top
+        for line in frame.title.split("\n"):
+            y += stamp_line(rgb, self._glyphs, line, self.title_pt, y, True, self.ink)
+        stamp_line(rgb, self._glyphs, frame.caption, self.caption_pt, self.caption_bottom, False, self.ink)
+        return rgb
+
+    def _index(self, frame):
+        k = self._k.get(id(frame))
+        if k is None:
+            raise ValueError("frame is not one of this renderer's frames")
+        return k
+
+    def _stamp_leaf_numbers(self, rgb, colors, grads, reached):
+        lum = 0.2126 * colors[:, 0] + 0.7152 * colors[:, 1] + 0.0722 * colors[:, 2]
+        for n, (cx, cy) in zip(self.leaf_ids.tolist(), self.leaf_px.tolist()):
+            if reached[n]:
+                stamp_alpha(rgb, self._glyphs.get(num(grads[n]), self.leaf_font), cx, cy,
+                            0.0 if lum[n] > 0.45 else 255.0)
+
+    def palette_colors(self):
+        """Colours a GIF palette must hold exactly: the fixed looks, then the heat colour map."""
+        return palette_colors([self.cmap])
+
+    def close(self):
+        self.fig.clear()

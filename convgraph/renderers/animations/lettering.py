@@ -1,0 +1,116 @@
+"""Text stamped into frames: formulas, captions and cell numbers drawn from cached glyph bitmaps.
+
+Drawing a matplotlib Text artist costs about a millisecond; a clip changes a few words per frame,
+so words are rendered once with FreeType (as Agg draws text) and stamped into the pixels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import style
+
+__all__ = ["Glyphs", "fit_text", "stamp_line", "stamp_alpha"]
+
+
+def fit_text(glyphs, texts, avail_px, pt):
+    """The largest size up to ``pt`` (in quarter points) at which every line of ``texts`` fits ``avail_px``."""
+    lines = {line for t in texts for line in t.split("\n")}
+    widest = max((glyphs.line(line, pt).shape[1] for line in lines), default=1)
+    return float(pt) if widest <= avail_px else float(int(0.97 * pt * avail_px / widest * 4) / 4)
+
+
+def stamp_line(rgb, glyphs, text, pt, y, top, ink):
+    """Stamp one line of ``text`` centred horizontally on ``rgb``, its top (``top=True``) or bottom at
+    row ``y``, in colour ``ink`` (0..255 RGB); returns the line pitch in pixels."""
+    pitch = int(round(pt * 1.45 * glyphs.dpi / 72))
+    alpha = glyphs.line(text, pt)
+    h, w = alpha.shape
+    H, W = rgb.shape[:2]
+    y0 = y if top else y - h
+    x0 = max((W - w) // 2, 0)
+    w = min(w, W - x0)
+    if y0 < 0 or y0 + h > H or w <= 0:
+        return pitch
+    a = alpha[:, :w, None]
+    region = rgb[y0:y0 + h, x0:x0 + w].astype(np.float32)
+    rgb[y0:y0 + h, x0:x0 + w] = (region * (1.0 - a) + ink * a + 0.5).astype(np.uint8)
+    return pitch
+
+
+class Glyphs:
+    """Rendered numbers by (text, size): coverage bitmaps from FreeType, as Agg draws text."""
+
+    def __init__(self, dpi):
+        from matplotlib.font_manager import FontProperties, findfont
+        from matplotlib.ft2font import FT2Font
+
+        self.dpi = dpi
+        self.font = FT2Font(findfont(FontProperties(family=style.FONT)))
+        self.cache = {}
+
+    def get(self, text, pt):
+        """Coverage bitmap (h, w) float32 of ``text`` drawn as one run of glyphs."""
+        return self._word(text, pt)[0]
+
+    def _word(self, word, pt):
+        """(coverage, baseline row, advance in pixels) of one word."""
+        key = ("word", word, pt)
+        hit = self.cache.get(key)
+        if hit is None:
+            from matplotlib.backends.backend_agg import get_hinting_flag
+
+            f = self.font
+            f.set_size(pt, self.dpi)
+            f.set_text(word, 0.0, flags=get_hinting_flag())
+            f.draw_glyphs_to_bitmap(antialiased=True)
+            alpha = np.asarray(f.get_image(), dtype=np.float32) / 255.0
+            descent = int(round(f.get_descent() / 64))
+            width = max(int(round(f.get_width_height()[0] / 64)), alpha.shape[1])
+            hit = (alpha, alpha.shape[0] - descent, width)
+            self.cache[key] = hit
+        return hit
+
+    def line(self, text, pt):
+        """Coverage bitmap (h, w) float32 of one line of text, words on a common baseline.
+
+        Words are cached, so a formula that changes a few numbers per frame costs a few words.
+        """
+        key = ("line", text, pt)
+        hit = self.cache.get(key)
+        if hit is not None:
+            return hit
+        words = [self._word(w, pt) for w in text.split(" ") if w]
+        space = int(round(0.28 * pt * self.dpi / 72))  # DejaVu Sans: a space is 0.318 em, less the side bearings
+        ascent = max([b for _, b, _ in words] + [int(round(0.76 * pt * self.dpi / 72))])
+        descent = max([a.shape[0] - b for a, b, _ in words] + [int(round(0.24 * pt * self.dpi / 72))])
+        width = sum(wd for _, _, wd in words) + space * max(len(text.split(" ")) - 1, 0) + 2
+        out = np.zeros((ascent + descent, width), np.float32)
+        x = 0
+        k = 0
+        for part in text.split(" "):
+            if part:
+                alpha, base, wd = words[k]
+                k += 1
+                y0 = ascent - base
+                h, w = alpha.shape
+                out[y0:y0 + h, x:x + w] = np.maximum(out[y0:y0 + h, x:x + w], alpha)
+                x += wd
+            x += space
+        if len(self.cache) > 20000:  # long clips: keep memory bounded
+            self.cache.clear()
+        self.cache[key] = out
+        return out
+
+
+def stamp_alpha(rgb, alpha, cx, cy, ink):
+    """Blend a coverage bitmap ``alpha`` (h, w) into ``rgb`` centred on pixel (cx, cy) in colour
+    ``ink`` (a 0..255 grey level or RGB); nothing when it would cross the frame's edge."""
+    H, W = rgb.shape[:2]
+    h, w = alpha.shape
+    y0, x0 = cy - h // 2, cx - w // 2
+    if y0 < 0 or x0 < 0 or y0 + h > H or x0 + w > W:
+        return
+    region = rgb[y0:y0 + h, x0:x0 + w].astype(np.float32)
+    a = alpha[..., None]
+    rgb[y0:y0 + h, x0:x0 + w] = (region * (1.0 - a) + ink * a + 0.5).astype(np.uint8)

@@ -1,0 +1,12 @@
+"""Graphviz diagrams of a Trace with gradient heat: the full scalar graph, focus views, a collapsed
+view for big traces and a node-by-node step view, all at positions pinned from the shared layout.
+
+:func:`to_digraph` builds the DOT text and never runs a program (:mod:`.digraph`, drawing with
+:mod:`.full` or :mod:`.collapsed` from the pieces in :mod:`.dot`); :func:`render_graph` is the one
+place that runs Graphviz (:mod:`.render`).
+"""
+
+from .digraph import NODE_BUDGET, to_digraph
+from .render import FORMATS, MissingProgramError, render_graph
+
+__all__ = ["to_digraph", "render_graph", "MissingProgramError", "NODE_BUDGET", "FORMATS"]

@@ -1,0 +1,101 @@
+"""Writing a diagram to a file: DOT text, or SVG, PNG and PDF through Graphviz (the one place that
+runs ``dot``: ``dot -Kneato -n2`` draws at the pinned positions and lays out nothing)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+from pathlib import Path
+
+from .. import style
+from ..files import into_place
+from .digraph import to_digraph
+
+__all__ = ["render_graph", "MissingProgramError", "FORMATS"]
+
+log = logging.getLogger(__name__)
+
+#: Output formats of :func:`render_graph`, by file suffix.
+FORMATS = (".svg", ".png", ".pdf", ".dot", ".gv")
+_INSTALL = ("install Graphviz: sudo apt-get install graphviz (Debian, Ubuntu), brew install graphviz "
+            "(macOS) or conda install -c conda-forge graphviz")
+
+
+class MissingProgramError(RuntimeError):
+    """Graphviz's ``dot`` program is needed for this format and is not installed."""
+
+
+def _png_dpi(dg):
+    """The diagram's PNG resolution, lowered for a big drawing so its longer side stays bounded."""
+    d = style.DIAGRAM
+    w, h = getattr(dg, "convgraph_extent_inch", (1.0, 1.0))
+    return max(min(d["png_dpi"], d["png_max_px"] / max(w, h, 1e-9)), 24)
+
+
+def _run_dot(source, fmt, dpi, tmp, path):
+    cmd = ["dot", "-Kneato", "-n2", f"-T{fmt}", "-o", str(tmp)]
+    if fmt == "png":
+        cmd.insert(3, f"-Gdpi={dpi:.0f}")
+    try:
+        done = subprocess.run(cmd, input=source.encode("utf-8"), capture_output=True)
+    except FileNotFoundError as e:
+        raise MissingProgramError(
+            f"writing .{fmt} needs Graphviz's 'dot' program, which is not on PATH; {_INSTALL}. "
+            f"(.dot and .gv files need no program.)") from e
+    if done.returncode != 0 or not tmp.exists():
+        message = done.stderr.decode("utf-8", "replace").strip()
+        raise RuntimeError(f"Graphviz failed writing {path.name} (exit {done.returncode}): {message}")
+    if done.stderr:
+        log.info("Graphviz: %s", done.stderr.decode("utf-8", "replace").strip())
+
+
+def render_graph(trace, path, **options):
+    """Write the picture of :func:`~convgraph.renderers.diagrams.to_digraph` to ``path``: .svg, .png,
+    .pdf, or .dot/.gv (DOT text).
+
+    The file is written under a temporary name and renamed into place. ``.dot``/``.gv`` need no
+    program; the other formats run Graphviz (``dot -Kneato -n2``). The trace is only read.
+
+    Parameters
+    ----------
+    trace : Trace
+    path : str or os.PathLike
+    **options
+        ``focus``, ``heat``, ``step``, ``detail``, ``dY``, as for :func:`~convgraph.renderers.diagrams.to_digraph`.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ValueError
+        For an unknown suffix or a bad option.
+    FileNotFoundError
+        When the folder of ``path`` does not exist.
+    MissingProgramError
+        When Graphviz's ``dot`` is needed and not installed (the message says how to install it).
+    RuntimeError
+        When Graphviz fails.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or a path, got {type(path).__name__}")
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise ValueError(f"path must end in one of {', '.join(FORMATS)}, got {str(path)!r}")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"cannot write {str(path)!r}: the folder {str(path.parent)!r} does not exist")
+    unknown = set(options) - {"focus", "heat", "step", "detail", "dY"}
+    if unknown:
+        raise TypeError(f"render_graph got unexpected option(s) {sorted(unknown)}; "
+                        f"expected focus, heat, step, detail, dY")
+    dg = to_digraph(trace, **options)
+    source = dg.source
+    with into_place(path) as tmp:
+        if suffix in (".dot", ".gv"):
+            tmp.write_text(source, encoding="utf-8")
+        else:
+            _run_dot(source, suffix[1:], _png_dpi(dg), tmp, path)
+    return path
