@@ -426,6 +426,13 @@ def _parser():
         p.set_defaults(func=func)
         return p
 
+    _text_commands(add, conv, common)
+    _picture_commands(add)
+    return parser
+
+
+def _text_commands(add, conv, common):
+    """demo, trace, step and check."""
     p = add("demo", cmd_demo, "write the lecture kit: graph with heat, focus views, GIFs of every scene, index.md",
             ["convgraph demo", "convgraph demo --out slides/conv"], parents=())
     p.add_argument("--out", default="outputs", metavar="DIR", help="folder to write into (default outputs)")
@@ -451,6 +458,9 @@ def _parser():
     p.add_argument("--rtol", type=float, default=1e-9, help="allowed difference relative to the largest value "
                    "(default 1e-9)")
 
+
+def _picture_commands(add):
+    """render, animate and html."""
     p = add("render", cmd_render, "draw the graph with Graphviz (.svg .png .pdf .dot .gv by suffix)",
             ["convgraph render -o graph.svg", "convgraph render --focus w:1,1 -o w11.png",
              "convgraph render --input 12x12 --detail auto -o big.svg"])
@@ -478,7 +488,6 @@ def _parser():
     p.add_argument("-o", "--out", default="lesson.html", metavar="PATH", help="(default lesson.html)")
     p.add_argument("--digits", type=int, default=2, help="decimals of every number on the page (default 2)")
     p.add_argument("--title", help="heading of the page (default: the convolution)")
-    return parser
 
 
 def main(argv=None):

@@ -48,9 +48,63 @@ def chromium():
     return path
 
 
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser(chromium):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class Opened:
+    """A page loaded from a file:// URL, with every console message, page error and request seen."""
+
+    def __init__(self, browser, path, hash_=""):
+        self.url = path.resolve().as_uri()
+        self.page = browser.new_page(viewport={"width": 1600, "height": 900})
+        self.console, self.requests = [], []
+        self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
+        self.page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
+        self.page.on("request", lambda r: self.requests.append(r.url))
+        self.page.goto(self.url + hash_)
+
+    def state(self):
+        return self.page.evaluate("convgraph.state()")
+
+    def text(self, selector):
+        return self.page.locator(selector).text_content()
+
+    def cells(self, selector):
+        return [c.strip() for c in self.page.locator(selector).all_text_contents()]
+
+    def assert_clean(self):
+        assert self.console == []
+        assert [u for u in self.requests if u.split("#")[0] != self.url] == []
+
+
+@pytest.fixture
+def opened(browser):
+    pages = []
+
+    def _open(path, hash_=""):
+        p = Opened(browser, path, hash_)
+        pages.append(p)
+        return p
+
+    yield _open
+    for p in pages:
+        p.page.close()
+
+
 @pytest.fixture
 def lesson():
-    """The seed lesson's arrays: a 5x5 input and a 3x3 kernel."""
+    """The lesson's arrays (convgraph.lessons.LESSON): x = 0..24 as 5x5 and the 3x3 Sobel kernel."""
     from convgraph.lessons import lesson_arrays
 
     return lesson_arrays()

@@ -81,7 +81,10 @@ def test_grids_mark_the_cells_a_step_touches(lesson):
 def test_stepper_commands_and_bounds(lesson):
     trace = cg.trace_conv2d(*lesson)
     s = Stepper(StepText(trace, trace.walk()))
-    assert "already at the first step" in "\n".join(s.command("b"))
+    assert s.current == 1
+    before = "\n".join(s.command("b"))
+    assert s.current == 0 and "step 0 of 187 · before backprop: dY (ones) seeds the outputs" in before
+    assert "already before the first step" in "\n".join(s.command("b"))
     s.command("e")
     assert s.current == 187
     assert "every gradient is final" in "\n".join(s.command(""))  # Enter on the last step stays there
@@ -90,7 +93,7 @@ def test_stepper_commands_and_bounds(lesson):
     s.command("j 1")
     s.command("w [2, 2]")  # brackets and spaces are fine
     assert (s.current, trace.label(s.text.walk.node(s.current))) == (2, "mul#185")
-    with pytest.raises(ValueError, match="start must be a step number from 1 to 187, got 188"):
+    with pytest.raises(ValueError, match="start must be a step number from 0 to 187, got 188"):
         Stepper(s.text, start=188)
 
 

@@ -43,6 +43,65 @@ class _Panel:
     __slots__ = ("d", "ax", "image", "grid", "texts", "labels", "marks", "rgba", "norm", "cmap", "font")
 
 
+class _Sheet:
+    """Where everything of one grid scene goes, in inches: column blocks, panel rows, the cell size."""
+
+    def __init__(self, scene):
+        A = style.ANIM
+        panels = scene.panels
+        self.blocks = blocks = sorted({p.block for p in panels})
+        self.n_rows = n_rows = max(p.row for p in panels) + 1
+        self.sub = sub = {b: max(p.sub for p in panels if p.block == b) + 1 for b in blocks}
+        self.gw = gw = {b: max(p.values.shape[1] for p in panels if p.block == b) for b in blocks}
+        self.row_h = row_h = [max((p.values.shape[0] for p in panels if p.row == r), default=1) for r in range(n_rows)]
+        title_lines = max(f.title.count("\n") + 1 for f in scene.frames)
+        self.top = 0.25 + title_lines * A["title_pt"] * 1.45 / 72
+        bottom = sum(_COLORBAR) + _CAPTION + 0.15
+        fixed_w = 2 * _MARGIN + (len(blocks) - 1) * _BLOCK_GAP + sum((sub[b] - 1) * _SUB_GAP for b in blocks)
+        fixed_h = self.top + bottom + n_rows * _PANEL_TITLE + (n_rows - 1) * _ROW_GAP
+        max_w, max_h = A["max_inch"]
+        cell = min(A["cell_inch"], (max_w - fixed_w) / sum(sub[b] * gw[b] for b in blocks),
+                   (max_h - fixed_h) / sum(row_h))
+        self.cell = cell = max(cell, 0.04)
+        self.block_w = {b: max(sub[b] * gw[b] * cell + (sub[b] - 1) * _SUB_GAP, _MIN_BLOCK) for b in blocks}
+        fig_w = 2 * _MARGIN + sum(self.block_w.values()) + (len(blocks) - 1) * _BLOCK_GAP
+        extra = max(_MIN_FIG_W - fig_w, 0.0)  # narrow clips: room for the formula, blocks stay centred
+        self.fig_w = fig_w + extra
+        self.fig_h = fixed_h + sum(row_h) * cell
+        self.block_x, x = {}, _MARGIN + extra / 2
+        for b in blocks:
+            self.block_x[b] = x
+            x += self.block_w[b] + _BLOCK_GAP
+        self.row_y, y = [], self.top
+        for r in range(n_rows):
+            self.row_y.append(y + _PANEL_TITLE)
+            y += _PANEL_TITLE + row_h[r] * cell + _ROW_GAP
+        self.stack_bottom = y - _ROW_GAP
+
+    def fx(self, inch):
+        return inch / self.fig_w
+
+    def fy(self, inch_from_top):
+        return 1.0 - inch_from_top / self.fig_h
+
+    def panel_rect(self, d):
+        """(x0, y0 from the top, width, height) of panel ``d`` in inches."""
+        rows, cols = d.values.shape
+        b, cell = d.block, self.cell
+        slot_w = self.sub[b] * self.gw[b] * cell + (self.sub[b] - 1) * _SUB_GAP
+        x0 = self.block_x[b] + (self.block_w[b] - slot_w) / 2 + d.sub * (self.gw[b] * cell + _SUB_GAP)
+        x0 += (self.gw[b] - cols) * cell / 2
+        y0 = self.row_y[d.row] + (self.row_h[d.row] - rows) * cell / 2
+        return x0, y0, cols * cell, rows * cell
+
+    def title_room(self, d):
+        """How wide (inches) a panel's title may be."""
+        cols, b, cell = d.values.shape[1], d.block, self.cell
+        if self.sub[b] > 1:
+            return cols * cell + _SUB_GAP
+        return cols * cell + (_MIN_BLOCK - cols * cell if self.gw[b] * cell < _MIN_BLOCK else 0.2)
+
+
 class GridRenderer:
     """Renders the frames of one grid scene to (H, W, 3) uint8 arrays, all the same size.
 
@@ -58,92 +117,48 @@ class GridRenderer:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
-        self.scene = scene
         A = style.ANIM
-        panels = scene.panels
-        blocks = sorted({p.block for p in panels})
-        n_rows = max(p.row for p in panels) + 1
-        sub = {b: max(p.sub for p in panels if p.block == b) + 1 for b in blocks}
-        gw = {b: max(p.values.shape[1] for p in panels if p.block == b) for b in blocks}
-        row_h = [max((p.values.shape[0] for p in panels if p.row == r), default=1) for r in range(n_rows)]
-        title_lines = max(f.title.count("\n") + 1 for f in scene.frames)
-
-        top = 0.25 + title_lines * A["title_pt"] * 1.45 / 72
-        bottom = sum(_COLORBAR) + _CAPTION + 0.15
-        fixed_w = 2 * _MARGIN + (len(blocks) - 1) * _BLOCK_GAP + sum((sub[b] - 1) * _SUB_GAP for b in blocks)
-        cells_w = sum(sub[b] * gw[b] for b in blocks)
-        fixed_h = top + bottom + n_rows * _PANEL_TITLE + (n_rows - 1) * _ROW_GAP
-        cells_h = sum(row_h)
-        max_w, max_h = A["max_inch"]
-        cell = min(A["cell_inch"], (max_w - fixed_w) / cells_w, (max_h - fixed_h) / cells_h)
-        cell = max(cell, 0.04)
-        block_w = {b: max(sub[b] * gw[b] * cell + (sub[b] - 1) * _SUB_GAP, _MIN_BLOCK) for b in blocks}
-        fig_w = 2 * _MARGIN + sum(block_w.values()) + (len(blocks) - 1) * _BLOCK_GAP
-        extra = max(_MIN_FIG_W - fig_w, 0.0)  # narrow clips: room for the formula, blocks stay centred
-        fig_w += extra
-        fig_h = fixed_h + cells_h * cell
-        self.cell_pt = cell * 72
-        if numbers is None:
-            numbers = self.cell_pt >= A["min_number_cell_pt"]
-        self.numbers = bool(numbers)
-
-        fig = Figure(figsize=(fig_w, fig_h), dpi=dpi, facecolor=style.BACKGROUND)
-        self.fig, self.canvas = fig, FigureCanvasAgg(fig)
-        fig.set_layout_engine(None)
-
-        def fx(inch):
-            return inch / fig_w
-
-        def fy(inch_from_top):
-            return 1.0 - inch_from_top / fig_h
-
-        block_x, x = {}, _MARGIN + extra / 2
-        for b in blocks:
-            block_x[b] = x
-            x += block_w[b] + _BLOCK_GAP
-        row_y, y = [], top
-        for r in range(n_rows):
-            row_y.append(y + _PANEL_TITLE)
-            y += _PANEL_TITLE + row_h[r] * cell + _ROW_GAP
-        stack_bottom = y - _ROW_GAP
-
-        self.panels = {}
-        self.dynamic = []
-        self.animated = []
-        for d in panels:
-            rows, cols = d.values.shape
-            slot_w = sub[d.block] * gw[d.block] * cell + (sub[d.block] - 1) * _SUB_GAP
-            x0 = block_x[d.block] + (block_w[d.block] - slot_w) / 2 + d.sub * (gw[d.block] * cell + _SUB_GAP)
-            x0 += (gw[d.block] - cols) * cell / 2
-            y0 = row_y[d.row] + (row_h[d.row] - rows) * cell / 2
-            ax = fig.add_axes((fx(x0), fy(y0 + rows * cell), fx(cols * cell), rows * cell / fig_h))
-            self.panels[d.key] = self._panel(ax, d, scene.scales[d.scale])
-            room = cols * cell + (_SUB_GAP if sub[d.block] > 1 else _MIN_BLOCK - cols * cell if gw[d.block] * cell
-                                                                    < _MIN_BLOCK else 0.2)
-            title_pt = min(A["panel_title_pt"], room * 72 / (0.6 * len(d.title)))
-            ax.set_title(d.title, fontsize=title_pt, color=style.INK, pad=9, fontfamily=style.FONT)
-
-        # One colour bar under each block, labelled with its tensor.
-        for b in blocks:
-            d = next(p for p in panels if p.block == b)
-            scale = scene.scales[d.scale]
-            width = min(block_w[b], max(1.2, gw[b] * sub[b] * cell))
-            cax = fig.add_axes((fx(block_x[b] + (block_w[b] - width) / 2), fy(stack_bottom + 0.25 + _COLORBAR[0]),
-                                fx(width), _COLORBAR[0] / fig_h))
-            self._colorbar(cax, scale)
-
+        self.scene = scene
+        sheet = self.sheet = _Sheet(scene)
+        self.cell_pt = sheet.cell * 72
+        self.numbers = bool(self.cell_pt >= A["min_number_cell_pt"] if numbers is None else numbers)
+        self.fig = Figure(figsize=(sheet.fig_w, sheet.fig_h), dpi=dpi, facecolor=style.BACKGROUND)
+        self.canvas = FigureCanvasAgg(self.fig)
+        self.fig.set_layout_engine(None)
+        self.panels, self.dynamic = {}, []
+        for d in scene.panels:
+            self._place_panel(d)
+        for b in sheet.blocks:  # one colour bar under each block, labelled with its tensor
+            self._place_colorbar(b)
         # The formula and the rule change from frame to frame: stamped from cached word bitmaps.
         self._glyphs = Glyphs(dpi)
-        avail = (fig_w - 0.3) * dpi
+        avail = (sheet.fig_w - 0.3) * dpi
         self.title_pt = self._fit([f.title for f in scene.frames], avail, A["title_pt"])
         self.caption_pt = self._fit([f.caption for f in scene.frames], avail, A["caption_pt"])
         self.title_top = int(round(0.18 * dpi))
-        self.caption_bottom = int(round((1 - 0.12 / fig_h) * fig_h * dpi))
+        self.caption_bottom = int(round((1 - 0.12 / sheet.fig_h) * sheet.fig_h * dpi))
         self.ink = np.array(style.to_rgba(style.INK)[:3]) * 255
         self.canvas.draw()
-        self._bg = self.canvas.copy_from_bbox(fig.bbox)
+        self._bg = self.canvas.copy_from_bbox(self.fig.bbox)
         self._marked = set()
         self.size = (int(self.canvas.get_width_height()[1]), int(self.canvas.get_width_height()[0]))
+
+    def _place_panel(self, d):
+        sheet = self.sheet
+        x0, y0, w, h = sheet.panel_rect(d)
+        ax = self.fig.add_axes((sheet.fx(x0), sheet.fy(y0 + h), sheet.fx(w), h / sheet.fig_h))
+        self.panels[d.key] = self._panel(ax, d, self.scene.scales[d.scale])
+        title_pt = min(style.ANIM["panel_title_pt"], sheet.title_room(d) * 72 / (0.6 * len(d.title)))
+        ax.set_title(d.title, fontsize=title_pt, color=style.INK, pad=9, fontfamily=style.FONT)
+
+    def _place_colorbar(self, b):
+        sheet = self.sheet
+        d = next(p for p in self.scene.panels if p.block == b)
+        width = min(sheet.block_w[b], max(1.2, sheet.gw[b] * sheet.sub[b] * sheet.cell))
+        cax = self.fig.add_axes((sheet.fx(sheet.block_x[b] + (sheet.block_w[b] - width) / 2),
+                                 sheet.fy(sheet.stack_bottom + 0.25 + _COLORBAR[0]), sheet.fx(width),
+                                 _COLORBAR[0] / sheet.fig_h))
+        self._colorbar(cax, self.scene.scales[d.scale])
 
     def _fit(self, texts, avail_px, pt):
         return fit_text(self._glyphs, texts, avail_px, pt)

@@ -468,38 +468,27 @@ def _dilated_dy(c):
     return D, zeros
 
 
-def input_grad_scene(rec, dY, max_frames=400):
-    """dX twice: every dY[i,j] scatters dY[i,j]·W into its window; then the kernel rotated 180°
-    slides over dY′ (dY dilated by the stride, zero-padded) and gathers the same dX cell by cell."""
-    c = _Conv(rec, dY)
-    max_frames = _check_frames(max_frames)
-    runs = _chunks(c.positions(), max(1, max_frames // 2))
-    b = _Builder(c)
-    _, dXs = _backward_states(c, runs)
-    D, dzeros = _dilated_dy(c)
-    wf = c.w[:, :, ::-1, ::-1]  # rot180 per (o, c)
-    # Part 2: dX by gathering, one real input position (n, ch, h, w) at a time.
-    cells2 = [(n, ch, h, w) for n in range(c.N) for ch in range(c.C) for h in range(c.H) for w in range(c.W)]
-    runs2 = _chunks(cells2, max(1, max_frames - len(runs)))
-    gather = np.full((c.N, c.C, c.H, c.W), np.nan)
-    full2 = np.zeros((c.N, c.C, c.H, c.W))
+def _gather(c, D, wf):
+    """dX cell by cell as rot180(W) over dY′: the values (N, C, H, W) and each cell's nonzero terms."""
+    full = np.zeros((c.N, c.C, c.H, c.W))
     terms = {}
-    for n, ch, h, w in cells2:
-        g, cc = ch // c.Cg, ch % c.Cg
-        pairs = []
-        for o in range(g * c.Og, (g + 1) * c.Og):
-            win = D[n, o, h + np.arange(c.KH)[:, None] * c.dh, w + np.arange(c.KW)[None, :] * c.dw]
-            full2[n, ch, h, w] += float(np.sum(win * wf[o, cc]))
-            pairs += [(wf[o, cc, u, v], win[u, v]) for u in range(c.KH) for v in range(c.KW) if win[u, v] != 0]
-        terms[(n, ch, h, w)] = pairs
-    states2 = []
-    for run in runs2:
-        for n, ch, h, w in run:
-            gather[n, ch, h, w] = full2[n, ch, h, w]
-        states2.append(gather.copy())
+    for n in range(c.N):
+        for ch in range(c.C):
+            cc = ch % c.Cg  # the channel's place within its group's filters
+            for h in range(c.H):
+                for w in range(c.W):
+                    pairs = []
+                    for o in c.s.out_channels(ch):
+                        win = D[n, o, h + np.arange(c.KH)[:, None] * c.dh, w + np.arange(c.KW)[None, :] * c.dw]
+                        full[n, ch, h, w] += float(np.sum(win * wf[o, cc]))
+                        pairs += [(wf[o, cc, u, v], win[u, v]) for u in range(c.KH) for v in range(c.KW)
+                                  if win[u, v] != 0]
+                    terms[(n, ch, h, w)] = pairs
+    return full, terms
 
-    b.scales = {"dY": _grad_scale("dY and dY′", c.dY), "W": _value_scale("W, rot180(W)", c.w),
-                "dX": _grad_scale("dX (gradient)", *dXs, full2)}
+
+def _input_grad_panels(b, c, D, dzeros, wf):
+    """dY, W and dX scattering; then dY′, rot180(W) and dX gathering."""
     b.y_panels("dY", 0, "dY", c.dY)
     b.w_panels("W", 1, "W", c.w)
     b.x_panels("dX", 2, "dX", None, dynamic=True, label="dX scatter")
@@ -513,6 +502,45 @@ def input_grad_scene(rec, dY, max_frames=400):
             b.panel(f"dXg:{n},{ch}", c.x_title("dX gather", n, ch), 5, n * c.C + ch, 0, "dX",
                     np.full((c.H, c.W), np.nan), None, True)
 
+
+def _gather_frame(b, c, run, state, full, terms, last1, caption):
+    """One frame of part 2: the flipped kernel's window on dY′ for the run's last cell, dX so far."""
+    cells = {}
+    for n, ch, h, w in run[-1:]:
+        win = np.stack(np.meshgrid(h + np.arange(c.KH) * c.dh, w + np.arange(c.KW) * c.dw, indexing="ij"),
+                       axis=-1).reshape(-1, 2)
+        for o in c.s.out_channels(ch):
+            cells.setdefault(f"dYd:{n},{o}", []).extend(map(tuple, win))
+        cells.setdefault(f"dXg:{n},{ch}", []).append((h, w))
+    n, ch, h, w = run[-1]
+    boxes = tuple(f"Wf:{o},{ch % c.Cg}" for o in c.s.out_channels(ch))
+    lhs = _index("dX", c.x_lead(n, ch), h, w)
+    if len(run) > 1:
+        title = f"dX gathered {len(run)} cells per frame, last {lhs} = {num(full[n, ch, h, w])}"
+    else:
+        sum_text = _sum_text(terms[(n, ch, h, w)], empty="0 (every tap on a zero of dY′)")
+        title = f"{lhs} = Σ rot180(W)·dY′ = {sum_text} = {num(full[n, ch, h, w])}"
+    vals = {f"dXg:{a},{bb}": np.array(state[a, bb]) for a in range(c.N) for bb in range(c.C)}
+    b.frame({**last1, **vals}, cells, boxes, title, caption)
+
+
+def input_grad_scene(rec, dY, max_frames=400):
+    """dX twice: every dY[i,j] scatters dY[i,j]·W into its window; then the kernel rotated 180°
+    slides over dY′ (dY dilated by the stride, zero-padded) and gathers the same dX cell by cell."""
+    c = _Conv(rec, dY)
+    max_frames = _check_frames(max_frames)
+    runs = _chunks(c.positions(), max(1, max_frames // 2))
+    b = _Builder(c)
+    _, dXs = _backward_states(c, runs)
+    D, dzeros = _dilated_dy(c)
+    wf = c.w[:, :, ::-1, ::-1]  # rot180 per (o, c)
+    full2, terms = _gather(c, D, wf)
+    cells2 = [(n, ch, h, w) for n in range(c.N) for ch in range(c.C) for h in range(c.H) for w in range(c.W)]
+    runs2 = _chunks(cells2, max(1, max_frames - len(runs)))
+    b.scales = {"dY": _grad_scale("dY and dY′", c.dY), "W": _value_scale("W, rot180(W)", c.w),
+                "dX": _grad_scale("dX (gradient)", *dXs, full2)}
+    _input_grad_panels(b, c, D, dzeros, wf)
+
     cap1 = (f"part 1, scatter: each dY[i,j] adds dY[i,j]·W into the window it came from   ({c.params_text()})")
     top, left = (c.KH - 1) * c.dh - c.pt, (c.KW - 1) * c.dw - c.pl
     how = "dilated by s, " if max(c.sh, c.sw) > 1 else ""
@@ -520,33 +548,17 @@ def input_grad_scene(rec, dY, max_frames=400):
             f"{top if top == left else (top, left)}, with dilation d")
     empty2 = {f"dXg:{n},{ch}": np.full((c.H, c.W), np.nan) for n in range(c.N) for ch in range(c.C)}
     for run, dXp in zip(runs, dXs):
-        cells, boxes = {}, []
+        cells = {}
         for n, o, i, j in run[-1:]:
             b.window(cells, "dX", n, o, i, j)
             cells.setdefault(f"dY:{n},{o}", []).append((i, j))
-        boxes = b.kernel_keys("W", run[-1][1])
-        b.frame({**b.xp_values("dX", dXp), **empty2}, cells, boxes, _dx_title(c, run), cap1)
+        b.frame({**b.xp_values("dX", dXp), **empty2}, cells, b.kernel_keys("W", run[-1][1]), _dx_title(c, run), cap1)
     last1 = b.xp_values("dX", dXs[-1])
-    for run, st in zip(runs2, states2):
-        cells = {}
-        for n, ch, h, w in run[-1:]:
-            g = ch // c.Cg
-            win = np.stack(np.meshgrid(h + np.arange(c.KH) * c.dh, w + np.arange(c.KW) * c.dw, indexing="ij"),
-                           axis=-1).reshape(-1, 2)
-            for o in range(g * c.Og, (g + 1) * c.Og):
-                cells.setdefault(f"dYd:{n},{o}", []).extend(map(tuple, win))
-            cells.setdefault(f"dXg:{n},{ch}", []).append((h, w))
-        n, ch, h, w = run[-1]
-        g, cc = ch // c.Cg, ch % c.Cg
-        boxes = tuple(f"Wf:{o},{cc}" for o in range(g * c.Og, (g + 1) * c.Og))
-        lhs = _index("dX", c.x_lead(n, ch), h, w)
-        if len(run) > 1:
-            title = f"dX gathered {len(run)} cells per frame, last {lhs} = {num(full2[n, ch, h, w])}"
-        else:
-            sum_text = _sum_text(terms[(n, ch, h, w)], empty="0 (every tap on a zero of dY′)")
-            title = f"{lhs} = Σ rot180(W)·dY′ = {sum_text} = {num(full2[n, ch, h, w])}"
-        vals = {f"dXg:{a},{bb}": np.array(st[a, bb]) for a in range(c.N) for bb in range(c.C)}
-        b.frame({**last1, **vals}, cells, boxes, title, cap2)
+    gather = np.full((c.N, c.C, c.H, c.W), np.nan)
+    for run in runs2:
+        for n, ch, h, w in run:
+            gather[n, ch, h, w] = full2[n, ch, h, w]
+        _gather_frame(b, c, run, gather.copy(), full2, terms, last1, cap2)
     return b.build("input-grad", {"dX": _crop(c, dXs[-1]), "dX_gather": full2})
 
 

@@ -12,8 +12,9 @@ import re
 __all__ = ["Stepper", "run_stepper", "HELP", "KEYS", "INTRO"]
 
 KEYS = "Enter next · b back · j N jump · w u,v weight · x i,j input · e end · h help · q quit"
-HELP = ("Enter: next step · b: back one step · j N: jump to step N · w u,v: the next step that pushes into "
-        "w[u,v] (w alone: the one after) · x i,j: the same for x[i,j] · e: the last step · q: quit")
+HELP = ("Enter: next step · b: back one step · j N: jump to step N (j 0: before the first) · w u,v: the next "
+        "step that pushes into w[u,v] (w alone: the one after) · x i,j: the same for x[i,j] · e: the last step · "
+        "q: quit")
 
 INTRO = "Backprop visits each node once, outputs first: a node pushes grad·local into each operand (+=)."
 
@@ -24,8 +25,8 @@ class Stepper:
     """State and commands of one stepping session over ``text.walk``.
 
     ``command(line)`` applies one line of input and returns the lines to show; ``current`` is the
-    number of the step on screen (1 … N, as ``convgraph step`` and every other view count them).
-    The session never changes the trace or its walk.
+    number of the step on screen (1 … N, as every other view counts them; 0 is the screen before the
+    first step). The session never changes the trace or its walk.
 
     >>> import numpy as np, convgraph as cg
     >>> t = cg.trace_conv2d(np.ones((3, 3)), np.ones((2, 2)))
@@ -40,8 +41,8 @@ class Stepper:
     def __init__(self, text, *, start=1):
         if not len(text):
             raise ValueError("there are no steps to show (the graph is empty)")
-        if not 1 <= start <= len(text):
-            raise ValueError(f"start must be a step number from 1 to {len(text)}, got {start}")
+        if not 0 <= start <= len(text):
+            raise ValueError(f"start must be a step number from 0 to {len(text)}, got {start}")
         self.text = text
         self.current = start
         self.focus = None  # (label, node, [step numbers]) of the last w/x command
@@ -50,7 +51,10 @@ class Stepper:
     def view(self, note=None):
         """The lines of the current step, with ``note`` (a message) under it."""
         text = self.text
-        lines = text.block(text.walk.step(self.current))
+        if self.current == 0:
+            lines = [text.before()] + ["  " + r for r in text.grids(0)]
+        else:
+            lines = text.block(text.walk.step(self.current))
         if self.focus is not None:
             name, _, feeding = self.focus
             if self.current in feeding:
@@ -71,8 +75,8 @@ class Stepper:
                 self.current += 1
             return self.view(self._end_note() if self.current == last else None)
         if cmd in ("b", "back", "p"):
-            if self.current == 1:
-                return self.view("already at the first step")
+            if self.current == 0:
+                return self.view("already before the first step")
             self.current -= 1
             return self.view()
         if cmd in ("e", "end"):
@@ -86,8 +90,8 @@ class Stepper:
         m = re.fullmatch(r"j(?:ump)?\s*(-?\d+)", cmd)
         if m:
             n = int(m.group(1))
-            if not 1 <= n <= last:
-                return self.view(f"no step {n}: steps run from 1 to {last}")
+            if not 0 <= n <= last:
+                return self.view(f"no step {n}: steps run from 1 to {last} (0: before the first)")
             self.current = n
             return self.view(self._end_note() if self.current == last else None)
         m = re.fullmatch(r"([a-zA-Z]\w*)\s*(?:\[?\s*((?:-?\d+\s*[, ]\s*)*-?\d+)\s*\]?)?", cmd)
@@ -135,7 +139,7 @@ def run_stepper(text, *, read=input, write=print, clear=False, start=1, title=No
     clear : bool
         Clear the screen before each view (a terminal), so the grids stay in place.
     start : int
-        The step to show first (1 … N).
+        The step to show first (0 … N; 0 is the screen before the first step).
     title : str, optional
         A line shown above every view.
 

@@ -182,7 +182,7 @@ class StepText:
         self.ascii = ascii
         self.color = color
         self._nodes = trace.graph.nodes
-        self._pred = trace.graph.pred
+        self._operands = trace.graph.pred
 
     def __len__(self):
         return len(self.walk)
@@ -201,7 +201,7 @@ class StepText:
         return words.role(self.trace, n)
 
     def _is_leaf_element(self, n):
-        return "tensor" in self._nodes[n] and not self._pred[n]
+        return "tensor" in self._nodes[n] and not self._operands[n]
 
     # ---- one step ---------------------------------------------------------------------------
     def chain(self, step):
