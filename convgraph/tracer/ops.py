@@ -95,10 +95,12 @@ def conv2d(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1, name=None
     rec.reserve(n_macs + n_adds + len(empty) * (1 if b is None else 2), "conv2d")
 
     base = len(rec)
-    macs = zip(x.nodes.ravel()[x_flat.reshape(M, K)[ok]].tolist(), w.nodes.ravel()[w_flat.reshape(M, K)[ok]].tolist(),
-               x_flat.reshape(M, K)[ok].tolist(), w_flat.reshape(M, K)[ok].tolist(),
-               products[ok].tolist(), partial[ok].tolist(), starts.tolist())
-    _emit_macs(rec, macs, xv, wv)
+    # Edge x -> mul carries w's value, edge w -> mul carries x's value: one shared dict per element.
+    w_edge = np.array([_edge(float(d)) for d in wv.tolist()], dtype=object)
+    x_edge = np.array([_edge(float(d)) for d in xv.tolist()], dtype=object)
+    mac_x, mac_w = x_flat.reshape(M, K)[ok], w_flat.reshape(M, K)[ok]
+    _emit_macs(rec, zip(x.nodes.ravel()[mac_x].tolist(), w.nodes.ravel()[mac_w].tolist(), w_edge[mac_w].tolist(),
+                        x_edge[mac_x].tolist(), products[ok].tolist(), partial[ok].tolist(), starts.tolist()))
     mul_ids, add_ids, y_nodes = _conv_ids(base, ok, starts, per_output, M * K)
     for m in empty.tolist():  # every tap on padding: y = 0 (+ b)
         zero = rec._add("const", 0.0)
@@ -135,20 +137,17 @@ def _tap_indices(spec):
     return x_flat, w_flat, valid
 
 
-def _emit_macs(rec, macs, xv, wv):
+def _emit_macs(rec, macs):
     """Fill the graph's adjacency dicts directly with one ``mul`` (and one ``add``) per multiply-add.
 
-    ``macs`` yields (x node, w node, x index, w index, product, running sum, start) per multiply-add;
-    start is _FRESH (the product starts the sum), _CONTINUE (add to the running sum) or the bias node.
+    ``macs`` yields (x node, w node, edge x -> mul, edge w -> mul, product, running sum, start) per
+    multiply-add; start is _FRESH (the product starts the sum), _CONTINUE (add to the running sum)
+    or the bias node. The two node kinds are written out inline: this loop is the tracer's hot path.
     """
-    # Edge x -> mul carries w's value, edge w -> mul carries x's value: one shared dict per element.
-    w_edge = [_edge(float(d)) for d in wv.tolist()]
-    x_edge = [_edge(float(d)) for d in xv.tolist()]
     node, succ, pred = rec._node, rec._succ, rec._pred
     nid, acc = len(rec), -1
     with _no_gc():
-        for xi, wi, xk, wk, p, s, st in macs:
-            ex, ew = w_edge[wk], x_edge[xk]
+        for xi, wi, ex, ew, p, s, st in macs:
             m = nid
             nid += 1
             node[m] = {"op": "mul", "value": p, "grad": 0.0}

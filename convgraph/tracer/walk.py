@@ -219,11 +219,11 @@ class Walk:
 
     def arrays(self):
         """The walk as flat arrays (what the HTML page embeds): ``node`` and ``grad`` per step (in
-        step order), and the pushes as ``target``/``local``/``amount``/``total`` with ``offsets``:
-        step k's pushes are ``offsets[k-1]:offsets[k]``."""
+        step order), and the pushes as ``target``/``local``/``amount``/``total``/``ordinal`` with
+        ``offsets``: step k's pushes are ``offsets[k-1]:offsets[k]``."""
         nodes = np.arange(self.count - 1, -1, -1, dtype=np.int64)
         return {"node": nodes, "grad": self.final[nodes], "target": self._target, "local": self._local,
-                "amount": self._amount, "total": self._total, "offsets": self._off}
+                "amount": self._amount, "total": self._total, "ordinal": self._ordinal, "offsets": self._off}
 
     # ---- who receives what -------------------------------------------------------------------
     def received(self, node):

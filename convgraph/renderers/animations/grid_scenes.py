@@ -408,6 +408,17 @@ def lesson_scene(rec, dY, max_frames=400):
     return b.build("lesson", {"y": yfull, "dW": dWs[-1]})
 
 
+def _window_frames(b, runs, states, values, marked, kernel, title, caption):
+    """One frame per run of output positions: the window outlined on x, the output's cell on the
+    ``marked`` panels, the ``kernel`` panels boxed, ``values(state)`` on the dynamic panels."""
+    for run, state in zip(runs, states):
+        cells = {}
+        for n, o, i, j in run[-1:]:
+            b.window(cells, "x", n, o, i, j)
+            cells.setdefault(f"{marked}:{n},{o}", []).append((i, j))
+        b.frame(values(state), cells, b.kernel_keys(kernel, run[-1][1]), title(run), caption)
+
+
 def forward_scene(rec, dY, max_frames=400):
     """The window slides over x (padding as a border, dilation holes), the kernel beside it, y fills."""
     c = _Conv(rec, dY)
@@ -419,13 +430,8 @@ def forward_scene(rec, dY, max_frames=400):
     b.x_panels("x", 0, "x", c.x)
     b.w_panels("W", 1, "W", c.w)
     b.y_panels("y", 2, "y", None, dynamic=True)
-    caption = _forward_caption(c)
-    for run, y in zip(runs, ys):
-        cells = {}
-        for n, o, i, j in run[-1:]:
-            b.window(cells, "x", n, o, i, j)
-            cells.setdefault(f"y:{n},{o}", []).append((i, j))
-        b.frame(b.y_values("y", y), cells, b.kernel_keys("W", run[-1][1]), _forward_title(c, run, yfull), caption)
+    _window_frames(b, runs, ys, lambda y: b.y_values("y", y), "y", "W", lambda run: _forward_title(c, run, yfull),
+                   _forward_caption(c))
     return b.build("forward", {"y": yfull})
 
 
@@ -440,13 +446,8 @@ def weight_grad_scene(rec, dY, max_frames=400):
     b.x_panels("x", 0, "x", c.x)
     b.y_panels("dY", 1, "dY", c.dY)
     b.w_panels("dW", 2, "dW", None, dynamic=True)
-    caption = _dw_caption(c)
-    for run, dW in zip(runs, dWs):
-        cells = {}
-        for n, o, i, j in run[-1:]:
-            b.window(cells, "x", n, o, i, j)
-            cells.setdefault(f"dY:{n},{o}", []).append((i, j))
-        b.frame(b.w_values("dW", dW), cells, b.kernel_keys("dW", run[-1][1]), _dw_title(c, run), caption)
+    _window_frames(b, runs, dWs, lambda dW: b.w_values("dW", dW), "dY", "dW", lambda run: _dw_title(c, run),
+                   _dw_caption(c))
     return b.build("weight-grad", {"dW": dWs[-1]})
 
 

@@ -10,7 +10,7 @@ convolution records (for the forward mode's sliding window) and the colours of
 The page writes its chain-rule lines and numbers in JavaScript, a copy of
 :class:`~convgraph.renderers.steppers.text.StepText` and :func:`~convgraph.renderers.numbers.fmt`
 kept word for word equal by the browser tests: embedding Python's lines for every step would make
-the 3×16×16 ⊛ 4×3×3×3 page about five times bigger (2.2 MB to 12.6 MB).
+the 3×16×16 ⊛ 4×3×3×3 page 3.4 times bigger (4.3 MB to 14.7 MB).
 
 >>> import numpy as np, convgraph as cg, tempfile, pathlib
 >>> t = cg.trace_conv2d(np.arange(25.0).reshape(5, 5), np.ones((3, 3)))
@@ -136,10 +136,12 @@ def _nodes_part(trace):
 
 
 def _steps_part(walk):
-    """The walk: node and gradient per step, pushes as flat operand / local-derivative arrays."""
+    """The walk: node and gradient per step; its pushes as flat arrays of operand, local derivative,
+    the operand's running total after the push and which of its contributions it is."""
     arr = walk.arrays()
     return {"node": arr["node"].tolist(), "grad": [_num(g) for g in arr["grad"].tolist()],
             "pn": arr["target"].tolist(), "pl": [_num(v) for v in arr["local"].tolist()],
+            "pt": [_num(v) for v in arr["total"].tolist()], "po": arr["ordinal"].tolist(),
             "off": arr["offsets"].tolist()}
 
 
@@ -202,7 +204,8 @@ def page_data(trace, *, dY=None, digits=2, title=None, node_budget=style.NODE_BU
     -------
     dict
         ``n`` (nodes), ``ops``/``op``/``val``/``labels`` (per node), ``steps`` (``node``, ``grad``
-        and the pushes as flat ``pn``/``pl``/``off`` arrays: operand and local derivative),
+        and the pushes as flat ``pn``/``pl``/``pt``/``po``/``off`` arrays: operand, local derivative,
+        running total and ordinal, as the walk recorded them),
         ``seeds``, ``tensors``, ``convs``, ``layout``, ``heat``, ``colors``, ``digits``, ``title``.
     """
     digits, node_budget = _check(trace, digits, title, node_budget, max_nodes)
