@@ -29,7 +29,7 @@ def _frozen(array):
 
 @dataclass(frozen=True)
 class Problem:
-    """One named convolution problem: arrays, options and the words that introduce it."""
+    """One named convolution problem: arrays, options and ``title``, the words that introduce it."""
 
     name: str
     title: str
@@ -48,12 +48,12 @@ class Problem:
 
 
 LESSON = Problem(
-    "lesson", "the lesson: x = 0..24 as a 5×5 grid, the 3×3 Sobel kernel, stride 1, no padding",
+    "lesson", "x = 0..24 as a 5×5 grid, the 3×3 Sobel kernel, stride 1, no padding",
     _frozen(np.arange(25).reshape(5, 5)),  # (H, W)
     _frozen([[1, 0, -1], [2, 0, -2], [1, 0, -1]]),  # (KH, KW)
 )
 SEED_CLIP = Problem(
-    "seed-clip", "the lesson notebook's clip: an 8×8 input 0..63, the 2×2 kernel [[1, -1], [2, 0]]",
+    "seed-clip", "the lesson notebook's clip: an 8×8 input 0..63 and the 2×2 kernel [[1, -1], [2, 0]]",
     _frozen(np.arange(64).reshape(8, 8)),
     _frozen([[1, -1], [2, 0]]),
 )

@@ -34,6 +34,7 @@ CURRENT = "#E8000B"  # the node being processed
 NO_GRAD = "#F2F2F2"  # fill before backward has run
 BACKGROUND = "#FFFFFF"
 INK = "#222222"
+TEXT_ON_LIGHT, TEXT_ON_DARK = "#000000", "#FFFFFF"  # numbers written on a heat-map fill
 #: A heat scale spreads (square root) when max/median of the non-zero magnitudes exceeds this.
 SPREAD_RATIO = 10.0
 #: A picture of the graph (a diagram, the HTML page's graph panel) draws every scalar node up to this
@@ -96,7 +97,7 @@ def text_color(rgb):
     """Black or white, whichever reads better on a fill of ``rgb`` (floats 0..1)."""
     r, g, b = rgb[:3]
     lum = 0.2126 * r + 0.7152 * g + 0.0722 * b  # relative luminance, near enough for text
-    return "#000000" if lum > 0.45 else "#FFFFFF"
+    return TEXT_ON_LIGHT if lum > 0.45 else TEXT_ON_DARK
 
 
 def to_rgba(color):

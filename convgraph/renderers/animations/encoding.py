@@ -98,7 +98,7 @@ def palette_colors(cmaps, per_map=None):
     from matplotlib.colors import to_rgba
 
     A = style.ANIM
-    base = [style.BACKGROUND, style.INK, "#000000", "#FFFFFF", A["window"], A["padding"], A["padding_ink"],
+    base = [style.BACKGROUND, style.INK, style.TEXT_ON_LIGHT, style.TEXT_ON_DARK, A["window"], A["padding"], A["padding_ink"],
             A["empty"], A["grid_line"], A["edge"], style.VISITED, A["panel_fill"], A["panel_outline"],
             A["leaf_outline"]] + list(style.OP_COLORS.values())
     out = [tuple(int(round(255 * v)) for v in to_rgba(c)[:3]) for c in base]

@@ -259,7 +259,7 @@ class GridRenderer:
                 t = p.texts.get((r, c))
                 if t is not None:
                     t.set_text(label[0])
-                    t.set_color("#000000" if label[1] == 0 else "#FFFFFF")
+                    t.set_color(style.TEXT_ON_LIGHT if label[1] == 0 else style.TEXT_ON_DARK)
                 p.labels[(r, c)] = label
 
     @staticmethod
