@@ -4,14 +4,19 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TORCH := 2.13.0
 
-.PHONY: setup demo test bench graphviz clean
+.PHONY: setup demo test bench graphviz torch notebook clean
 
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $@
+	@echo "setup 1/3: a Python environment in $(VENV)/"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "setup 2/3: pip"
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "setup 3/3: convgraph and what it needs (numpy, networkx, graphviz, matplotlib, imageio, Pillow, tqdm)"
+	@echo "           and the test tools; about a minute the first time"
+	@$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
 
 # Graphviz's dot program comes from the system package manager, not from pip.
 graphviz:
@@ -30,10 +35,24 @@ graphviz:
 setup: $(STAMP) graphviz
 
 demo: setup
-	$(BIN)/convgraph demo --out outputs
+	@echo "rendering the lecture kit into outputs/ (about 10 seconds)"
+	@$(BIN)/convgraph demo --out outputs
+	@echo "run convgraph as $(BIN)/convgraph and Python as $(BIN)/python, or first: source $(BIN)/activate"
 
 test: setup
 	$(BIN)/python -m pytest
+
+# PyTorch for exercise 3, `convgraph check` and the tests' cross-checks: the release the tests use.
+# (On a machine whose PyPI wheel is the multi-GB CUDA build, add
+#  --index-url https://download.pytorch.org/whl/cpu for the CPU build.)
+torch: setup
+	@echo "installing PyTorch $(TORCH)"
+	@$(BIN)/python -m pip install --quiet torch==$(TORCH)
+
+# The lesson notebook in Jupyter (installs the notebook extra the first time).
+notebook: setup
+	@$(BIN)/python -m pip install --quiet -e '.[notebook]'
+	$(BIN)/jupyter notebook examples/day17_lesson.ipynb
 
 bench: setup
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

@@ -9,7 +9,13 @@ import numpy as np
 
 from .tracer import conv2d_backward, conv2d_forward
 
-__all__ = ["Comparison", "CheckReport", "check_gradients"]
+__all__ = ["Comparison", "CheckReport", "check_gradients", "TORCH_VERSION", "TORCH_HINT"]
+
+#: The PyTorch release the tests check against (its CPU build).
+TORCH_VERSION = "2.13.0"
+#: How to install it, as every message that needs PyTorch says it.
+TORCH_HINT = (f"make torch (in the project), or pip install torch=={TORCH_VERSION} "
+              f"--index-url https://download.pytorch.org/whl/cpu (the CPU build, not PyPI's CUDA one)")
 
 log = logging.getLogger(__name__)
 
@@ -132,8 +138,8 @@ def check_gradients(trace, dY=None, *, use_torch=None, rtol=1e-9):
             import torch
         except ImportError as e:
             if use_torch:
-                raise ImportError("checking against PyTorch needs it installed: pip install torch") from e
-            skipped.append("PyTorch not installed: pip install torch")
+                raise ImportError(f"checking against PyTorch needs it installed: {TORCH_HINT}") from e
+            skipped.append(f"PyTorch not installed: {TORCH_HINT}")
     if torch is not None:
         F = torch.nn.functional
         xt = torch.tensor(xp, dtype=torch.float64, requires_grad=True)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
+
+from .renderers.animations.catalog import SCENE_TABLE, SCENES
 
 __all__ = ["main"]
 
 PROG = "convgraph"
-
-from .renderers.animations.catalog import SCENE_TABLE, SCENES
 
 
 class UsageError(Exception):
@@ -22,7 +23,13 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but an error is one line (no usage block) raised to ``main``."""
 
     def error(self, message):
+        stray = re.fullmatch(r"unrecognized arguments: (\S+)", message)
+        if stray and Path(stray.group(1)).suffix.lower() in _OUTPUT_SUFFIXES:
+            message += f" (an output file? give it with -o {stray.group(1)})"
         raise UsageError(f"{message} (see: {self.prog} --help)")
+
+
+_OUTPUT_SUFFIXES = {".svg", ".png", ".pdf", ".dot", ".gv", ".gif", ".mp4", ".html", ".htm"}
 
 
 def _help(*examples):
@@ -30,14 +37,6 @@ def _help(*examples):
 
 
 # ---- argument types ---------------------------------------------------------------------------
-def _shape(text):
-    parts = text.lower().replace("×", "x").split("x")
-    if not 2 <= len(parts) <= 4 or not all(p.isdigit() and int(p) > 0 for p in parts):
-        raise argparse.ArgumentTypeError(
-            f"malformed shape {text!r}: expected 2 to 4 positive sizes joined by x, like 5x5 or 3x8x8")
-    return tuple(int(p) for p in parts)
-
-
 def _ints(text, what, allow=()):
     if text in allow:
         return text
@@ -75,9 +74,9 @@ def _padding(text):
 
 
 def _dy(text):
-    if text in ("ones", "random") or text.endswith(".npy"):
+    if text in ("ones", "random") or Path(text).suffix.lower() in (".npy", ".csv", ".txt"):
         return text
-    raise argparse.ArgumentTypeError(f"malformed --dy {text!r}: expected ones, random or a FILE.npy")
+    raise argparse.ArgumentTypeError(f"expected ones, random or a file (.npy, .csv, .txt), got {text!r}")
 
 
 def _index(text):
@@ -95,54 +94,79 @@ def _index(text):
 # ---- building the convolution from the options --------------------------------------------------
 def _conv_options():
     p = argparse.ArgumentParser(add_help=False)
-    g = p.add_argument_group("the convolution (default: the lesson, 5x5 input 0..24, 3x3 Sobel kernel, dY ones)")
-    # --input/--x-file and --kernel/--w-file exclude each other: checked in _build (argparse's
-    # mutually exclusive groups lose their section in help when inherited through parents=).
-    g.add_argument("--input", type=_shape, metavar="SHAPE",
-                   help="random input of this shape: HxW, CxHxW or NxCxHxW (values N(0,1) rounded to 0.1)")
-    g.add_argument("--x-file", type=Path, metavar="FILE.npy", help="input read from a .npy file")
-    g.add_argument("--kernel", type=_shape, metavar="SHAPE", help="random kernel: KHxKW or OxC/groupsxKHxKW")
-    g.add_argument("--w-file", type=Path, metavar="FILE.npy", help="kernel read from a .npy file")
+    g = p.add_argument_group(
+        "the convolution (default: the lesson, x = 0..24 as 5x5, the 3x3 Sobel kernel, dY ones)",
+        "X and W are each a shape (random values N(0,1) rounded to 0.1, --seed), literal rows "
+        '("1,0,-1;2,0,-2;1,0,-1"), a named array (ramp, ramp8, edge, sobel, laplace, seed) or a file '
+        "(.npy, .csv, .txt)")
+    g.add_argument("--input", metavar="X", help="the input: HxW, CxHxW or NxCxHxW as a shape, rows, a name or a file")
+    g.add_argument("--kernel", metavar="W", help="the kernel: KHxKW or OxC/groupsxKHxKW, rows, a name or a file")
+    g.add_argument("--x-file", type=Path, metavar="FILE", help=argparse.SUPPRESS)  # the same as --input FILE
+    g.add_argument("--w-file", type=Path, metavar="FILE", help=argparse.SUPPRESS)  # the same as --kernel FILE
     g.add_argument("--bias", nargs="?", const="random", metavar="B",
-                   help="add a bias: random (no value), one number, a comma list, or FILE.npy")
+                   help="add a bias: random (no value), one number, a comma list, or a file")
     g.add_argument("--stride", type=_pair, default=1, metavar="S", help="N or N,M (default 1)")
     g.add_argument("--padding", type=_padding, default=0, metavar="P", help="N, N,M, same or valid (default 0)")
     g.add_argument("--dilation", type=_pair, default=1, metavar="D", help="N or N,M (default 1)")
-    g.add_argument("--groups", type=int, default=1, metavar="G", help="(default 1)")
+    g.add_argument("--groups", type=_count(1), default=1, metavar="G", help="(default 1)")
     g.add_argument("--dy", type=_dy, default="ones", metavar="DY",
-                   help="seed gradient: ones (loss = sum y), random, or FILE.npy (default ones)")
+                   help="seed gradient: ones (loss = sum y), random, or a file (default ones)")
     g.add_argument("--seed", type=_count(0), default=0, help="seed of every random array (default 0)")
     return p
 
 
-def _load(option, path, np):
+def _array(args, name, rng):
+    """--input/--kernel (or their --x-file/--w-file spelling) as an array, None when not given."""
+    from .inputs import InputError, parse_array
+
+    option, file_option = {"x": ("--input", "--x-file"), "w": ("--kernel", "--w-file")}[name]
+    text, path = getattr(args, option[2:]), getattr(args, file_option[2:].replace("-", "_"))
+    if text is not None and path is not None:
+        raise UsageError(f"give {option} or {file_option}, not both")
+    if path is not None:
+        text = str(path)
+    if text is None:
+        return None
     try:
-        arr = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as e:
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e).splitlines()[0]
-        raise UsageError(f"cannot read {option} {path}: {reason}") from e
-    if not isinstance(arr, np.ndarray):
-        raise UsageError(f"cannot read {option} {path}: holds several arrays (.npz); save one with np.save")
-    return arr
-
-
-def _random(rng, shape):
-    return rng.standard_normal(shape).round(1) + 0.0  # + 0.0: no -0.0 on screen
+        return parse_array(text, option, rng=rng)
+    except InputError as e:
+        raise UsageError(str(e)) from None
 
 
 def _bias(args, w, rng, np):
+    from .inputs import InputError, load_file
+
     if args.bias is None:
         return None
     O = w.shape[0] if w.ndim == 4 else 1
     if args.bias == "random":
-        return _random(rng, (O,))
-    if args.bias.endswith(".npy"):
-        return _load("--bias", Path(args.bias), np)
+        return rng.standard_normal((O,)).round(1) + 0.0
+    if Path(args.bias).suffix.lower() in (".npy", ".csv", ".txt"):
+        try:
+            return load_file(args.bias, "--bias").reshape(-1)
+        except InputError as e:
+            raise UsageError(str(e)) from None
     try:
         values = [float(v) for v in args.bias.split(",")]
     except ValueError:
-        raise UsageError(f"malformed --bias {args.bias!r}: expected a number, a comma list or FILE.npy") from None
+        raise UsageError(f"malformed --bias {args.bias!r}: expected a number, a comma list or a file") from None
     return np.full(O, values[0]) if len(values) == 1 else np.array(values)
+
+
+def _seed_gradient(args, trace, rng):
+    """--dy as an array shaped like the output, or None for ones."""
+    from .inputs import InputError, load_file
+
+    if args.dy == "ones":
+        return None
+    if args.dy == "random":
+        return rng.standard_normal(trace.y.shape).round(1) + 0.0
+    try:
+        return trace.seed(load_file(args.dy, "--dy", shape=trace.y.shape))
+    except InputError as e:
+        raise UsageError(str(e)) from None
+    except (ValueError, TypeError) as e:
+        raise UsageError(f"--dy {args.dy}: {e}") from None
 
 
 def _build(args):
@@ -152,56 +176,34 @@ def _build(args):
     import convgraph as cg
 
     from .lessons import LESSON
-    from .tracer.params import as_array
 
-    for a, b in (("input", "x_file"), ("kernel", "w_file")):
-        if getattr(args, a) is not None and getattr(args, b) is not None:
-            raise UsageError(f"give --{a.replace('_', '-')} or --{b.replace('_', '-')}, not both")
-    lesson_x, lesson_w = LESSON.arrays()
     rng = np.random.default_rng(args.seed)
-    if args.x_file is not None:
-        x = _load("--x-file", args.x_file, np)
-    elif args.input is not None:
-        x = _random(rng, args.input)
-    else:
-        x = lesson_x
-    if args.w_file is not None:
-        w = _load("--w-file", args.w_file, np)
-    elif args.kernel is not None:
-        w = _random(rng, args.kernel)
-    elif x.ndim < 3:  # the lesson's kernel (and the tracer's message for a 1-D x)
-        w = lesson_w
-    else:  # one 3x3 filter per group over every channel of the group
-        C = x.shape[-3]
-        w = _random(rng, (args.groups, max(C // max(args.groups, 1), 1), 3, 3))
+    x = _array(args, "x", rng)
+    w = _array(args, "w", rng)
+    if x is None:
+        x = LESSON.x
+    if w is None and x.ndim < 3:  # the lesson's kernel (and the tracer's message for a 1-D x)
+        w = LESSON.w
+    elif w is None:  # one 3x3 filter per group over every channel of the group
+        groups, C = args.groups, x.shape[-3]
+        if C % groups:
+            raise UsageError(f"--groups {groups} must divide the input's {C} channels")
+        w = rng.standard_normal((groups, C // groups, 3, 3)).round(1) + 0.0
     b = _bias(args, w, rng, np)
     try:
         trace = cg.trace_conv2d(x, w, b, stride=args.stride, padding=args.padding,
                                 dilation=args.dilation, groups=args.groups)
     except (ValueError, TypeError) as e:
         raise UsageError(_which(args, str(e))) from e
-    if args.dy == "ones":
-        dY = None
-    elif args.dy == "random":
-        dY = _random(rng, trace.y.shape)
-    else:
-        dY = _load("--dy", Path(args.dy), np)
-        if dY.shape != trace.y.shape:
-            raise UsageError(f"--dy {args.dy}: dY must have the output's shape {trace.y.shape}, got {dY.shape}")
-        try:
-            dY = as_array("dY", dY)
-        except (ValueError, TypeError) as e:
-            raise UsageError(f"--dy {args.dy}: {e}") from e
-    return trace, dY
+    return trace, _seed_gradient(args, trace, rng)
 
 
 def _which(args, message):
-    """Prefix a tracer message with the file it came from."""
-    bias_file = args.bias if args.bias is not None and args.bias.endswith(".npy") else None
-    for option, path, name in (("--x-file", args.x_file, "x"), ("--w-file", args.w_file, "w"),
-                               ("--bias", bias_file, "b")):
-        if path is not None and message.startswith(f"{name} "):
-            return f"{option} {path}: {message}"
+    """Prefix a tracer message with the option it came from."""
+    for option, given, name in (("--input", args.input or args.x_file, "x"), ("--kernel", args.kernel or args.w_file, "w"),
+                                ("--bias", args.bias, "b")):
+        if given is not None and message.startswith(f"{name} "):
+            return f"{option} {given}: {message}"
     return message
 
 
@@ -228,28 +230,18 @@ def _say(text, ascii_only):
     print(to_ascii(text) if ascii_only else text)
 
 
-def _writable_file(path):
-    """Refuse, before any work, an output file that cannot be written."""
-    path = Path(path)
-    parent = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise UsageError(f"cannot write {path}: it is a directory")
-    if not parent.is_dir():
-        what = "is not a directory" if parent.exists() else "does not exist"
-        raise UsageError(f"cannot write {path}: {parent} {what}")
+def _writable(path, *, folder=False):
+    """The output path, its missing folders made (files.output_path's rule), refused before any work
+    when it cannot be written."""
+    from .renderers.files import output_path
+
+    try:
+        path = output_path(path, folder=folder)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    parent = path if folder and path.is_dir() else path.parent
     if not os.access(parent, os.W_OK):
         raise UsageError(f"cannot write {path}: no permission to write in {parent}")
-    return path
-
-
-def _writable_dir(path):
-    path = Path(path)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UsageError(f"cannot write {path}: {e.strerror or e}") from e
-    if not os.access(path, os.W_OK):
-        raise UsageError(f"cannot write {path}: no permission")
     return path
 
 
@@ -345,7 +337,7 @@ def _call(fn, *a, **kw):
 def cmd_render(args):
     import convgraph as cg
 
-    out = _writable_file(args.out)
+    out = _writable(args.out)
     trace, dY = _build(args)
     n = trace.graph.number_of_nodes()
     if args.step is not None and args.step > n:
@@ -363,11 +355,13 @@ def cmd_render(args):
 def cmd_animate(args):
     import convgraph as cg
 
-    out = Path(args.out)
-    if out.suffix.lower() in (".gif", ".mp4"):
-        _writable_file(out)
-    else:
-        _writable_dir(out)
+    from .renderers.animations.encoding import output_format
+
+    try:
+        fmt = output_format(args.out)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    out = _writable(args.out, folder=fmt == "png")
     trace, dY = _build(args)
     kw = {"scene": args.scene}
     for name in ("fps", "dpi", "max_frames", "graph_steps", "numbers"):
@@ -383,11 +377,13 @@ def cmd_animate(args):
 def cmd_html(args):
     import convgraph as cg
 
-    out = _writable_file(args.out)
+    out = _writable(args.out)
     trace, dY = _build(args)
     kw = {"digits": args.digits} if args.digits != 2 else {}
     if args.title is not None:
         kw["title"] = args.title
+    if args.max_nodes is not None:
+        kw["max_nodes"] = args.max_nodes
     path = _call(cg.render_html, trace, out, dY=dY, **kw)
     print(f"wrote {path}")
     return 0
@@ -396,9 +392,13 @@ def cmd_html(args):
 def cmd_demo(args):
     from .kit import lecture_kit
 
-    out = _writable_dir(args.out)
-    _call(lecture_kit, out, progress=not args.quiet)
-    print(f"wrote the lecture kit to {out}/ (see {out / 'index.md'})")
+    out = _writable(args.out, folder=True)
+    given = any(getattr(args, a) is not None for a in ("input", "kernel", "x_file", "w_file", "bias")) or any(
+        getattr(args, a) != d for a, d in (("stride", 1), ("padding", 0), ("dilation", 1), ("groups", 1), ("dy", "ones")))
+    trace, dY = _build(args) if given else (None, None)
+    written = _call(lecture_kit, out, trace=trace, dY=dY, progress=not args.quiet)
+    print(f"wrote the lecture kit ({len(written)} files) to {out}/; open first: {out / 'index.md'} (what each file "
+          f"shows), {out / 'lesson.html'} (the stepper), {out / 'backprop.gif'} (the lecture clip)")
     return 0
 
 
@@ -434,7 +434,8 @@ def _parser():
 def _text_commands(add, conv, common):
     """demo, trace, step and check."""
     p = add("demo", cmd_demo, "write the lecture kit: graph with heat, focus views, GIFs of every scene, index.md",
-            ["convgraph demo", "convgraph demo --out slides/conv"], parents=())
+            ["convgraph demo                # the lesson's kit, in outputs/",
+             "convgraph demo --input edge --kernel laplace --dy random --out outputs/edge"], parents=(conv,))
     p.add_argument("--out", default="outputs", metavar="DIR", help="folder to write into (default outputs)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -445,7 +446,7 @@ def _text_commands(add, conv, common):
     p = add("step", cmd_step, "walk backprop node by node, with the chain rule in numbers",
             ["convgraph step                # interactive on a terminal: Enter, b, j N, w u,v, q",
              "convgraph step --steps 20     # print the first 20 steps",
-             "convgraph step --from 150 --steps 5 --stride 2 --input 6x6"], parents=(conv, common))
+             "convgraph step --from 100 --steps 5 --stride 2 --input 6x6"], parents=(conv, common))
     p.add_argument("--steps", type=_count(1), metavar="N", help="print N steps and exit (no interaction)")
     p.add_argument("--from", dest="start", type=_count(1), default=1, metavar="K", help="start at step K (default 1)")
     p.add_argument("-i", "--interactive", action="store_true",
@@ -488,6 +489,8 @@ def _picture_commands(add):
     p.add_argument("-o", "--out", default="lesson.html", metavar="PATH", help="(default lesson.html)")
     p.add_argument("--digits", type=int, default=2, help="decimals of every number on the page (default 2)")
     p.add_argument("--title", help="heading of the page (default: the convolution)")
+    p.add_argument("--max-nodes", type=_count(1), metavar="N",
+                   help="refuse traces with more nodes (default 200,000: bigger pages are tens of megabytes)")
 
 
 def main(argv=None):
@@ -497,9 +500,9 @@ def main(argv=None):
         if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
             raise UsageError(f"unrecognized arguments: {argv[0]} (options go after the command; "
                              f"see: {PROG} --help)")
-        if not argv:  # plain `convgraph`: what it can do
-            _parser().print_help()
-            return 0
+        if not argv:  # plain `convgraph`: what it can do, and exit 2 as argparse does without a command
+            _parser().print_help(sys.stderr)
+            return 2
         args = _parser().parse_args(argv)
         if getattr(args, "ascii", None) is None and "ascii" in vars(args):
             args.ascii = _out(sys.stdout)

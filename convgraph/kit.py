@@ -1,31 +1,61 @@
-"""The lecture kit: every picture of the lesson in one folder, with an index saying what each shows."""
+"""The lecture kit: every picture of one convolution in one folder, with an index saying what each shows.
+
+By default the lesson (:data:`convgraph.lessons.LESSON`); ``convgraph demo`` with conv options, or
+``lecture_kit(out, trace=...)``, makes the kit of any traced convolution.
+"""
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
-from .lessons import LESSON
+import numpy as np
+
+from .lessons import LESSON, SEED_CLIP
 from .renderers.animations.catalog import SCENE_TABLE
-from .renderers.files import write_text
+from .renderers.files import output_path, write_text
 
-__all__ = ["lecture_kit", "KIT_SCENES", "KIT_FOCUS"]
+__all__ = ["lecture_kit", "focus_points", "KIT_SCENES"]
 
 log = logging.getLogger(__name__)
 
 #: The animation scenes, each written as ``<scene>.gif`` (what each shows: the scene table).
 KIT_SCENES = ("forward", "weight-grad", "input-grad", "backprop", "graph", "lesson")
 
-#: The focus views: (tensor, index) -> (file stem, what it shows).
-KIT_FOCUS = {
-    ("y", (1, 1)): ("focus_y11", "one output, y[1,1]: its 9 multiplies and 8 adds, its 3×3 input patch "
-                                 "and the kernel"),
-    ("w", (1, 1)): ("focus_w11", "one shared weight, w[1,1]: the 9 multiplies that use it, one per output, "
-                                 "which is why dW[1,1] is a sum over positions"),
-    ("x", (2, 2)): ("focus_x22", "one input element, x[2,2]: the 9 outputs it feeds, each through a different "
-                                 "weight, which is how dX gathers through the flipped kernel (dX[2,2] is 0 here: the Sobel "
-                                 "kernel's middle column is zero)"),
-}
+
+def _nearest(shape, ok):
+    """The index of ``ok`` (a boolean array shaped like ``shape``) nearest the centre of its last two
+    axes, in the first slice; the centre itself when nothing is ok."""
+    grid = np.indices(shape).reshape(len(shape), -1).T  # every index
+    centre = (np.array(shape[-2:]) - 1) / 2
+    dist = np.abs(grid[:, -2:] - centre).sum(axis=1) + 1e3 * grid[:, :-2].sum(axis=1)
+    order = np.lexsort((np.arange(len(grid)), dist))
+    hits = [k for k in order if ok.ravel()[k]]
+    return tuple(int(i) for i in grid[hits[0] if hits else order[0]])
+
+
+def focus_points(trace, grads):
+    """The three elements the kit's focus views show, each next to the centre: an output, a weight
+    whose value and gradient are not zero (its arrows carry something), and an input whose gradient
+    is not zero. Returns [(tensor name, index), ...] for y, w and x."""
+    rec = trace.conv
+    y, w, x = rec.y, rec.w, rec.x
+    return [(y.name, _nearest(y.shape, np.ones(y.shape, bool))),
+            (w.name, _nearest(w.shape, (w.data != 0) & (grads[w.name] != 0))),
+            (x.name, _nearest(x.shape, grads[x.name] != 0))]
+
+
+def _focus_words(trace, focus):
+    """File stem and what a focus view shows, in a lecturer's words."""
+    import convgraph as cg
+
+    name, index = focus
+    f = cg.focus(trace, focus)
+    stem = "focus_" + name + "_".join(str(i) for i in index)
+    if f.kind == "output":
+        return stem, f"one output, {f.description}"
+    if f.kind == "weight":
+        return stem, f"one shared weight, {f.description} (a sum over every position: weight sharing)"
+    return stem, f"one input element, {f.description}"
 
 
 def _steps_txt(trace, path):
@@ -39,7 +69,7 @@ def _steps_txt(trace, path):
     return write_text(path, "\n".join(lines) + "\n")
 
 
-def _tasks(trace):
+def _tasks(trace, focus):
     """(file name, what it shows, how to write it), in the order of ``index.md``."""
     import convgraph as cg
 
@@ -47,12 +77,15 @@ def _tasks(trace):
                            "multiply and add between them, node fill and edge width by gradient",
               lambda p: cg.render_graph(trace, p)),
              ("graph.png", "the same graph as a PNG for slides", lambda p: cg.render_graph(trace, p))]
-    for focus, (stem, what) in KIT_FOCUS.items():
-        tasks.append((f"{stem}.svg", what, lambda p, f=focus: cg.render_graph(trace, p, focus=f)))
-        tasks.append((f"{stem}.png", "the same focus view as a PNG", lambda p, f=focus: cg.render_graph(trace, p, focus=f)))
+    for f in focus:
+        stem, what = _focus_words(trace, f)
+        tasks.append((f"{stem}.svg", what, lambda p, f=f: cg.render_graph(trace, p, focus=f)))
+        tasks.append((f"{stem}.png", "the same focus view as a PNG", lambda p, f=f: cg.render_graph(trace, p, focus=f)))
     for scene in KIT_SCENES:
         tasks.append((f"{scene}.gif", SCENE_TABLE[scene].shows,
                       lambda p, s=scene: cg.animate(trace, p, scene=s, progress=False)))
+    tasks.append(("01_conv_backprop.gif", f"the lesson notebook's own clip, {SEED_CLIP.title}: the window "
+                                          "beside dW accumulating", lambda p: cg.anim_conv_backprop(path=p)))
     tasks.append(("lesson.html", "the interactive stepper: one offline page, → and ← walk backprop node by node",
                   lambda p: cg.render_html(trace, p)))
     tasks.append(("steps.txt", "every backprop step as text: the chain rule with its numbers "
@@ -60,18 +93,21 @@ def _tasks(trace):
     return tasks
 
 
-def lecture_kit(out="outputs", *, progress=True):
-    """Write the lecture kit of the lesson (:data:`convgraph.lessons.LESSON`: 5×5 input, 3×3 Sobel
-    kernel, dY of ones) into ``out``.
-
-    The graph with gradient heat (SVG and PNG), the three focus views (SVG and PNG), a GIF of every
-    animation scene, the interactive HTML stepper, the backprop steps as text, and ``index.md``
-    listing what each file shows.
+def lecture_kit(out="outputs", *, trace=None, dY=None, progress=True):
+    """Write the lecture kit into ``out``: the graph with gradient heat (SVG and PNG), three focus
+    views (SVG and PNG), a GIF of every animation scene and the lesson notebook's clip, the
+    interactive HTML stepper, the backprop steps as text, and ``index.md`` listing what each file
+    shows.
 
     Parameters
     ----------
     out : str or Path
         Folder, created if missing.
+    trace : Trace, optional
+        A traced convolution (default: the lesson, 5×5 ramp ⊛ 3×3 Sobel). It is backpropagated
+        with ``dY``.
+    dY : array, optional
+        Seed gradient shaped like the output (default ones).
     progress : bool
         Show a progress bar on standard error (when it is a terminal).
 
@@ -82,17 +118,21 @@ def lecture_kit(out="outputs", *, progress=True):
 
     Raises
     ------
+    ValueError
+        If ``out`` cannot be a folder, or ``trace`` holds no convolution.
     OSError
         If ``out`` cannot be written.
     """
     from tqdm.auto import tqdm
 
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    trace = LESSON.trace()
-    grads = trace.backward()
+    out = output_path(out, folder=True)
+    out.mkdir(exist_ok=True)
+    trace = LESSON.trace() if trace is None else trace
+    if trace.conv is None:
+        raise ValueError("the lecture kit shows a convolution; this trace holds none")
+    grads = trace.backward(dY)
     written = []
-    tasks = _tasks(trace)
+    tasks = _tasks(trace, focus_points(trace, grads))
     bar = tqdm(tasks, desc="lecture kit", unit="file", disable=None if progress else True, leave=False)
     for name, what, make in bar:
         bar.set_postfix_str(name)
@@ -109,16 +149,21 @@ def lecture_kit(out="outputs", *, progress=True):
 
 
 def _index(trace, grads, written):
+    rec = trace.conv
+    lesson = np.array_equal(rec.x.data, LESSON.x) and np.array_equal(rec.w.data, LESSON.w)
+    what = f"The lesson: {LESSON.title}" if lesson else "The convolution"
     index = [
         "# Lecture kit: backprop through a 2-D convolution",
         "",
-        f"The lesson: {LESSON.title}, and dY = ones (loss = sum of y): {trace.describe()}.",
+        f"{what}, and dY = {trace.walk().seed_text()}: {trace.describe()}.",
         f"The graph has {trace.graph.number_of_nodes()} nodes "
         f"({', '.join(f'{n} {op}' for op, n in trace.counts().items())}).",
         "",
         f"- y = {trace.y.tolist()}",
-        f"- dW = {grads.w.tolist()}  (dW[u,v] = Σ dY[i,j]·x[i+u, j+v])",
-        f"- dX = {grads.x.tolist()}  (the full convolution of dY with w rotated 180°)",
+        f"- dW = {grads[rec.w.name].tolist()}  (dW[u,v] = Σ dY[i,j]·x[i+u, j+v])",
+        f"- dX = {grads[rec.x.name].tolist()}  (the full convolution of dY with w rotated 180°)",
+        "",
+        "Open `lesson.html` to step through backprop node by node; `backprop.gif` is the lecture clip.",
         "",
         "| file | what it shows |",
         "| --- | --- |",

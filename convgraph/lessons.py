@@ -18,7 +18,7 @@ import numpy as np
 
 from .tracer import trace_conv2d
 
-__all__ = ["Problem", "PROBLEMS", "LESSON", "SEED_CLIP", "problem", "lesson_arrays"]
+__all__ = ["Problem", "PROBLEMS", "LESSON", "SEED_CLIP", "ARRAYS", "problem", "lesson_arrays"]
 
 
 def _frozen(array):
@@ -53,12 +53,27 @@ LESSON = Problem(
     _frozen([[1, 0, -1], [2, 0, -2], [1, 0, -1]]),  # (KH, KW)
 )
 SEED_CLIP = Problem(
-    "seed-clip", "the lesson notebook's clip: an 8×8 input 0..63 and the 2×2 kernel [[1, -1], [2, 0]]",
+    "seed-clip", "an 8×8 input 0..63 and the 2×2 kernel [[1, -1], [2, 0]]",
     _frozen(np.arange(64).reshape(8, 8)),
     _frozen([[1, -1], [2, 0]]),
 )
 #: Every named problem, by name.
 PROBLEMS = {p.name: p for p in (LESSON, SEED_CLIP)}
+
+#: Named arrays the command line takes for ``--input`` and ``--kernel`` (``--kernel sobel``).
+ARRAYS = {
+    "ramp": LESSON.x,  # 0..24 as 5×5: the lesson's input
+    "ramp8": SEED_CLIP.x,  # 0..63 as 8×8: the seed clip's input
+    "edge": _frozen([[1, 1, 2, 7, 8, 9],  # a 6×6 image patch crossed by a bright diagonal edge
+                     [1, 2, 2, 7, 8, 8],
+                     [0, 1, 6, 7, 9, 9],
+                     [1, 1, 6, 8, 8, 9],
+                     [0, 5, 7, 8, 9, 8],
+                     [1, 6, 7, 9, 9, 9]]),
+    "sobel": LESSON.w,  # the 3×3 Sobel kernel (horizontal change): the lesson's kernel
+    "laplace": _frozen([[0, 1, 0], [1, -4, 1], [0, 1, 0]]),  # 3×3: the second difference
+    "seed": SEED_CLIP.w,  # 2×2 [[1, -1], [2, 0]]: the seed clip's kernel
+}
 
 
 def problem(name):

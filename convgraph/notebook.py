@@ -17,12 +17,13 @@ log = logging.getLogger(__name__)
 
 
 def trace_svg(trace):
-    """The trace's graph as SVG text (the Graphviz diagram with heat when backward has run), or None
-    when Graphviz's ``dot`` is missing (Jupyter then shows the text repr)."""
+    """The trace's graph as SVG text as wide as the notebook's column (the Graphviz diagram with heat
+    when backward has run), or None when Graphviz's ``dot`` is missing (Jupyter then shows the text
+    repr)."""
     try:
-        from .renderers.diagrams import to_digraph
+        from .renderers.diagrams import notebook_svg, to_digraph
 
-        return to_digraph(trace).pipe(format="svg", encoding="utf-8")
+        return notebook_svg(to_digraph(trace))
     except Exception as e:  # a missing dot must not break printing a Trace in a notebook
         log.warning("convgraph: cannot draw the trace inline (%s); showing its text form", e)
         return None
@@ -110,10 +111,10 @@ def stepper_widget(trace, dY=None, *, digits=2, graph=False):
         k = slider.value
         view.value = _pre(text.block(walk.step(k)) if k else [text.before()])
         if graph:
-            from .renderers.diagrams import to_digraph
+            from .renderers.diagrams import notebook_svg, to_digraph
 
             try:
-                picture.value = to_digraph(trace, step=k, dY=walk.dY).pipe(format="svg", encoding="utf-8")
+                picture.value = notebook_svg(to_digraph(trace, step=k, dY=walk.dY))
             except Exception as e:
                 picture.value = f"<i>{html.escape(str(e))}</i>"
 

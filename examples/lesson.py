@@ -1,5 +1,6 @@
-"""The lesson as the notebook's two cells: the shapes of a traced 5×5 ⊛ 3×3 convolution, then the
-animations. Writes outputs/01_conv_backprop.gif and outputs/lesson_backprop.gif."""
+"""The lesson notebook's first cells as a script (examples/day17_lesson.ipynb has them all): the
+shapes of a traced 5×5 ⊛ 3×3 convolution, then the animations. Writes outputs/01_conv_backprop.gif
+and outputs/lesson_backprop.gif."""
 
 # %% Cell 1: shapes. A 5×5 input, a 3×3 Sobel kernel, dY of ones (loss = sum of y).
 from pathlib import Path

@@ -25,7 +25,9 @@ def torch():
         import torch as _torch
     except ImportError:
         _torch = None
-    need("PyTorch", _torch is not None, "pip install torch==2.13.0")
+    from convgraph.check import TORCH_HINT
+
+    need("PyTorch", _torch is not None, TORCH_HINT)
     _torch.set_default_dtype(_torch.float64)
     return _torch
 

@@ -203,6 +203,9 @@ def _files(tmp_path):
     dynan[1, 2] = np.nan
     np.save(tmp_path / "dynan.npy", dynan)
     (tmp_path / "text.npy").write_text("not an array")
+    (tmp_path / "bad.csv").write_text("1,2\n3,x\n")
+    with open(tmp_path / "huge.npy", "wb") as f:  # a header that claims 10^10 numbers, and nothing else
+        np.lib.format.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False, "shape": (100000, 100000)})
     (tmp_path / "afile").write_text("")
     return tmp_path
 
@@ -211,28 +214,37 @@ BAD = [
     (["trace", "--bogus"], r"unrecognized arguments: --bogus"),
     (["shout"], r"argument COMMAND: invalid choice: 'shout'"),
     (["--bogus", "trace"], r"unrecognized arguments: --bogus \(options go after the command"),
-    (["trace", "--input", "5x"], r"argument --input: malformed shape '5x': expected 2 to 4 positive sizes"),
-    (["trace", "--kernel", "3by3"], r"argument --kernel: malformed shape '3by3'"),
-    (["trace", "--input", "0x5"], r"malformed shape '0x5'"),
+    (["animate", "--stride", "2", "s2.gif"], r"unrecognized arguments: s2.gif \(an output file\? give it with -o s2.gif\)"),
+    (["trace", "--input", "5x"], r"malformed --input '5x': expected a shape like 5x5 or 3x8x8 \(random values\), "
+                                 r'rows like "1,0,-1;2,0,-2;1,0,-1", a named array \(ramp, .*\), or a file'),
+    (["trace", "--kernel", "3by3"], r"malformed --kernel '3by3': expected a shape"),
+    (["trace", "--kernel", "1,0;2"], r"--kernel '1,0;2': the rows have different lengths \[2, 1\]"),
+    (["trace", "--input", "0x5"], r"--input 0x5: every size of a shape must be at least 1"),
+    (["trace", "--input", "2000x2000"], r"--input 2000x2000 holds 4,000,000 numbers, more than a trace can take"),
     (["trace", "--stride", "a"], r"argument --stride: malformed value 'a'"),
     (["trace", "--padding", "full"], r"argument --padding: malformed padding 'full'"),
-    (["trace", "--dy", "twos"], r"malformed --dy 'twos': expected ones, random or a FILE.npy"),
+    (["trace", "--dy", "twos"], r"argument --dy: expected ones, random or a file \(.npy, .csv, .txt\), got 'twos'"),
     (["trace", "--bias", "x,y"], r"malformed --bias 'x,y'"),
+    (["trace", "--groups", "0"], r"argument --groups: expected a whole number 1 or more, got '0'"),
+    (["trace", "--input", "3x4x4", "--groups", "2"], r"--groups 2 must divide the input's 3 channels"),
     (["trace", "--input", "4x4", "--x-file", "{d}/vec.npy"], r"^convgraph: error: give --input or --x-file, not both$"),
     (["trace", "--kernel", "2x2", "--w-file", "{d}/w3.npy"], r"give --kernel or --w-file, not both"),
     (["trace", "--stride", "0"], r"^convgraph: error: stride must be positive, got 0$"),
-    (["trace", "--x-file", "{d}/missing.npy"], r"cannot read --x-file \S+/missing.npy: No such file or directory"),
-    (["trace", "--x-file", "{d}/text.npy"], r"cannot read --x-file \S+/text.npy: .+"),
-    (["trace", "--x-file", "{d}/vec.npy"], r"--x-file \S+/vec.npy: x must be 2-D or 3-D or 4-D, got shape \(5,\)"),
+    (["trace", "--input", "{d}/missing.npy"], r"cannot read --input \S+/missing.npy: no such file"),
+    (["trace", "--input", "{d}/text.npy"], r"cannot read --input \S+/text.npy: not a .npy file \(save one with numpy.save"),
+    (["trace", "--input", "{d}/huge.npy"], r"--input \S+/huge.npy holds 10,000,000,000 numbers, more than a trace"),
+    (["trace", "--input", "{d}/bad.csv"], r"cannot read --input \S+/bad.csv: .* \(expected rows of numbers"),
+    (["trace", "--x-file", "{d}/vec.npy"], r"--input \S+/vec.npy: x must be 2-D or 3-D or 4-D, got shape \(5,\)"),
     (["trace", "--w-file", "{d}/w3.npy"], r"channel mismatch: x has C=1 channels .* w expects C/groups=3"),
-    (["trace", "--dy", "{d}/dy44.npy"], r"--dy \S+/dy44.npy: dY must have the output's shape \(3, 3\), got \(4, 4\)"),
+    (["trace", "--dy", "{d}/dy44.npy"], r"--dy \S+/dy44.npy: must have the shape \(3, 3\), got \(4, 4\)"),
     (["step", "--dy", "{d}/dynan.npy"], r"--dy \S+/dynan.npy: dY must be finite, got nan at index \(1, 2\)"),
     (["trace", "--bias", "{d}/vec.npy"], r"--bias \S+/vec.npy: b must have shape \(1,\) to match w's 1 filters"),
-    (["render", "-o", "{d}/afile/g.svg"], r"cannot write \S+/afile/g.svg: \S+/afile is not a directory"),
-    (["render", "-o", "{d}/no/such/g.svg"], r"cannot write \S+/g.svg: \S+/no/such does not exist"),
-    (["html", "--out", "{d}"], r"cannot write \S+: it is a directory"),
-    (["animate", "-o", "{d}/afile/a.gif"], r"cannot write \S+/a.gif: \S+/afile is not a directory"),
-    (["demo", "--out", "{d}/afile/kit"], r"cannot write \S+/afile/kit: Not a directory"),
+    (["render", "-o", "{d}/afile/g.svg"], r"cannot write '\S+/afile/g.svg': '\S+/afile' is a file, not a folder"),
+    (["html", "--out", "{d}"], r"path must be a file name, got the folder '\S+'"),
+    (["html", "--max-nodes", "100"], r"the trace has 187 nodes, more than max_nodes=100"),
+    (["animate", "-o", "{d}/afile/a.gif"], r"cannot write '\S+/a.gif': '\S+/afile' is a file, not a folder"),
+    (["animate", "-o", "{d}/clip.png"], r"path must end in .gif or .mp4, or name a folder for PNG frames"),
+    (["demo", "--out", "{d}/afile/kit"], r"cannot write '\S+/afile/kit': '\S+/afile' is a file, not a folder"),
     (["step", "--from", "999"], r"--from must be a step number from 1 to 187, got 999"),
     (["step", "--steps", "0"], r"argument --steps: expected a whole number 1 or more, got '0'"),
     (["trace", "--seed", "-1"], r"argument --seed: expected a whole number 0 or more, got '-1'"),
@@ -278,9 +290,10 @@ def test_every_subcommand_has_help_with_an_example(capsys, command):
 @pytest.mark.parametrize("argv", [["--help"], []], ids=["--help", "nothing"])
 def test_top_level_help_lists_the_commands(argv):
     r = sub(*argv)
-    assert r.returncode == 0 and r.stdout.startswith("usage: convgraph [-h] [--version] COMMAND ...")
+    text = r.stdout if argv else r.stderr  # plain `convgraph` is a missing command: help on stderr, exit 2
+    assert r.returncode == (0 if argv else 2) and text.startswith("usage: convgraph [-h] [--version] COMMAND ...")
     for command in ("demo", "trace", "step", "check", "render", "animate", "html"):
-        assert re.search(rf"^    {command}\s+\w", r.stdout, re.M)
+        assert re.search(rf"^    {command}\s+\w", text, re.M)
 
 
 def test_console_script_is_installed():
@@ -305,15 +318,21 @@ def test_demo_in_process_calls_every_renderer_once_per_file(tmp_path, capsys, mo
     monkeypatch.setattr(cg, "render_graph", fake("graph"), raising=False)
     monkeypatch.setattr(cg, "animate", fake("animation"), raising=False)
     monkeypatch.setattr(cg, "render_html", fake("html"), raising=False)
+    monkeypatch.setattr(cg, "anim_conv_backprop", lambda path: fake("seed clip")(None, path), raising=False)
     code, out, _ = run(capsys, "demo", "--out", str(tmp_path / "kit"), "--quiet")
-    assert code == 0 and out == f"wrote the lecture kit to {tmp_path / 'kit'}/ (see {tmp_path / 'kit' / 'index.md'})\n"
+    kit = tmp_path / "kit"
+    assert code == 0 and out == (f"wrote the lecture kit (18 files) to {kit}/; open first: {kit / 'index.md'} (what "
+                                 f"each file shows), {kit / 'lesson.html'} (the stepper), {kit / 'backprop.gif'} "
+                                 f"(the lecture clip)\n")
     assert [c[:2] for c in calls if c[0] == "graph"] == [
-        ("graph", n) for n in ["graph.svg", "graph.png", "focus_y11.svg", "focus_y11.png", "focus_w11.svg",
-                               "focus_w11.png", "focus_x22.svg", "focus_x22.png"]]
-    assert [c[2]["focus"] for c in calls if c[1].startswith("focus")][::2] == [("y", (1, 1)), ("w", (1, 1)),
-                                                                              ("x", (2, 2))]
+        ("graph", n) for n in ["graph.svg", "graph.png", "focus_y1_1.svg", "focus_y1_1.png", "focus_w1_0.svg",
+                               "focus_w1_0.png", "focus_x2_1.svg", "focus_x2_1.png"]]
+    # The focus views pick a weight whose value and gradient are not zero, an input whose gradient is not.
+    assert [c[2]["focus"] for c in calls if c[1].startswith("focus")][::2] == [("y", (1, 1)), ("w", (1, 0)),
+                                                                              ("x", (2, 1))]
     assert [c[2]["scene"] for c in calls if c[0] == "animation"] == [
         "forward", "weight-grad", "input-grad", "backprop", "graph", "lesson"]
+    assert [c[1] for c in calls if c[0] == "seed clip"] == ["01_conv_backprop.gif"]
     assert [c[1] for c in calls if c[0] == "html"] == ["lesson.html"]
 
 
@@ -323,14 +342,15 @@ def test_demo_writes_the_lecture_kit_and_its_index(tmp_path, dot, lesson):
     from convgraph.kit import KIT_SCENES
 
     r = sub("demo", "--out", str(tmp_path / "kit"))
-    assert r.returncode == 0 and f"wrote the lecture kit to {tmp_path / 'kit'}/" in r.stdout
+    assert r.returncode == 0 and f"wrote the lecture kit (18 files) to {tmp_path / 'kit'}/" in r.stdout
     assert "Traceback" not in r.stderr
     kit = tmp_path / "kit"
     index = (kit / "index.md").read_text(encoding="utf-8")
     listed = re.findall(r"^\| \[([^\]]+)\]\(\1\) \| (.+) \|$", index, re.M)
     names = [name for name, _ in listed]
-    assert names == ["graph.svg", "graph.png", "focus_y11.svg", "focus_y11.png", "focus_w11.svg", "focus_w11.png",
-                     "focus_x22.svg", "focus_x22.png", *[f"{s}.gif" for s in KIT_SCENES], "lesson.html", "steps.txt"]
+    assert names == ["graph.svg", "graph.png", "focus_y1_1.svg", "focus_y1_1.png", "focus_w1_0.svg", "focus_w1_0.png",
+                     "focus_x2_1.svg", "focus_x2_1.png", *[f"{s}.gif" for s in KIT_SCENES], "01_conv_backprop.gif",
+                     "lesson.html", "steps.txt"]
     assert sorted(p.name for p in kit.iterdir()) == sorted(names + ["index.md"])  # no temporary files left
     dW, dX = cg.conv2d_backward(*lesson, np.ones((3, 3)))
     assert f"- dW = {dW.tolist()}" in index and f"- dX = {dX.tolist()}" in index
@@ -343,8 +363,8 @@ def test_demo_writes_the_lecture_kit_and_its_index(tmp_path, dot, lesson):
                 assert im.format == name[-3:].upper() and min(im.size) > 100
                 if im.format == "GIF":
                     assert im.n_frames > 1 and im.info.get("loop") == 0
-    assert "w[1,1]" in (kit / "focus_w11.svg").read_text(encoding="utf-8")
-    assert "x[2,2]" in (kit / "focus_x22.svg").read_text(encoding="utf-8")
+    assert "∂loss/∂w[1,0] = " not in index and "w[1,0]" in (kit / "focus_w1_0.svg").read_text(encoding="utf-8")
+    assert "x[2,1]" in (kit / "focus_x2_1.svg").read_text(encoding="utf-8")
     with Image.open(kit / "graph.gif") as im:
         assert im.n_frames == 188  # the graph scene: frame 0 (before the first step), then one per step
     steps = (kit / "steps.txt").read_text(encoding="utf-8").splitlines()

@@ -318,8 +318,10 @@ def test_bad_path_and_option_for_render(after, tmp_path):
         render_graph(after, tmp_path / "graph.svg", colour="red")
     with pytest.raises(TypeError, match="trace"):
         to_digraph("trace")
-    with pytest.raises(FileNotFoundError, match="nowhere"):
-        render_graph(after, tmp_path / "nowhere" / "graph.svg")
+    assert render_graph(after, tmp_path / "new" / "graph.dot").exists()  # missing folders are made
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(ValueError, match=r"'\S+/afile' is a file, not a folder"):
+        render_graph(after, tmp_path / "afile" / "graph.svg")
 
 
 # ---- writing files ------------------------------------------------------------------------------

@@ -141,3 +141,18 @@ def test_exercise_5_dilated_backprop(tmp_path, dot):
     frames, _, _ = gif(outputs / "ex5_input_grad.gif")
     assert frames >= 9
     assert png_size(outputs / "ex5_dx.png") == (800, 400)
+
+
+def test_exercise_3_without_pytorch_says_so_in_one_line(tmp_path):
+    """A blocked import stands in for a machine without PyTorch."""
+    code = ("import sys, runpy\n"
+            "class NoTorch:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name == 'torch' or name.startswith('torch.'):\n"
+            "            raise ImportError('No module named torch')\n"
+            "sys.meta_path.insert(0, NoTorch())\n"
+            f"runpy.run_path({str(EXAMPLES / 'exercise_3_pytorch.py')!r}, run_name='__main__')\n")
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "MPLBACKEND": "Agg"})
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and "make torch" in r.stderr and "torch==2.13.0" in r.stderr

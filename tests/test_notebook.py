@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -77,3 +78,39 @@ def test_stepper_widget_can_draw_the_graph_at_each_step(lesson, dot):
     box.slider.value = 5
     assert "<svg" in first and "<svg" in picture.value and picture.value != first  # the marked node moved
     assert "step 5 of 187: processing" in picture.value and "step 5 of 187 · " in box.children[-1].value
+
+
+# ---- the lesson notebook, run in a real Jupyter kernel ---------------------------------------------
+LESSON_NOTEBOOK = Path(__file__).resolve().parent.parent / "examples" / "day17_lesson.ipynb"
+
+
+def test_the_lesson_notebook_is_committed_without_outputs():
+    import nbformat
+
+    nb = nbformat.read(LESSON_NOTEBOOK, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert len(code) >= 12 and all(not c.outputs and c.execution_count is None for c in code)
+    headings = [c.source.splitlines()[0] for c in nb.cells if c.cell_type == "markdown"]
+    assert [h for h in headings if h.startswith("## ")] == [
+        "## 1. Forward and backward, the naive way", "## 2. The animation: the window slides, dW accumulates",
+        "## 3. The computational graph", "## 4. Gradient flow, one node at a time", "## 5. Mini exercises"]
+
+
+def test_the_lesson_notebook_runs_in_a_kernel_without_errors_or_noise(tmp_path, dot):
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(LESSON_NOTEBOOK, as_version=4)
+    NotebookClient(nb, kernel_name="python3", timeout=300, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    kinds, stderr = set(), []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            assert out.output_type != "error", f"{out.ename}: {out.evalue}"
+            if out.output_type == "stream" and out.name == "stderr":
+                stderr.append(out.text)
+            kinds |= set(out.get("data", {}))
+    assert stderr == []  # no warnings, no Graphviz noise, no progress bars
+    assert {"image/svg+xml", "image/gif", "image/png", "application/vnd.jupyter.widget-view+json"} <= kinds
+    svgs = [o.data["image/svg+xml"] for c in nb.cells for o in c.get("outputs", []) if "image/svg+xml" in o.get("data", {})]
+    assert all('<svg width="100%"' in s for s in svgs)  # scaled to the notebook's column
+    assert (tmp_path / "outputs" / "01_conv_backprop.gif").exists()

@@ -110,7 +110,7 @@ def test_focus_on_a_weight_is_every_multiply_that_shares_it(lesson):
     assert all(f.node in trace.graph.pred[m] for m in muls)
     walk = trace.walk()
     assert sum(p.amount for _, p in f.contributions(walk)) == walk.final[f.node] == 108
-    assert f.description == "w[1,1]: the 9 multiplies that share it; dw[1,1] is the sum of what they send back"
+    assert f.description == "w[1,1]: the 9 multiplies that share it; ∂loss/∂w[1,1] is the sum of what they send back"
     assert len(f.elided) == 9  # w[1,1] is tap 5 of 9: each of its adds reaches its output through 4 more
     assert all(trace.graph.nodes[y].get("tensor") == "y" for _, y in f.elided)
 

@@ -115,11 +115,11 @@ def _shared(trace, rec, node, kind):
     label, k = trace.label(node), len(rows)
     if kind == "weight":
         what = (f"{label}: the {k} multipl{'ies' if k != 1 else 'y'} that share it; "
-                f"d{label} is the sum of what they send back")
+                f"∂loss/∂{label} is the sum of what they send back")
     else:
         outs = len(set(taps.y[rows].tolist()))
-        what = (f"{label}: the {outs} output{'s' * (outs != 1)} it feeds; "
-                f"d{label} gathers their gradients through the flipped kernel")
+        what = (f"{label}: the {outs} output{'s' * (outs != 1)} it feeds; ∂loss/∂{label} gathers "
+                f"{'their gradients' if outs != 1 else 'its gradient'} through the flipped kernel")
     return kind, shown, elided, what
 
 

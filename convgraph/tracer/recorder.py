@@ -100,7 +100,7 @@ class Recorder:
         self.max_nodes = int(max_nodes)
         self.tensors = {}  # name -> Tensor, in creation order
         self.convs = []  # ConvRecord per conv2d call, in order
-        self.traced = False  # set by trace(): the recording is frozen
+        self.traced = None  # the Trace that froze the recording (see trace())
         # The dicts behind graph.nodes, graph.succ and graph.pred, filled directly (see module doc).
         self._node = self.graph._node
         self._succ = self.graph._adj
@@ -114,7 +114,7 @@ class Recorder:
 
     # ---- capacity -------------------------------------------------------------------------
     def _check_open(self, what):
-        if self.traced:
+        if self.traced is not None:
             raise RuntimeError(f"cannot record {what}: this recorder was frozen by trace(), so its trace stays "
                                f"what was traced; start a new Recorder to record another computation")
 
@@ -241,7 +241,7 @@ class Recorder:
 
         self._check_open("trace")
         t = Trace(self, output)
-        self.traced = True
+        self.traced = t
         return t
 
 
@@ -263,6 +263,31 @@ class Value:
     def grad(self):
         """The gradient stored on this node by the last backward pass."""
         return self.recorder._node[self.node]["grad"]
+
+    def backward(self):
+        """micrograd's ``c.backward()``: trace the recording with this value as its output (which
+        freezes the recorder) and backpropagate; afterwards ``a.grad`` is d(c)/d(a) for every Value
+        ``a`` of the recording. Calling it again re-runs the same backward. Returns the Trace.
+
+        >>> rec = Recorder()
+        >>> a, b = rec.value(2.0), rec.value(-3.0)
+        >>> c = a * b + a
+        >>> _ = c.backward()
+        >>> a.grad, b.grad  # b + 1, a
+        (-2.0, 2.0)
+
+        Raises
+        ------
+        RuntimeError
+            If the recording was already traced with another output.
+        """
+        rec = self.recorder
+        t = rec.traced if rec.traced is not None else rec.trace(self)
+        if t.output.nodes.shape != () or int(t.output.nodes) != self.node:
+            raise RuntimeError(f"this recorder was traced with another output ({t.output.name}); backpropagate "
+                               f"that trace, or record this computation on a new Recorder")
+        t.backward()
+        return t
 
     def _operand(self, other):
         if isinstance(other, Value):

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import style
-from ..files import into_place
+from ..files import into_place, output_path
 
 __all__ = ["FORMATS", "output_format", "check_fps", "write_frames", "shared_palette", "palette_colors"]
 
@@ -253,8 +253,7 @@ def write_frames(frames, path, *, fps, total=None, palette=None, progress=None):
         _check_folder_target(path)
     if fmt == "gif" and palette is None:
         raise ValueError("palette is required for GIF output (see shared_palette)")
-    if not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+    output_path(path, folder=fmt == "png")
     frames = _progress(frames, total, progress, path.name)
     with into_place(path, ".mp4" if fmt == "mp4" else "") as tmp:
         if fmt == "gif":

@@ -7,6 +7,12 @@ place that runs Graphviz (:mod:`.render`).
 """
 
 from .digraph import NODE_BUDGET, to_digraph
+from .dot import fit_width
 from .render import FORMATS, MissingProgramError, render_graph
 
-__all__ = ["to_digraph", "render_graph", "MissingProgramError", "NODE_BUDGET", "FORMATS"]
+__all__ = ["to_digraph", "render_graph", "notebook_svg", "MissingProgramError", "NODE_BUDGET", "FORMATS"]
+
+
+def notebook_svg(dg):
+    """A digraph's SVG for a notebook cell: Graphviz quiet, the picture as wide as the column."""
+    return fit_width(dg.pipe(format="svg", encoding="utf-8"))

@@ -6,14 +6,16 @@ from __future__ import annotations
 import functools
 import html
 import math
+import re
 
 from .. import style
 from ..numbers import tick
 
-__all__ = ["pinned_digraph_class", "esc", "ValueScale", "legend", "cmap_rgb", "Painter", "digraph", "caption",
+__all__ = ["pinned_digraph_class", "fit_width", "esc", "ValueScale", "legend", "cmap_rgb", "Painter", "digraph", "caption",
            "note_extent", "panel_frame", "title_node", "place_legend"]
 
 _LEGEND_CELL_PT = 64  # 9 cells: wider than the longest legend line, so the bar has no gaps
+_TICK_CELL_PT = 24  # tall enough for a tick at the legend's font size (Graphviz warns when text overflows)
 
 
 @functools.lru_cache(maxsize=None)
@@ -22,12 +24,21 @@ def pinned_digraph_class():
 
     class PinnedDigraph(graphviz.Digraph):
         """A ``graphviz.Digraph`` whose nodes carry their positions: it renders (and shows inline in
-        Jupyter) with ``neato -n2``, so Graphviz draws them where they are and lays out nothing."""
+        Jupyter) with ``neato -n2``, so Graphviz draws them where they are and lays out nothing.
+        Piped output keeps Graphviz's stderr to itself; inline SVG fits the notebook's column."""
 
         def pipe(self, *args, **kwargs):
             if len(args) < 4:
                 kwargs.setdefault("neato_no_op", 2)
+            if len(args) < 5:
+                kwargs.setdefault("quiet", True)
             return super().pipe(*args, **kwargs)
+
+        def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):  # IPython's display protocol
+            bundle = super()._repr_mimebundle_(include, exclude, **kwargs)
+            if "image/svg+xml" in bundle:
+                bundle["image/svg+xml"] = fit_width(bundle["image/svg+xml"])
+            return bundle
 
         def render(self, *args, **kwargs):
             if len(args) < 8:
@@ -35,6 +46,17 @@ def pinned_digraph_class():
             return super().render(*args, **kwargs)
 
     return PinnedDigraph
+
+
+def fit_width(svg):
+    """Graphviz's SVG scaled to its container's width (a notebook's column) instead of its own size
+    in points: ``width="100%"``, the height following from the viewBox.
+
+    >>> fit_width('<svg width="1786pt" height="900pt" viewBox="0 0 1786 900">')
+    '<svg width="100%" style="max-width: 100%; height: auto" viewBox="0 0 1786 900">'
+    """
+    return re.sub(r'<svg width="[^"]*" height="[^"]*"', '<svg width="100%" style="max-width: 100%; height: auto"',
+                  svg, count=1)
 
 
 def esc(text):
@@ -78,10 +100,10 @@ def legend(scale, heat, edges=True):
     ticks = []
     for k in range(cells):
         if k % 2 == 0:
-            ticks.append(f'<TD WIDTH="{_LEGEND_CELL_PT}" FIXEDSIZE="TRUE" HEIGHT="16">'
+            ticks.append(f'<TD WIDTH="{_LEGEND_CELL_PT}" FIXEDSIZE="TRUE" HEIGHT="{_TICK_CELL_PT}">'
                          f'{esc(tick(scale.value_at(k / (cells - 1)), last=k in (0, cells - 1)))}</TD>')
         else:
-            ticks.append(f'<TD WIDTH="{_LEGEND_CELL_PT}" FIXEDSIZE="TRUE" HEIGHT="16"></TD>')
+            ticks.append(f'<TD WIDTH="{_LEGEND_CELL_PT}" FIXEDSIZE="TRUE" HEIGHT="{_TICK_CELL_PT}"></TD>')
     rows.append("<TR>" + "".join(ticks) + "</TR>")
     if edges:
         short = "; colours stop at light green" if heat == "grad" else ""

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 from .. import style
-from ..files import into_place
+from ..files import into_place, output_path
 from .digraph import to_digraph
 
 __all__ = ["render_graph", "MissingProgramError", "FORMATS"]
@@ -54,8 +54,9 @@ def render_graph(trace, path, **options):
     """Write the picture of :func:`~convgraph.renderers.diagrams.to_digraph` to ``path``: .svg, .png,
     .pdf, or .dot/.gv (DOT text).
 
-    The file is written under a temporary name and renamed into place. ``.dot``/``.gv`` need no
-    program; the other formats run Graphviz (``dot -Kneato -n2``). The trace is only read.
+    Missing folders on the way are created; the file is written under a temporary name and renamed
+    into place. ``.dot``/``.gv`` need no program; the other formats run Graphviz
+    (``dot -Kneato -n2``). The trace is only read.
 
     Parameters
     ----------
@@ -71,27 +72,23 @@ def render_graph(trace, path, **options):
     Raises
     ------
     ValueError
-        For an unknown suffix or a bad option.
-    FileNotFoundError
-        When the folder of ``path`` does not exist.
+        For an unknown suffix, a bad option, or a path that is a folder or runs through a file.
     MissingProgramError
         When Graphviz's ``dot`` is needed and not installed (the message says how to install it).
     RuntimeError
         When Graphviz fails.
     """
     if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or a path, got {type(path).__name__}")
-    path = Path(path)
-    suffix = path.suffix.lower()
+        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}: {path!r}")
+    suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
         raise ValueError(f"path must end in one of {', '.join(FORMATS)}, got {str(path)!r}")
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"cannot write {str(path)!r}: the folder {str(path.parent)!r} does not exist")
     unknown = set(options) - {"focus", "heat", "step", "detail", "dY"}
     if unknown:
         raise TypeError(f"render_graph got unexpected option(s) {sorted(unknown)}; "
                         f"expected focus, heat, step, detail, dY")
     dg = to_digraph(trace, **options)
+    path = output_path(path)
     source = dg.source
     with into_place(path) as tmp:
         if suffix in (".dot", ".gv"):

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import style
-from ..files import write_text
+from ..files import output_path, write_text
 from ..layout import layout
 
 __all__ = ["render_html", "page_data"]
@@ -246,8 +246,8 @@ def render_html(trace, path, *, dY=None, digits=2, title=None, node_budget=style
         From :func:`convgraph.trace_conv2d` or ``Recorder.trace``. Only read: the page's steps are
         ``trace.walk(dY)``'s.
     path : str or os.PathLike
-        The file to write (``lesson.html``); its folder must exist. Written to a temporary name in
-        the same folder, then renamed into place.
+        The file to write (``lesson.html``); missing folders on the way are created. Written to a
+        temporary name in the same folder, then renamed into place.
     dY : array-like, optional
         Seed gradient shaped like the output. Default: the seed of the trace's last backward pass,
         or ones when none has run.
@@ -272,15 +272,12 @@ def render_html(trace, path, *, dY=None, digits=2, title=None, node_budget=style
         If ``trace`` is not a Trace, ``path`` is not a path, or an option has the wrong type.
     ValueError
         If an option is out of range, ``dY`` has the wrong shape, the trace exceeds ``max_nodes``
-        or holds a non-finite value, or ``path``'s folder does not exist.
+        or holds a non-finite value, or ``path`` is a folder or runs through a file.
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
-    path = Path(path)
-    if path.is_dir():
+    if Path(path).is_dir():
         raise ValueError(f"path must be a file name, got the folder {str(path)!r}")
-    if not path.parent.is_dir():
-        raise ValueError(f"path's folder does not exist: {str(path.parent)!r}")
     data = page_data(trace, dY=dY, digits=digits, title=title, node_budget=node_budget,
                      max_nodes=max_nodes)
     page = _template()
@@ -289,6 +286,7 @@ def render_html(trace, path, *, dY=None, digits=2, title=None, node_budget=style
             raise AssertionError(f"the HTML template lost its {mark} marker")
     page = (page.replace(_CSS_MARK, _css()).replace(_TITLE_MARK, html.escape(data["title"]))
             .replace(_DATA_MARK, _script_json(data)))
+    path = output_path(path)
     write_text(path, page)
     log.info("wrote %s (%d bytes, %d steps)", path, len(page.encode("utf-8")), len(data["steps"]["node"]))
     return path
