@@ -488,3 +488,26 @@ def test_render_step_counts_like_the_stepper(tmp_path, capsys):
     src = (tmp_path / "s2.dot").read_text(encoding="utf-8")
     assert src == diagram.to_digraph(trace, step=2).source
     assert "step 2 of 187: processing mul#185" in src
+
+
+# ---- values inline ------------------------------------------------------------------------------------
+def test_input_and_kernel_take_rows_names_and_text_files(tmp_path, capsys):
+    (tmp_path / "x.csv").write_text("0,1,2,3\n4,5,6,7\n8,9,10,11\n")
+    (tmp_path / "w.txt").write_text("# a kernel\n1 0\n0 -1\n")
+    code, out, _ = run(capsys, "trace", "--input", str(tmp_path / "x.csv"), "--kernel", str(tmp_path / "w.txt"))
+    assert code == 0 and "conv2d: x 3×4 ⊛ w 2×2 → y 2×3" in out and "[[-5.00 -5.00 -5.00]" in out
+    code, out, _ = run(capsys, "trace", "--input", "ramp", "--kernel", "1,0,-1;2,0,-2;1,0,-1")
+    assert code == 0 and "[[-8.00 -8.00 -8.00]" in out  # the lesson, typed in
+    code, out, _ = run(capsys, "trace", "--input", "edge", "--kernel", "laplace", "--padding", "1")
+    assert code == 0 and "conv2d: x 6×6 ⊛ w 3×3 → y 6×6 (padding 1)" in out
+
+
+def test_demo_renders_the_kit_of_the_options_given(tmp_path, capsys, monkeypatch):
+    seen = []
+    monkeypatch.setattr("convgraph.kit.lecture_kit",
+                        lambda out, trace=None, dY=None, progress=True: seen.append((trace, dY)) or [], raising=True)
+    assert run(capsys, "demo", "--out", str(tmp_path / "k"), "--input", "edge", "--kernel", "sobel",
+               "--dy", "random")[0] == 0
+    trace, dY = seen[0]
+    assert trace.describe() == "x 6×6 ⊛ w 3×3 → y 4×4" and dY.shape == (4, 4)
+    assert run(capsys, "demo", "--out", str(tmp_path / "k2"))[0] == 0 and seen[1] == (None, None)  # the lesson

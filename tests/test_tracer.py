@@ -251,3 +251,20 @@ def test_chain_traces_end_to_end():
     assert trace.y.shape == () and list(trace.tensors) == ["x", "w", "b", "y", "relu", "pool", "target", "loss"]
     grads = trace.backward()
     assert grads.w.shape == (3, 2, 3, 3) and grads.loss == 1.0
+
+
+def test_value_backward_is_micrograds():
+    rec = cg.Recorder()
+    a, b = rec.value(2.0), rec.value(-3.0)
+    c = (a * b + a).relu() + a * a  # relu(-4) = 0, so dc/da = 2a
+    trace = c.backward()
+    assert (a.grad, b.grad) == (4.0, 0.0) and trace.output.name == "out"
+    assert c.backward() is trace and a.grad == 4.0  # again: the same trace, the same gradients
+    with pytest.raises(RuntimeError, match="frozen by trace"):
+        a * 2.0
+    rec2 = cg.Recorder()
+    p, q = rec2.value(1.0), rec2.value(2.0)
+    s = p + q
+    rec2.trace(p * q)
+    with pytest.raises(RuntimeError, match="traced with another output"):
+        s.backward()
