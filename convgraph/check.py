@@ -114,6 +114,8 @@ def check_gradients(trace, dY=None, *, use_torch=None, rtol=1e-9):
     >>> check_gradients(cg.trace_conv2d(np.ones((4, 4)), np.ones((2, 2))), use_torch=False).ok
     True
     """
+    if isinstance(rtol, bool) or not isinstance(rtol, (int, float)) or not 0 <= rtol < float("inf"):
+        raise ValueError(f"rtol must be a finite number at least 0, got {rtol!r}")
     s, xp, w, b = _nchw(trace)
     if trace.output is not trace.conv.y:
         raise ValueError("check_gradients compares a single convolution; this trace's output is "

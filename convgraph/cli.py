@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from .renderers.animations.catalog import SCENE_TABLE, SCENES
@@ -63,6 +65,16 @@ def _count(lo, hi=None):
             raise argparse.ArgumentTypeError(f"expected a whole number {bounds}, got {text!r}")
         return value
     return parse
+
+
+def _tolerance(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number at least 0, got {text!r}")
+    return value
 
 
 def _pair(text):
@@ -231,17 +243,19 @@ def _say(text, ascii_only):
 
 
 def _writable(path, *, folder=False):
-    """The output path, its missing folders made (files.output_path's rule), refused before any work
-    when it cannot be written."""
-    from .renderers.files import output_path
+    """The output path, refused before any work when the output policy (renderers/files.py) or the
+    folder's permissions forbid it; nothing is created yet."""
+    from .renderers.files import FRAME_NAME, output_path
 
     try:
-        path = output_path(path, folder=folder)
+        output_path(path, folder=folder, owned=FRAME_NAME if folder else None)
     except ValueError as e:
         raise UsageError(str(e)) from None
-    parent = path if folder and path.is_dir() else path.parent
-    if not os.access(parent, os.W_OK):
-        raise UsageError(f"cannot write {path}: no permission to write in {parent}")
+    path = Path(path)
+    full = path.absolute()
+    existing = next(p for p in [full if folder else full.parent, *full.parent.parents] if p.exists())
+    if not os.access(existing, os.W_OK):
+        raise UsageError(f"cannot write {path}: no permission to write in {existing}")
     return path
 
 
@@ -392,7 +406,7 @@ def cmd_html(args):
 def cmd_demo(args):
     from .kit import lecture_kit
 
-    out = _writable(args.out, folder=True)
+    out = Path(args.out)
     given = any(getattr(args, a) is not None for a in ("input", "kernel", "x_file", "w_file", "bias")) or any(
         getattr(args, a) != d for a, d in (("stride", 1), ("padding", 0), ("dilation", 1), ("groups", 1), ("dy", "ones")))
     trace, dY = _build(args) if given else (None, None)
@@ -456,7 +470,7 @@ def _text_commands(add, conv, common):
             ["convgraph check", "convgraph check --input 2x3x9x9 --kernel 4x3x3x3 --dilation 2 --padding 2 --dy random"],
             parents=(conv, common))
     p.add_argument("--no-torch", action="store_true", help="compare with numpy only")
-    p.add_argument("--rtol", type=float, default=1e-9, help="allowed difference relative to the largest value "
+    p.add_argument("--rtol", type=_tolerance, default=1e-9, help="allowed difference relative to the largest value "
                    "(default 1e-9)")
 
 
@@ -493,8 +507,17 @@ def _picture_commands(add):
                    help="refuse traces with more nodes (default 200,000: bigger pages are tens of megabytes)")
 
 
+def _terminated(signum, frame):
+    raise SystemExit(128 + signum)  # unwinds like Ctrl-C: temporary files removed, Graphviz stopped
+
+
 def main(argv=None):
     """Run the command line; returns the exit status (0 ok, 1 check disagrees, 2 usage or file error)."""
+    if argv is None and threading.current_thread() is threading.main_thread():  # run as the program
+        signal.signal(signal.SIGTERM, _terminated)
+    for stream in (sys.stdout, sys.stderr):  # a file name the terminal cannot spell is escaped, not fatal
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
         if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
@@ -515,10 +538,17 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except SystemExit as e:
+        if isinstance(e.code, int) and e.code > 128:  # a signal: say so in one line, keep the status
+            print(f"{PROG}: stopped by signal {e.code - 128}", file=sys.stderr)
+        raise
     except BrokenPipeError:  # `convgraph step | head`: the reader left; not an error
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as e:  # standard output full or gone (`convgraph step > /dev/full`)
+        print(f"{PROG}: error: cannot write the output: {e.strerror or e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

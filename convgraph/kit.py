@@ -7,6 +7,7 @@ By default the lesson (:data:`convgraph.lessons.LESSON`); ``convgraph demo`` wit
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import numpy as np
 
@@ -125,8 +126,9 @@ def lecture_kit(out="outputs", *, trace=None, dY=None, progress=True):
     """
     from tqdm.auto import tqdm
 
-    out = output_path(out, folder=True)
-    out.mkdir(exist_ok=True)
+    out = Path(out)
+    output_path(out / "index.md")  # refuse a path through a file before any work
+    out.mkdir(parents=True, exist_ok=True)
     trace = LESSON.trace() if trace is None else trace
     if trace.conv is None:
         raise ValueError("the lecture kit shows a convolution; this trace holds none")

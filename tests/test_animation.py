@@ -183,7 +183,8 @@ def test_interrupted_write_leaves_no_file(tmp_path, lesson, monkeypatch):
 @pytest.mark.parametrize("kwargs, error, words", [
     (dict(scene="sideways"), ValueError, "scene must be one of"),
     (dict(scene=3), TypeError, "scene must be a str"),
-    (dict(fps=0), ValueError, "fps must be in"),
+    (dict(fps=0), ValueError, "fps must be between 0.01 and 100"),
+    (dict(fps=0.001), ValueError, "fps must be between 0.01 and 100"),
     (dict(fps="15"), TypeError, "fps must be a number"),
     (dict(dpi=5), ValueError, "dpi must be between"),
     (dict(dpi=None), TypeError, "dpi must be a number"),
@@ -211,7 +212,7 @@ def test_bad_path_and_trace(tmp_path, lesson):
         animation.animate("trace", tmp_path / "x.gif")
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "notes.txt").write_text("keep me")
-    with pytest.raises(ValueError, match="other than frame_"):
+    with pytest.raises(ValueError, match="holds 'notes.txt', which convgraph did not write"):
         animation.animate(trace, tmp_path / "busy", scene="forward", dpi=DPI)
     assert (tmp_path / "busy" / "notes.txt").read_text() == "keep me"
 

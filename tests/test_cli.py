@@ -244,7 +244,7 @@ BAD = [
     (["html", "--max-nodes", "100"], r"the trace has 187 nodes, more than max_nodes=100"),
     (["animate", "-o", "{d}/afile/a.gif"], r"cannot write '\S+/a.gif': '\S+/afile' is a file, not a folder"),
     (["animate", "-o", "{d}/clip.png"], r"path must end in .gif or .mp4, or name a folder for PNG frames"),
-    (["demo", "--out", "{d}/afile/kit"], r"cannot write '\S+/afile/kit': '\S+/afile' is a file, not a folder"),
+    (["demo", "--out", "{d}/afile/kit"], r"cannot write '\S+/afile/kit/index.md': '\S+/afile' is a file, not a folder"),
     (["step", "--from", "999"], r"--from must be a step number from 1 to 187, got 999"),
     (["step", "--steps", "0"], r"argument --steps: expected a whole number 1 or more, got '0'"),
     (["trace", "--seed", "-1"], r"argument --seed: expected a whole number 0 or more, got '-1'"),

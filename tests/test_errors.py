@@ -70,7 +70,7 @@ def test_node_limit_refuses_before_building_and_gives_the_count():
     with pytest.raises(ValueError, match=r"tracing x \(1, 3, 64, 64\) ⊛ w \(64, 3, 3, 3\) would make the graph "
                                          r"13,052,864 scalar nodes, over max_nodes=2,000,000"):
         cg.trace_conv2d(np.zeros((1, 3, 64, 64)), np.zeros((64, 3, 3, 3)))
-    with pytest.raises(ValueError, match=r"max_nodes must be a positive int, got 0"):
+    with pytest.raises(ValueError, match=r"max_nodes must be at least 1, got 0"):
         cg.Recorder(max_nodes=0)
 
 

@@ -68,6 +68,7 @@ DIAGRAM = MappingProxyType({
     "focus_outline": CURRENT,
     "png_dpi": 150,
     "png_max_px": 8000,  # a PNG's longer side at most (the dpi drops for bigger drawings)
+    "dot_timeout_s": 300,  # render_graph stops Graphviz after this long
     "cell_pt": (5.0, 34.0),  # collapsed view: smallest and largest heat-map cell
     "cell_numbers_pt": 26.0,  # collapsed view: cells at least this big print their gradient
     "small_panel_pt": 66.0,  # collapsed view: a small tensor's panel is at least about this wide

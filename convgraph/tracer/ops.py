@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import builtins
+import math
 
 import numpy as np
 
-from .params import as_array, conv_spec, _positive_pair
+from .params import MAX_TAPS, as_array, conv_spec, _positive_pair
 from .recorder import ONE, Tensor, _edge, _no_gc
 from .structure import ConvRecord
 
@@ -72,13 +72,16 @@ def conv2d(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1, name=None
         _tensor("b", b, rec)
     spec = conv_spec(x.shape, w.shape, None if b is None else b.shape,
                      stride=stride, padding=padding, dilation=dilation, groups=groups)
+    _check_size(rec, spec)
     x_flat, w_flat, valid = _tap_indices(spec)
     M, K = spec.N * spec.O * spec.OH * spec.OW, spec.Cg * spec.KH * spec.KW
     xv, wv = x.data.ravel(), w.data.ravel()
-    products = (wv[w_flat] * np.where(valid, xv[x_flat], 0.0)).reshape(M, K)  # (M, K)
     start = np.zeros(M) if b is None else np.broadcast_to(b.data.reshape(1, spec.O, 1, 1),
                                                           (spec.N, spec.O, spec.OH, spec.OW)).ravel()
-    partial = np.cumsum(np.concatenate([start[:, None], products], axis=1), axis=1)[:, 1:]  # running sums
+    with np.errstate(over="ignore", invalid="ignore"):
+        products = (wv[w_flat] * np.where(valid, xv[x_flat], 0.0)).reshape(M, K)  # (M, K)
+        partial = np.cumsum(np.concatenate([start[:, None], products], axis=1), axis=1)[:, 1:]  # running sums
+    _finite("conv2d", partial, lambda k: "y[" + ",".join(map(str, np.unravel_index(k // K, spec.y_shape))) + "]")
 
     ok = valid.reshape(M, K)
     per_output = ok.sum(axis=1)  # (M,)
@@ -114,6 +117,17 @@ def conv2d(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1, name=None
     xin = np.where(valid, x_flat, -1).reshape(full)
     rec.convs.append(ConvRecord(spec, x, w, b, y, mul_ids.reshape(full), add_ids.reshape(full), xin))
     return y
+
+
+def _check_size(rec, spec):
+    """Refuse, from arithmetic on the shapes and before any array is made, a convolution whose
+    nodes would pass the recorder's limit, or whose table of taps (padding included) is too big."""
+    leaves = spec.N * spec.C * spec.H * spec.W + spec.O * spec.Cg * spec.KH * spec.KW + (spec.O if spec.has_bias else 0)
+    rec.reserve(spec.node_estimate() - leaves, f"conv2d of x {spec.x_shape} ⊛ w {spec.w_shape}")
+    taps = spec.N * spec.O * spec.OH * spec.OW * spec.Cg * spec.KH * spec.KW
+    if taps > MAX_TAPS:
+        raise ValueError(f"conv2d of x {spec.x_shape} ⊛ w {spec.w_shape} would examine {taps:,} kernel taps (most "
+                         f"of them on padding), more than {MAX_TAPS:,}: use less padding or a smaller kernel")
 
 
 def _tap_indices(spec):
@@ -191,8 +205,18 @@ def relu(t, *, name=None):
     return rec._register(np.array(nodes, dtype=np.int64).reshape(t.shape), name, "relu")
 
 
-def _windows(t, kernel_size, stride, what):
-    """Windows over the last two axes: (out shape, list of flat-index arrays, one per window)."""
+def _finite(what, values, where=None):
+    """Refuse a non-finite result as Value ops do: numbers too large for a float."""
+    values = np.asarray(values, dtype=float)
+    if not np.isfinite(values).all():
+        k = int(np.flatnonzero(~np.isfinite(values.ravel()))[0])
+        at = f" at {where(k)}" if where else ""
+        raise ValueError(f"{what} produced a non-finite value ({values.ravel()[k]}){at}: the inputs are too large "
+                         f"for float64")
+
+
+def _pool_shape(t, kernel_size, stride, what):
+    """(out shape, (kh, kw), (sh, sw)) of a pooling over the last two axes, checked."""
     _tensor("t", t)
     if t.ndim not in (2, 3, 4):
         raise ValueError(f"{what}: t must be 2-D, 3-D or 4-D, got shape {t.shape}")
@@ -201,22 +225,27 @@ def _windows(t, kernel_size, stride, what):
     H, W = t.shape[-2:]
     if kh > H or kw > W:
         raise ValueError(f"{what}: kernel_size {(kh, kw)} is larger than the input's {H}x{W}")
-    OH, OW = (H - kh) // sh + 1, (W - kw) // sw + 1
-    lead = t.shape[:-2]
+    return t.shape[:-2] + ((H - kh) // sh + 1, (W - kw) // sw + 1), (kh, kw), (sh, sw)
+
+
+def _windows(t, shape, kernel, stride):
+    """The flat-index array of every window, window by window."""
+    (kh, kw), (sh, sw) = kernel, stride
+    H, W = t.shape[-2:]
+    OH, OW = shape[-2:]
     flat = np.arange(t.size).reshape(-1, H, W)
-    wins = [flat[p, i * sh:i * sh + kh, j * sw:j * sw + kw].ravel()
+    return [flat[p, i * sh:i * sh + kh, j * sw:j * sw + kw].ravel()
             for p in range(flat.shape[0]) for i in range(OH) for j in range(OW)]
-    return lead + (OH, OW), wins
 
 
 def max_pool2d(t, kernel_size, stride=None, *, name=None):
     """Max over each window, as a chain of binary ``max`` nodes; ties send the gradient to the first."""
-    shape, wins = _windows(t, kernel_size, stride, "max_pool2d")
+    shape, kernel, step = _pool_shape(t, kernel_size, stride, "max_pool2d")
     rec, vals, ids = t.recorder, t.data.ravel(), t.nodes.ravel()
-    rec.reserve(builtins.sum(len(w) - 1 for w in wins), "max_pool2d")
+    rec.reserve(math.prod(shape) * (kernel[0] * kernel[1] - 1), "max_pool2d")
     out = []
     with _no_gc():
-        for win in wins:
+        for win in _windows(t, shape, kernel, step):
             acc, best = int(ids[win[0]]), float(vals[win[0]])
             for k in win[1:]:
                 v = float(vals[k])
@@ -230,10 +259,14 @@ def max_pool2d(t, kernel_size, stride=None, *, name=None):
 
 def avg_pool2d(t, kernel_size, stride=None, *, name=None):
     """Mean of each window: a chain of ``add`` nodes, then a ``div`` by the window size."""
-    shape, wins = _windows(t, kernel_size, stride, "avg_pool2d")
+    shape, kernel, step = _pool_shape(t, kernel_size, stride, "avg_pool2d")
     rec, vals, ids = t.recorder, t.data.ravel(), t.nodes.ravel()
-    count = float(len(wins[0]))
-    size = rec.value(count, op="const").node
+    count = kernel[0] * kernel[1]
+    rec.reserve(1 + math.prod(shape) * count, "avg_pool2d")  # the count, then k-1 adds and a div per window
+    wins = _windows(t, shape, kernel, step)
+    with np.errstate(over="ignore", invalid="ignore"):
+        _finite("avg_pool2d", [vals[win].sum() for win in wins])
+    size = rec.value(float(count), op="const").node
     out = []
     for win in wins:
         s, total = _sum_chain(rec, ids[win], vals[win])
@@ -241,9 +274,18 @@ def avg_pool2d(t, kernel_size, stride=None, *, name=None):
     return rec._register(np.array(out, dtype=np.int64).reshape(shape), name, "pool")
 
 
+def _nonempty(what, t):
+    if t.size == 0:
+        raise ValueError(f"{what} of an empty tensor ({t.name!r}, shape {t.shape}) has nothing to add")
+
+
 def sum(t, *, name=None):  # noqa: A001 - mirrors torch.sum
     """Sum of all elements: a chain of ``add`` nodes. Returns a 0-d Tensor."""
     rec = _tensor("t", t).recorder
+    _nonempty("sum", t)
+    rec.reserve(t.size - 1, "sum")
+    with np.errstate(over="ignore", invalid="ignore"):
+        _finite("sum", np.cumsum(t.data.ravel()))
     s, _ = _sum_chain(rec, t.nodes.ravel(), t.data.ravel())
     return rec._register(np.array(s, dtype=np.int64), name, "sum")
 
@@ -259,6 +301,10 @@ def _mean(rec, nodes, values):
 def mean(t, *, name=None):
     """Mean of all elements: the sum chain, then a ``div`` by the element count. Returns a 0-d Tensor."""
     rec = _tensor("t", t).recorder
+    _nonempty("mean", t)
+    rec.reserve(t.size + 1, "mean")  # n-1 adds, the count, the div
+    with np.errstate(over="ignore", invalid="ignore"):
+        _finite("mean", np.cumsum(t.data.ravel()))
     out = _mean(rec, t.nodes.ravel(), t.data.ravel())
     return rec._register(np.array(out, dtype=np.int64), name, "mean")
 
@@ -269,15 +315,25 @@ def mse_loss(pred, target, *, name=None):
     ``target`` is a Tensor or an array of constants of pred's shape. Returns a 0-d Tensor named ``loss``.
     """
     rec = _tensor("pred", pred).recorder
+    _nonempty("mse_loss", pred)
+    given = target
     if not isinstance(target, Tensor):
-        target = rec.const(as_array("target", target), name="target")
-    _tensor("target", target, rec)
-    if target.shape != pred.shape:
-        raise ValueError(f"target must have pred's shape {pred.shape}, got {target.shape}")
-    d = (pred.data - target.data).ravel().tolist()
+        given = as_array("target", target)
+    elif target.recorder is not rec:
+        raise ValueError("target belongs to a different recorder than the other operands")
+    if given.shape != pred.shape:
+        raise ValueError(f"target must have pred's shape {pred.shape}, got {given.shape}")
+    n = pred.size
+    rec.reserve((0 if isinstance(target, Tensor) else n) + 3 * n + 1, "mse_loss")  # target, sub, pow, sum, count, div
+    d = (pred.data - (target.data if isinstance(target, Tensor) else given)).ravel()
+    with np.errstate(over="ignore", invalid="ignore"):
+        _finite("mse_loss", np.cumsum(d * d))
+    if not isinstance(target, Tensor):
+        target = rec.const(given, name="target")
+    d = d.tolist()
     diff = _emit(rec, "sub", d, list(zip(pred.nodes.ravel().tolist(), target.nodes.ravel().tolist())),
                  [(1.0, -1.0)] * len(d))
     squares = [e * e for e in d]
-    sq = _emit(rec, "pow", squares, [(n,) for n in diff], [(2.0 * e,) for e in d])
+    sq = _emit(rec, "pow", squares, [(n_,) for n_ in diff], [(2.0 * e,) for e in d])
     out = _mean(rec, np.array(sq, dtype=np.int64), np.array(squares))
     return rec._register(np.array(out, dtype=np.int64), name, "loss")

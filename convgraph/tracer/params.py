@@ -7,10 +7,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ConvSpec", "conv_spec", "as_array", "shape_text", "DEFAULT_MAX_NODES"]
+__all__ = ["ConvSpec", "conv_spec", "as_array", "shape_text", "DEFAULT_MAX_NODES", "MAX_TAPS", "MAX_INT"]
 
 #: Default ceiling on the number of scalar nodes one trace may hold (about 2 GB of graph).
 DEFAULT_MAX_NODES = 2_000_000
+#: conv2d refuses to examine more (output, kernel tap) pairs than this, padding taps included (about
+#: 1 GB of index tables while tracing).
+MAX_TAPS = 20_000_000
+#: Sizes, strides, dilations and paddings above this are refused (numpy's int64 index arithmetic).
+MAX_INT = 2**31 - 1
 
 
 def as_array(name, value, ndims=None):
@@ -19,6 +24,9 @@ def as_array(name, value, ndims=None):
     >>> as_array("x", [[1, 2], [3, 4]]).dtype
     dtype('float64')
     """
+    if np.ma.isMaskedArray(value) and np.ma.getmaskarray(value).any():
+        raise TypeError(f"{name} is a masked array with masked values, which would be lost: fill them "
+                        f"first ({name}.filled(0))")
     try:
         arr = np.asarray(value)
     except Exception as e:  # ragged lists and the like
@@ -47,6 +55,8 @@ def _positive_pair(name, value):
         raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
     if min(pair) < 1:
         raise ValueError(f"{name} must be positive, got {value!r}")
+    if max(pair) > MAX_INT:
+        raise ValueError(f"{name} must be at most {MAX_INT:,}, got {value!r}")
     return pair
 
 
@@ -88,6 +98,8 @@ def _padding(value, kernel, dilation, stride):
         raise TypeError(f"padding must be an int, a pair, 'valid' or 'same', got {value!r}")
     if min(ph, pw) < 0:
         raise ValueError(f"padding must be non-negative, got {value!r}")
+    if max(ph, pw) > MAX_INT:
+        raise ValueError(f"padding must be at most {MAX_INT:,}, got {value!r}")
     return (ph, ph, pw, pw)
 
 
@@ -95,6 +107,25 @@ def _axis_taps(size, out, k, stride, dilation, pad_before):
     """Input coordinate of output i, kernel tap u along one axis, and whether it is real (not padding)."""
     coord = np.arange(out)[:, None] * stride + np.arange(k)[None, :] * dilation - pad_before  # (out, k)
     return coord, (coord >= 0) & (coord < size)
+
+
+def _axis_counts(size, out, k, stride, dilation, pad_before):
+    """Along one axis, by arithmetic alone (no arrays, any size): the (output, tap) pairs whose input
+    coordinate i·stride + u·dilation − pad is real, and how many outputs have at least one."""
+    intervals = []
+    for u in range(k):
+        off = u * dilation - pad_before
+        lo = max(0, -((off) // stride))  # the first i with i·stride + off ≥ 0
+        hi = min(out - 1, (size - 1 - off) // stride)  # the last i with i·stride + off < size
+        if hi >= lo:
+            intervals.append((lo, hi))
+    pairs = sum(hi - lo + 1 for lo, hi in intervals)
+    covered, end = 0, -1
+    for lo, hi in sorted(intervals):
+        if hi > end:
+            covered += hi - max(lo, end + 1) + 1
+            end = hi
+    return pairs, covered
 
 
 @dataclass(frozen=True)
@@ -218,19 +249,26 @@ class ConvSpec:
         extras = self.options()
         return head + (f" ({', '.join(extras)})" if extras else "")
 
+    def _counts(self):
+        rows = _axis_counts(self.H, self.OH, self.KH, self.stride[0], self.dilation[0], self.padding[0])
+        cols = _axis_counts(self.W, self.OW, self.KW, self.stride[1], self.dilation[1], self.padding[2])
+        return rows, cols
+
     @property
     def macs(self):
-        """Multiply-adds whose input element is real (padding taps excluded)."""
-        _, rows_ok, _, cols_ok = self.taps()
-        return self.N * self.O * self.Cg * int(rows_ok.sum()) * int(cols_ok.sum())
+        """Multiply-adds whose input element is real (padding taps excluded), by arithmetic alone."""
+        (rows, _), (cols, _) = self._counts()
+        return self.N * self.O * self.Cg * rows * cols
 
     def node_estimate(self):
         """Scalar nodes that tracing this convolution creates: inputs, weights, bias, one ``mul`` per
         multiply-add and one ``add`` per multiply-add (less the first of each sum without bias); an
-        output whose taps all fall on padding is a ``const`` 0 (plus an ``add`` of the bias)."""
-        _, rows_ok, _, cols_ok = self.taps()
+        output whose taps all fall on padding is a ``const`` 0 (plus an ``add`` of the bias).
+        Counted by arithmetic on the shapes, so that a trace too big to build is refused before any
+        array is allocated."""
+        (_, rows_covered), (_, cols_covered) = self._counts()
         outputs = self.N * self.O * self.OH * self.OW
-        nonempty = self.N * self.O * int(rows_ok.any(axis=1).sum()) * int(cols_ok.any(axis=1).sum())
+        nonempty = self.N * self.O * rows_covered * cols_covered
         empty = outputs - nonempty
         leaves = self.N * self.C * self.H * self.W + self.O * self.Cg * self.KH * self.KW
         if self.has_bias:
@@ -262,6 +300,8 @@ def conv_spec(x_shape, w_shape, b_shape=None, *, stride=1, padding=0, dilation=1
     groups = int(groups)
     if groups < 1:
         raise ValueError(f"groups must be positive, got {groups}")
+    if groups > MAX_INT:
+        raise ValueError(f"groups must be at most {MAX_INT:,}, got {groups}")
     if C % groups:
         raise ValueError(f"groups={groups} must divide the input channels C={C} (x shape {x_shape})")
     if O % groups:

@@ -94,8 +94,10 @@ class Recorder:
     """
 
     def __init__(self, *, max_nodes=DEFAULT_MAX_NODES):
-        if not isinstance(max_nodes, numbers.Integral) or isinstance(max_nodes, bool) or max_nodes < 1:
-            raise ValueError(f"max_nodes must be a positive int, got {max_nodes!r}")
+        if not isinstance(max_nodes, numbers.Integral) or isinstance(max_nodes, bool):
+            raise TypeError(f"max_nodes must be an int, got {max_nodes!r}")
+        if max_nodes < 1:
+            raise ValueError(f"max_nodes must be at least 1, got {max_nodes!r}")
         self.graph = nx.DiGraph()
         self.max_nodes = int(max_nodes)
         self.tensors = {}  # name -> Tensor, in creation order
@@ -220,10 +222,15 @@ class Recorder:
         """One scalar leaf (``op`` ``"input"`` by default; ``"const"`` for literals)."""
         if not _is_number(data):
             raise TypeError(f"data must be a real number, got {data!r}")
-        if not math.isfinite(data):
+        try:
+            value = float(data)
+        except OverflowError:
+            shown = repr(data) if len(repr(data)) < 30 else repr(data)[:12] + "…"
+            raise ValueError(f"data must be finite, got {shown} (too large for a float)") from None
+        if not math.isfinite(value):
             raise ValueError(f"data must be finite, got {data!r}")
         self.reserve(1, "a value")
-        return Value(self, self._add(op, float(data)), float(data))
+        return Value(self, self._add(op, value), value)
 
     def trace(self, output):
         """Freeze the recording into a :class:`~convgraph.tracer.trace.Trace` whose output is ``output``
@@ -345,6 +352,8 @@ class Value:
         exponent = float(exponent)
         if self.data == 0 and exponent < 1:
             raise ValueError(f"0 ** {exponent} has no finite derivative")
+        if self.data < 0 and not exponent.is_integer():
+            raise ValueError(f"{self.data} ** {exponent} is not a real number (a negative base, a fractional power)")
         return self._new("pow", self.data ** exponent, (self,), (exponent * self.data ** (exponent - 1),))
 
     def relu(self):

@@ -56,10 +56,11 @@ class Trace:
     """
 
     def __init__(self, recorder, output):
+        if not isinstance(output, (Tensor, Value)) or output.recorder is not recorder:
+            raise TypeError(f"output must be a Tensor or Value of this recorder, got {output!r}"
+                            + (" from another recorder" if isinstance(output, (Tensor, Value)) else ""))
         if isinstance(output, Value):
             output = recorder._register(np.array(output.node, dtype=np.int64), None, "out")
-        if not isinstance(output, Tensor) or output.recorder is not recorder:
-            raise TypeError(f"output must be a Tensor or Value of this recorder, got {output!r}")
         self.recorder = recorder
         self.graph = recorder.graph
         self.output = output
@@ -67,6 +68,7 @@ class Trace:
         self.convs = tuple(recorder.convs)
         self.dY = None  # the seed of the last complete backward pass
         self._passes = 0  # bumped by every pass; a stale steps() generator notices
+        self._size = (recorder.graph.number_of_nodes(), recorder.graph.number_of_edges())
         self._last_walk = None
 
     def __repr__(self):
@@ -207,6 +209,21 @@ class Trace:
         return sorted(pairs)
 
     # ---- backward -----------------------------------------------------------------------------
+    def _check_graph(self):
+        """The graph must still be what was traced (a NetworkX graph can be changed by anyone)."""
+        size = (self.graph.number_of_nodes(), self.graph.number_of_edges())
+        if size != self._size:
+            raise ValueError(f"trace.graph was changed after tracing ({size[0]:,} nodes and {size[1]:,} edges, "
+                             f"traced with {self._size[0]:,} and {self._size[1]:,}); it is the record of the "
+                             f"computation: annotate a copy, trace.graph.copy()")
+
+    def _check_finite(self, grads):
+        grads = np.asarray(grads, dtype=float)
+        if not np.isfinite(grads).all():
+            n = int(np.flatnonzero(~np.isfinite(grads))[0])
+            raise ValueError(f"backward produced a non-finite gradient ({grads[n]}) at {self.label(n)}: dY or the "
+                             f"values are too large for float64")
+
     def seed(self, dY=None):
         """``dY`` checked against the output's shape, as a read-only float array; ``None`` gives the
         seed of the last backward pass when there is one, else ones (loss = sum of the output).
@@ -245,11 +262,14 @@ class Trace:
             If dY's shape differs from the output's or it holds NaN/inf.
         """
         dY = self.seed(dY)
+        self._check_graph()
         last = self._last_walk
         if last is not None and np.array_equal(last.dY, dY):
             return last
-        self._last_walk = Walk(self.graph, self.output.nodes, dY)
-        return self._last_walk
+        walk = Walk(self.graph, self.output.nodes, dY)
+        self._check_finite(walk.final)
+        self._last_walk = walk
+        return walk
 
     def gradients(self):
         """The gradients now on the graph, by tensor name (leaves and results alike)."""
@@ -283,9 +303,12 @@ class Trace:
             If dY's shape differs from the output's or it holds NaN/inf.
         """
         dY = self.seed(np.ones(self.output.shape) if dY is None else dY)
+        self._check_graph()
         self._passes += 1
         seeds = dict(zip(self.output.nodes.ravel().tolist(), dY.ravel().tolist()))
-        self._store(walk_module.gradients(self.graph, seeds), dY)
+        grads = walk_module.gradients(self.graph, seeds)
+        self._check_finite(grads)
+        self._store(grads, dY)
         return self.gradients()
 
     def steps(self, dY=None):

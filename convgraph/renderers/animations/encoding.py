@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import style
-from ..files import into_place, output_path
+from ..files import FRAME_NAME, into_place, output_path
 
 __all__ = ["FORMATS", "output_format", "check_fps", "write_frames", "shared_palette", "palette_colors"]
 
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 #: Output formats by path: a ``.gif`` or ``.mp4`` file, or a folder (no suffix) of numbered PNGs.
 FORMATS = {".gif": "gif", ".mp4": "mp4", "": "png"}
-_FRAME_NAME = "frame_{:04d}.png"
+_FRAME_NAME = "frame_{:04d}.png"  # files.FRAME_NAME matches these
 
 
 def output_format(path):
@@ -52,7 +52,8 @@ def output_format(path):
 
 
 def check_fps(fps):
-    """``fps`` as a float in (0, 100]; GIF stores whole centiseconds, so 100 is its ceiling.
+    """``fps`` as a float in [0.01, 100]; GIF stores a frame's time in whole centiseconds, so 100 is
+    its ceiling (and 100 s a frame is as slow as a clip goes).
 
     >>> check_fps(15)
     15.0
@@ -60,8 +61,8 @@ def check_fps(fps):
     if isinstance(fps, bool) or not isinstance(fps, (int, float, np.integer, np.floating)):
         raise TypeError(f"fps must be a number, got {type(fps).__name__}: {fps!r}")
     fps = float(fps)
-    if not (0 < fps <= 100):
-        raise ValueError(f"fps must be in (0, 100] frames per second, got {fps!r}")
+    if not (0.01 <= fps <= 100):
+        raise ValueError(f"fps must be between 0.01 and 100 frames per second, got {fps!r}")
     return fps
 
 
@@ -202,19 +203,8 @@ def _write_mp4(frames, tmp, fps):
 def _write_pngs(frames, tmp):
     from PIL import Image
 
-    tmp.mkdir()
     for k, rgb in enumerate(frames):
         Image.fromarray(rgb, "RGB").save(tmp / _FRAME_NAME.format(k), format="PNG", compress_level=6)
-
-
-def _check_folder_target(path):
-    if path.exists():
-        if not path.is_dir():
-            raise ValueError(f"path {str(path)!r} exists and is not a folder; PNG frames need a folder")
-        others = [p.name for p in path.iterdir() if not (p.name.startswith("frame_") and p.suffix == ".png")]
-        if others:
-            raise ValueError(f"path {str(path)!r} is a folder holding files other than frame_*.png "
-                             f"(e.g. {others[0]!r}); give an empty or new folder for the frames")
 
 
 def write_frames(frames, path, *, fps, total=None, palette=None, progress=None):
@@ -248,14 +238,12 @@ def write_frames(frames, path, *, fps, total=None, palette=None, progress=None):
     """
     fmt = output_format(path)
     fps = check_fps(fps)
-    path = Path(path)
-    if fmt == "png":
-        _check_folder_target(path)
     if fmt == "gif" and palette is None:
         raise ValueError("palette is required for GIF output (see shared_palette)")
-    output_path(path, folder=fmt == "png")
+    output_path(path, folder=fmt == "png", owned=FRAME_NAME)  # refuse before any work
+    path = Path(path)
     frames = _progress(frames, total, progress, path.name)
-    with into_place(path, ".mp4" if fmt == "mp4" else "") as tmp:
+    with into_place(path, folder=fmt == "png", suffix=".mp4" if fmt == "mp4" else "", owned=FRAME_NAME) as tmp:
         if fmt == "gif":
             _write_gif(frames, tmp, int(round(1000.0 / fps)), palette)
         elif fmt == "mp4":

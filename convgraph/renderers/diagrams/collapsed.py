@@ -9,7 +9,8 @@ import numpy as np
 from .. import style
 from ..layout import layout
 from ..numbers import Numbers
-from .dot import caption, cmap_rgb, digraph, esc, legend, note_extent, Painter, place_legend, title_node, ValueScale
+from .dot import (caption, cmap_rgb, digraph, esc, legend, note_extent, Painter, place_legend, plain, title_node,
+                  ValueScale)
 
 __all__ = ["collapsed_view"]
 
@@ -121,7 +122,7 @@ def _panel_table(dg, name, k, p, cell_pt, look, slot_pt):
              'CELLPADDING="0">' + "".join(rows) + "</TABLE>>")
     x0, y0, x1, y1 = p.box
     cx, cy = (x0 + x1) / 2 * slot_pt, (y0 + y1) / 2 * slot_pt
-    dg.node(name, label=label, shape="plaintext", margin="0", pos=f"{cx:.1f},{cy:.1f}!", tooltip=p.title)
+    dg.node(name, label=label, shape="plaintext", margin="0", pos=f"{cx:.1f},{cy:.1f}!", tooltip=plain(p.title))
     title_node(dg, f"title{k}", p.title, cx, y1 * slot_pt + d["title_font_pt"] * 1.1)
 
 
@@ -133,7 +134,7 @@ def _arrows(dg, names, arrows, grads, numbers):
         width = round(lo + (hi - lo) * flow / top, 2) if grads.has and top > 0 else 1.0
         color = d["panel_edge"] if grads.has and flow > 0 else d["no_flow_edge"]
         dg.edge(names[a], names[b], color=color, penwidth=str(max(width, 1.0)), arrowsize="0.9",
-                tooltip=f"{a} → {b}" + (f": Σ|∂| {numbers(flow)}" if grads.has else ""))
+                tooltip=plain(f"{a} → {b}" + (f": Σ|∂| {numbers(flow)}" if grads.has else "")))
 
 
 def _legend(dg, panels, scale, heat, grads, slot_pt):

@@ -11,7 +11,7 @@ import re
 from .. import style
 from ..numbers import tick
 
-__all__ = ["pinned_digraph_class", "fit_width", "esc", "ValueScale", "legend", "cmap_rgb", "Painter", "digraph", "caption",
+__all__ = ["pinned_digraph_class", "fit_width", "plain", "esc", "ValueScale", "legend", "cmap_rgb", "Painter", "digraph", "caption",
            "note_extent", "panel_frame", "title_node", "place_legend"]
 
 _LEGEND_CELL_PT = 64  # 9 cells: wider than the longest legend line, so the bar has no gaps
@@ -57,6 +57,14 @@ def fit_width(svg):
     """
     return re.sub(r'<svg width="[^"]*" height="[^"]*"', '<svg width="100%" style="max-width: 100%; height: auto"',
                   svg, count=1)
+
+
+def plain(text):
+    """``text`` as a plain DOT string, never read as a Graphviz HTML label (a tensor named
+    ``<<TABLE>…>>`` stays text): for titles and tooltips."""
+    import graphviz
+
+    return graphviz.nohtml(str(text))
 
 
 def esc(text):
@@ -194,7 +202,7 @@ def panel_frame(dg, key, box, title, slot_pt):
 
 def title_node(dg, name, title, cx, ty):
     """A panel's title, a plain label on the background colour, centred at (cx, ty) points."""
-    dg.node(name, label=title, shape="plaintext", fontsize=str(style.DIAGRAM["title_font_pt"]),
+    dg.node(name, label=plain(title), shape="plaintext", fontsize=str(style.DIAGRAM["title_font_pt"]),
             pos=f"{cx:.1f},{ty:.1f}!", width="0.1", height="0.1", margin="0.04,0.02",
             style="filled", fillcolor=style.BACKGROUND)
 

@@ -8,7 +8,7 @@ import numpy as np
 from .. import style
 from ..layout import layout
 from ..numbers import Numbers
-from .dot import caption, digraph, esc, legend, note_extent, Painter, panel_frame, place_legend
+from .dot import caption, digraph, esc, legend, note_extent, Painter, panel_frame, place_legend, plain
 
 __all__ = ["full_view", "OP_SYMBOL", "LEAF_OPS"]
 
@@ -161,7 +161,7 @@ def _node(dg, trace, pic, n, xy, slot_pt, focus_node):
     attrs.update(extra)
     tip = f"{trace.label(n)} = {value}" + (f", ∂ {pic.numbers(gn)}" if gn is not None else "")
     x, y = xy
-    dg.node(f"n{n}", pos=f"{x * slot_pt:.1f},{y * slot_pt:.1f}!", tooltip=tip, **attrs)  # label goes first
+    dg.node(f"n{n}", pos=f"{x * slot_pt:.1f},{y * slot_pt:.1f}!", tooltip=plain(tip), **attrs)  # label goes first
 
 
 def _edges(dg, trace, pic):
@@ -173,12 +173,12 @@ def _edges(dg, trace, pic):
             tip = f"{trace.label(v)} → {trace.label(u)}: ∂ {pic.numbers(flow)}"
         else:
             color, width, tip = d["no_flow_edge"], d["edge_pt"][0] + 0.3, f"{trace.label(u)} → {trace.label(v)}"
-        dg.edge(f"n{u}", f"n{v}", color=color, penwidth=str(width), tooltip=tip)
+        dg.edge(f"n{u}", f"n{v}", color=color, penwidth=str(width), tooltip=plain(tip))
     for a, y in sorted(pic.elided):
         color, width = (pic.paint.edge(pic.elided_flow(a)) if pic.grads.has
                         else (d["no_flow_edge"], d["edge_pt"][0] + 0.3))
         dg.edge(f"n{a}", f"n{y}", color=color, penwidth=str(width), style="dashed",
-                tooltip=f"{trace.label(a)} ⇢ … ⇢ {trace.label(y)} (the rest of the sum, not drawn)")
+                tooltip=plain(f"{trace.label(a)} ⇢ … ⇢ {trace.label(y)} (the rest of the sum, not drawn)"))
 
 
 def _squeeze(pos, max_gap):

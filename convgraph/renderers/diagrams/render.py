@@ -33,12 +33,15 @@ def _png_dpi(dg):
     return max(min(d["png_dpi"], d["png_max_px"] / max(w, h, 1e-9)), 24)
 
 
-def _run_dot(source, fmt, dpi, tmp, path):
+def _run_dot(source, fmt, dpi, tmp, path, timeout):
     cmd = ["dot", "-Kneato", "-n2", f"-T{fmt}", "-o", str(tmp)]
     if fmt == "png":
         cmd.insert(3, f"-Gdpi={dpi:.0f}")
-    try:
-        done = subprocess.run(cmd, input=source.encode("utf-8"), capture_output=True)
+    try:  # on any exception (a timeout, Ctrl-C, SIGTERM in the command line) run() kills dot first
+        done = subprocess.run(cmd, input=source.encode("utf-8"), capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"Graphviz did not finish writing {path.name} in {timeout:g} s; a smaller view "
+                           f"(detail='collapsed', a focus) draws faster, or give a longer timeout=") from None
     except FileNotFoundError as e:
         raise MissingProgramError(
             f"writing .{fmt} needs Graphviz's 'dot' program, which is not on PATH; {_INSTALL}. "
@@ -63,7 +66,8 @@ def render_graph(trace, path, **options):
     trace : Trace
     path : str or os.PathLike
     **options
-        ``focus``, ``heat``, ``step``, ``detail``, ``dY``, as for :func:`~convgraph.renderers.diagrams.to_digraph`.
+        ``focus``, ``heat``, ``step``, ``detail``, ``dY``, as for :func:`~convgraph.renderers.diagrams.to_digraph`;
+        and ``timeout``, the seconds Graphviz may take (default 300).
 
     Returns
     -------
@@ -76,23 +80,27 @@ def render_graph(trace, path, **options):
     MissingProgramError
         When Graphviz's ``dot`` is needed and not installed (the message says how to install it).
     RuntimeError
-        When Graphviz fails.
+        When Graphviz fails or does not finish within ``timeout`` (it is stopped, nothing is left).
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}: {path!r}")
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
         raise ValueError(f"path must end in one of {', '.join(FORMATS)}, got {str(path)!r}")
+    timeout = options.pop("timeout", style.DIAGRAM["dot_timeout_s"])
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
     unknown = set(options) - {"focus", "heat", "step", "detail", "dY"}
     if unknown:
         raise TypeError(f"render_graph got unexpected option(s) {sorted(unknown)}; "
-                        f"expected focus, heat, step, detail, dY")
+                        f"expected focus, heat, step, detail, dY, timeout")
+    output_path(path)  # refuse before any work
+    path = Path(path)
     dg = to_digraph(trace, **options)
-    path = output_path(path)
     source = dg.source
     with into_place(path) as tmp:
         if suffix in (".dot", ".gv"):
             tmp.write_text(source, encoding="utf-8")
         else:
-            _run_dot(source, suffix[1:], _png_dpi(dg), tmp, path)
+            _run_dot(source, suffix[1:], _png_dpi(dg), tmp, path, timeout)
     return path

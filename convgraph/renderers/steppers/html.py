@@ -28,6 +28,7 @@ import logging
 import math
 import numbers
 import os
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -223,6 +224,15 @@ def _template():
     return resources.files(__package__).joinpath(_TEMPLATE).read_text(encoding="utf-8")
 
 
+def _fill(template, values):
+    """The template with each marker replaced by its value in one pass: what is inserted is never
+    searched for markers again (a title may contain one)."""
+    for mark in values:
+        if mark not in template:
+            raise AssertionError(f"the HTML template lost its {mark} marker")
+    return re.sub("|".join(re.escape(m) for m in values), lambda m: values[m.group(0)], template)
+
+
 def _script_json(obj):
     """JSON safe inside a <script> element: no ``</script>``, no HTML comment openers."""
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
@@ -276,17 +286,12 @@ def render_html(trace, path, *, dY=None, digits=2, title=None, node_budget=style
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
-    if Path(path).is_dir():
-        raise ValueError(f"path must be a file name, got the folder {str(path)!r}")
+    output_path(path)  # refuse before any work
+    path = Path(path)
     data = page_data(trace, dY=dY, digits=digits, title=title, node_budget=node_budget,
                      max_nodes=max_nodes)
-    page = _template()
-    for mark in (_DATA_MARK, _TITLE_MARK, _CSS_MARK):
-        if mark not in page:
-            raise AssertionError(f"the HTML template lost its {mark} marker")
-    page = (page.replace(_CSS_MARK, _css()).replace(_TITLE_MARK, html.escape(data["title"]))
-            .replace(_DATA_MARK, _script_json(data)))
-    path = output_path(path)
+    page = _fill(_template(), {_CSS_MARK: _css(), _TITLE_MARK: html.escape(data["title"]),
+                               _DATA_MARK: _script_json(data)})
     write_text(path, page)
     log.info("wrote %s (%d bytes, %d steps)", path, len(page.encode("utf-8")), len(data["steps"]["node"]))
     return path
