@@ -287,23 +287,25 @@ def cmd_step(args):
     from .renderers.steppers.text import StepText
 
     trace, dY = _build(args)
-    walk = trace.walk(dY)
-    n = len(walk)
+    n = trace.graph.number_of_nodes()
     if not 1 <= args.start <= n:
         raise UsageError(f"--from must be a step number from 1 to {n}, got {args.start}")
     interactive = args.interactive or (args.steps is None and sys.stdin.isatty() and sys.stdout.isatty())
     color = interactive and sys.stdout.isatty() and os.environ.get("NO_COLOR") is None
-    text = StepText(trace, walk, digits=args.digits, ascii=args.ascii, color=color)
-    title = text.say(f"convgraph step · {_describe(trace, dY)} · {n} steps, one per node")
+    title = f"convgraph step · {_describe(trace, dY)} · {n} steps, one per node"
     if interactive:
+        text = StepText(trace, trace.walk(dY), digits=args.digits, ascii=args.ascii, color=color)
+
         def write(chunk):
             print(chunk, flush=True)
-        run_stepper(text, write=write, clear=sys.stdout.isatty(), start=args.start, title=title)
+        run_stepper(text, write=write, clear=sys.stdout.isatty(), start=args.start, title=text.say(title))
         return 0
-    print(title)
+    stream = trace.stream(dY)  # printing: compute only the steps printed
+    text = StepText(trace, stream, digits=args.digits, ascii=args.ascii)
+    print(text.say(title))
     stop = n if args.steps is None else min(n, args.start - 1 + args.steps)
-    for k in range(args.start, stop + 1):
-        print(text.line(walk.step(k)))
+    for step in stream.steps(args.start, stop):
+        print(text.line(step))
     if stop < n:
         print(text.say(f"… {n - stop} more steps (--steps N, --from K)"))
     return 0
@@ -410,7 +412,7 @@ def cmd_demo(args):
     given = any(getattr(args, a) is not None for a in ("input", "kernel", "x_file", "w_file", "bias")) or any(
         getattr(args, a) != d for a, d in (("stride", 1), ("padding", 0), ("dilation", 1), ("groups", 1), ("dy", "ones")))
     trace, dY = _build(args) if given else (None, None)
-    written = _call(lecture_kit, out, trace=trace, dY=dY, progress=not args.quiet)
+    written = _call(lecture_kit, out, trace=trace, dY=dY, progress=not args.quiet, overwrite=args.overwrite)
     print(f"wrote the lecture kit ({len(written)} files) to {out}/; open first: {out / 'index.md'} (what each file "
           f"shows), {out / 'lesson.html'} (the stepper), {out / 'backprop.gif'} (the lecture clip)")
     return 0
@@ -452,6 +454,8 @@ def _text_commands(add, conv, common):
              "convgraph demo --input edge --kernel laplace --dy random --out outputs/edge"], parents=(conv,))
     p.add_argument("--out", default="outputs", metavar="DIR", help="folder to write into (default outputs)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace files in DIR that an earlier kit did not write (refused otherwise)")
 
     add("trace", cmd_trace, "print node and edge counts by op, y and the gradients",
         ["convgraph trace", "convgraph trace --input 3x6x6 --kernel 2x3x3x3 --bias --padding same"],

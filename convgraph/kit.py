@@ -7,6 +7,7 @@ By default the lesson (:data:`convgraph.lessons.LESSON`); ``convgraph demo`` wit
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
@@ -94,7 +95,33 @@ def _tasks(trace, focus):
     return tasks
 
 
-def lecture_kit(out="outputs", *, trace=None, dY=None, progress=True):
+_MADE_BY = "Made by `convgraph demo`; every file is regenerated the same way each time."
+
+
+def _ours(out):
+    """The files an earlier kit wrote into ``out``, as its index lists them."""
+    index = out / "index.md"
+    if not index.is_file():
+        return set()
+    text = index.read_text(encoding="utf-8", errors="replace")
+    if _MADE_BY not in text:
+        return set()
+    return set(re.findall(r"^\| \[([^\]]+)\]\(\1\) \|", text, re.M)) | {"index.md"}
+
+
+def _refuse_others(out, names, overwrite):
+    """Refuse to replace files the kit did not write, unless told to."""
+    if overwrite or not out.is_dir():
+        return
+    ours = _ours(out)
+    theirs = [n for n in names if (out / n).exists() and n not in ours]
+    if theirs:
+        more = f" (and {len(theirs) - 1} more)" if len(theirs) > 1 else ""
+        raise ValueError(f"{str(out)!r} holds {theirs[0]!r}{more}, which the lecture kit did not write; "
+                         f"replace them with overwrite=True (convgraph demo --overwrite) or pick another folder")
+
+
+def lecture_kit(out="outputs", *, trace=None, dY=None, progress=True, overwrite=False):
     """Write the lecture kit into ``out``: the graph with gradient heat (SVG and PNG), three focus
     views (SVG and PNG), a GIF of every animation scene and the lesson notebook's clip, the
     interactive HTML stepper, the backprop steps as text, and ``index.md`` listing what each file
@@ -111,6 +138,9 @@ def lecture_kit(out="outputs", *, trace=None, dY=None, progress=True):
         Seed gradient shaped like the output (default ones).
     progress : bool
         Show a progress bar on standard error (when it is a terminal).
+    overwrite : bool
+        Replace files in ``out`` that an earlier kit did not write (by default such a file is refused
+        before any work; the kit's own files, listed in its ``index.md``, are always replaced).
 
     Returns
     -------
@@ -120,7 +150,8 @@ def lecture_kit(out="outputs", *, trace=None, dY=None, progress=True):
     Raises
     ------
     ValueError
-        If ``out`` cannot be a folder, or ``trace`` holds no convolution.
+        If ``out`` cannot be a folder, holds files the kit did not write (without ``overwrite``), or
+        ``trace`` holds no convolution.
     OSError
         If ``out`` cannot be written.
     """
@@ -128,13 +159,14 @@ def lecture_kit(out="outputs", *, trace=None, dY=None, progress=True):
 
     out = Path(out)
     output_path(out / "index.md")  # refuse a path through a file before any work
-    out.mkdir(parents=True, exist_ok=True)
     trace = LESSON.trace() if trace is None else trace
     if trace.conv is None:
         raise ValueError("the lecture kit shows a convolution; this trace holds none")
     grads = trace.backward(dY)
-    written = []
     tasks = _tasks(trace, focus_points(trace, grads))
+    _refuse_others(out, [name for name, _, _ in tasks] + ["index.md"], overwrite)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
     bar = tqdm(tasks, desc="lecture kit", unit="file", disable=None if progress else True, leave=False)
     for name, what, make in bar:
         bar.set_postfix_str(name)
@@ -171,5 +203,5 @@ def _index(trace, grads, written):
         "| --- | --- |",
     ]
     index += [f"| [{p.name}]({p.name}) | {what} |" for p, what in written]
-    index += ["", "Made by `convgraph demo`; every file is regenerated the same way each time."]
+    index += ["", _MADE_BY]
     return index

@@ -505,7 +505,7 @@ def test_input_and_kernel_take_rows_names_and_text_files(tmp_path, capsys):
 def test_demo_renders_the_kit_of_the_options_given(tmp_path, capsys, monkeypatch):
     seen = []
     monkeypatch.setattr("convgraph.kit.lecture_kit",
-                        lambda out, trace=None, dY=None, progress=True: seen.append((trace, dY)) or [], raising=True)
+                        lambda out, trace=None, dY=None, progress=True, overwrite=False: seen.append((trace, dY)) or [], raising=True)
     assert run(capsys, "demo", "--out", str(tmp_path / "k"), "--input", "edge", "--kernel", "sobel",
                "--dy", "random")[0] == 0
     trace, dY = seen[0]

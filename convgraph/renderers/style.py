@@ -206,6 +206,8 @@ ANIM = MappingProxyType({
     "max_inch": (16.0, 9.0),  # a 16:9 slide at 100 dpi
     "min_number_cell_pt": 20.0,  # smaller cells carry no numbers (heat and colour bar only)
     "node_pt": (4.0, 14.0),  # graph scene: marker diameter of an op node, a tensor element
+    "max_px": (3840, 2160),  # a frame is at most this big (pixels): bigger ones are refused, naming the dpi
+    "max_grid_cells": 20_000,  # grid scenes draw every cell of x and dY′; more would be under a pixel each
     "panel_fill": PANEL_FILL,  # graph scene: the boxes behind panels
     "panel_outline": PANEL_OUTLINE,
     "leaf_outline": "#666666",  # graph scene: the outline of a tensor element's square

@@ -8,10 +8,10 @@ from .recorder import EdgeData, Recorder, Tensor, Value
 from .reference import conv2d_backward, conv2d_forward
 from .structure import ChannelPair, ConvRecord, Role, Taps
 from .trace import Gradients, Trace, trace_conv2d
-from .walk import Push, Step, Walk, seed_text, step_text
+from .walk import Push, Step, StepStream, Walk, seed_text, step_text
 
 __all__ = [
-    "Recorder", "Value", "Tensor", "EdgeData", "Trace", "Gradients", "Walk", "Step", "Push", "step_text", "seed_text",
+    "Recorder", "Value", "Tensor", "EdgeData", "Trace", "Gradients", "Walk", "StepStream", "Step", "Push", "step_text", "seed_text",
     "trace_conv2d", "conv2d", "relu", "max_pool2d", "avg_pool2d", "sum", "mean", "mse_loss",
     "conv2d_forward", "conv2d_backward", "ConvSpec", "ConvRecord", "Taps", "Role", "ChannelPair", "conv_spec",
     "Focus", "focus", "DEFAULT_MAX_NODES",

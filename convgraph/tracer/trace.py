@@ -13,7 +13,7 @@ from . import walk as walk_module
 from .ops import conv2d
 from .params import DEFAULT_MAX_NODES, as_array, conv_spec, shape_text
 from .recorder import Recorder, Tensor, Value
-from .walk import Walk
+from .walk import StepStream, Walk
 
 __all__ = ["Trace", "Gradients", "trace_conv2d"]
 
@@ -270,6 +270,13 @@ class Trace:
         self._check_finite(walk.final)
         self._last_walk = walk
         return walk
+
+    def stream(self, dY=None):
+        """The steps of :meth:`walk` computed one at a time, only as far as they are asked for (a
+        :class:`~convgraph.tracer.walk.StepStream`): the first steps of a huge trace cost only those."""
+        dY = self.seed(dY)
+        self._check_graph()
+        return StepStream(self.graph, self.output.nodes, dY)
 
     def gradients(self):
         """The gradients now on the graph, by tensor name (leaves and results alike)."""

@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["Push", "Step", "Walk", "gradients", "step_text", "seed_text"]
+__all__ = ["Push", "Step", "Walk", "StepStream", "gradients", "step_text", "seed_text"]
 
 
 class Push(NamedTuple):
@@ -97,6 +97,25 @@ def gradients(graph, seeds):
     return grads
 
 
+def _visit(graph, seeds):
+    """The chain rule, once, lazily: visit every node in reverse creation order and yield
+    ``(node, grad, pushes)``, each push ``(operand, local, amount, total, ordinal, received)``."""
+    pred, succ = graph._pred, graph._succ  # the tracer's own graph, read only
+    count = len(pred)
+    grads = _seed_list(count, seeds)
+    seen = [0] * count  # contributions received so far
+    for n in range(count - 1, -1, -1):
+        g = grads[n]
+        pushes = []
+        for p, edge in pred[n].items():
+            d = edge["local"]
+            a = g * d
+            grads[p] += a
+            seen[p] += 1
+            pushes.append((p, d, a, grads[p], seen[p], len(succ[p])))
+        yield n, g, pushes
+
+
 class Walk:
     """One backward pass over a graph for one seed, recorded step by step without writing onto the graph.
 
@@ -129,41 +148,37 @@ class Walk:
         self.seeds = dict(zip(np.ravel(output_nodes).tolist(), np.ravel(dY).tolist()))
         self._ops = [attrs["op"] for attrs in graph._node.values()]
         self.count = len(self._ops)
-        self._record(graph._pred)
+        self._record(graph)
         self._state_k = None  # incremental cache of grads_after / touched_after
         self._by_target = None
 
     # ---- the chain rule, once ----------------------------------------------------------------
-    def _record(self, pred):
-        """Visit every node in reverse creation order, pushing grad·local into each operand."""
-        grads = _seed_list(self.count, self.seeds)
-        target, local, amount, total, off = [], [], [], [], [0]
-        for n in range(self.count - 1, -1, -1):
-            g = grads[n]
-            for p, edge in pred[n].items():
-                d = edge["local"]
-                a = g * d
-                grads[p] += a
+    def _record(self, graph):
+        """Run the walk to the end, keeping every push as arrays."""
+        target, local, amount, total, ordinal, off = [], [], [], [], [], [0]
+        for _, _, pushes in _visit(graph, self.seeds):
+            for p, d, a, t, k, _ in pushes:
                 target.append(p)
                 local.append(d)
                 amount.append(a)
-                total.append(grads[p])
+                total.append(t)
+                ordinal.append(k)
             off.append(len(target))
-        self.final = np.array(grads, dtype=float)
         self._target = np.array(target, dtype=np.int64)
         self._local = np.array(local, dtype=float)
         self._amount = np.array(amount, dtype=float)
         self._total = np.array(total, dtype=float)
+        self._ordinal = np.array(ordinal, dtype=np.int64)
         self._off = np.array(off, dtype=np.int64)
-        received = np.bincount(self._target, minlength=self.count) if len(target) else np.zeros(self.count, int)
-        self._received = received  # contributions each node receives in all
-        ordinal = np.zeros(len(target), dtype=np.int64)
-        if len(target):  # k-th push into its target, in walk order
-            order = np.argsort(self._target, kind="stable")
-            starts = np.concatenate([[0], np.cumsum(received)[:-1]])
-            ordinal[order] = np.arange(len(target)) - np.repeat(starts, received) + 1
-        self._ordinal = ordinal
-        for arr in (self.final, self._target, self._local, self._amount, self._total, self._off, received, ordinal):
+        self._received = np.array([len(graph._succ[n]) for n in range(self.count)], dtype=np.int64)
+        final = np.array(_seed_list(self.count, self.seeds))
+        if len(target):  # each node's gradient is the running total of its last push, or its seed
+            rev = self._target[::-1]
+            nodes, last = np.unique(rev, return_index=True)
+            final[nodes] = self._total[::-1][last]
+        self.final = final
+        for arr in (self.final, self._target, self._local, self._amount, self._total, self._off, self._received,
+                    self._ordinal):
             arr.flags.writeable = False
 
     # ---- steps -------------------------------------------------------------------------------
@@ -295,3 +310,62 @@ class Walk:
     def seed_text(self):
         """``"ones"`` when dY is all ones, else ``"given"``."""
         return seed_text(self.dY)
+
+
+class StepStream:
+    """The walk's steps computed one at a time, only as far as they are asked for: printing the first
+    steps of a trace of millions of nodes costs those steps, not the whole walk. Offers what the
+    steppers' one-line form needs of a :class:`Walk` (``text``, ``received``, ``contributions`` of a
+    leaf at its own step).
+
+    >>> import numpy as np, convgraph as cg
+    >>> t = cg.trace_conv2d(np.arange(4.0).reshape(2, 2), np.ones((2, 2)))
+    >>> stream = StepStream(t.graph, t.output.nodes, np.ones((1, 1)))
+    >>> [s.number for s in stream.steps(1, 3)], len(stream)
+    ([1, 2, 3], 15)
+    """
+
+    def __init__(self, graph, output_nodes, dY):
+        self.dY = dY
+        self.seeds = dict(zip(np.ravel(output_nodes).tolist(), np.ravel(dY).tolist()))
+        self._graph = graph
+        self.count = graph.number_of_nodes()
+        self._visits = _visit(graph, self.seeds)
+        self._done = 0
+        self._leaf_pushes = {}  # leaf -> [(step number, Push), ...]: a leaf's step lists them
+
+    def __len__(self):
+        return self.count
+
+    def text(self, k):
+        """``"step k of N"``."""
+        return step_text(k, self.count)
+
+    def seed_text(self):
+        return seed_text(self.dY)
+
+    def received(self, node):
+        return len(self._graph._succ[node])
+
+    def contributions(self, node):
+        """The pushes into leaf ``node`` seen so far (all of them once its own step is reached)."""
+        return self._leaf_pushes.get(node, [])
+
+    def steps(self, first=1, last=None):
+        """Yield steps ``first`` … ``last`` (default: to the end), computing up to ``last`` only once;
+        earlier steps than the last one yielded cannot be asked for again."""
+        last = self.count if last is None else min(last, self.count)
+        if first <= self._done:
+            raise ValueError(f"steps are streamed: step {first} was already passed (at {self._done})")
+        nodes = self._graph._node
+        for n, g, pushes in self._visits:
+            self._done += 1
+            k = self._done
+            records = tuple(Push(*push) for push in pushes)
+            for push in records:
+                if not self._graph._pred[push.node] and "tensor" in nodes[push.node]:
+                    self._leaf_pushes.setdefault(push.node, []).append((k, push))
+            if k >= first:
+                yield Step(k, n, nodes[n]["op"], g, records)
+            if k >= last:
+                return

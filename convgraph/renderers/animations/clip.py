@@ -65,6 +65,32 @@ def _builder(scene):
     return getattr(importlib.import_module(f"{__package__}.{module}"), function)
 
 
+def _check_grid(spec, scene):
+    """Refuse, before building anything, a grid scene whose grids have more cells than a frame shows."""
+    from .. import style
+
+    limit = style.ANIM["max_grid_cells"]
+    padded = spec.N * spec.C * (spec.H + spec.padding[0] + spec.padding[1]) * (spec.W + spec.padding[2] + spec.padding[3])
+    dilated = spec.N * spec.O * (spec.H + (spec.KH - 1) * spec.dilation[0]) * (spec.W + (spec.KW - 1) * spec.dilation[1])
+    cells = max(padded, dilated if scene == "input-grad" else 0)
+    if cells > limit:
+        raise ValueError(f"scene {scene!r} draws every cell of x{' and dY′' if scene == 'input-grad' else ''}: "
+                         f"{cells:,} cells, more than {limit:,} (each would be under a pixel); animate a smaller "
+                         f"input, or scene='graph'")
+
+
+def _check_pixels(width_in, height_in, dpi):
+    """Refuse frames bigger than the pixel budget, naming the dpi that fits."""
+    from .. import style
+
+    max_w, max_h = style.ANIM["max_px"]
+    w, h = width_in * dpi, height_in * dpi
+    if w > max_w or h > max_h:
+        fits = int(min(max_w / width_in, max_h / height_in))
+        raise ValueError(f"frames would be {w:,.0f}×{h:,.0f} px at dpi={dpi:g}, more than {max_w:,}×{max_h:,}; "
+                         f"use dpi={fits} or less")
+
+
 def build_frames(trace, scene="backprop", *, dY=None, dpi=100, max_frames=400, numbers=None, graph_steps=None):
     """The renderer and the frame list of ``scene``, without writing anything (tests and notebooks).
 
@@ -81,12 +107,15 @@ def build_frames(trace, scene="backprop", *, dY=None, dpi=100, max_frames=400, n
     _, dpi, max_frames = _check_options(trace, scene, 10, dpi, max_frames, numbers)
     walk = trace.walk(dY)
     if scene == "graph":
-        return _builder(scene)(trace, walk, dpi=dpi, max_frames=max_frames, numbers=numbers, stride=graph_steps)
+        return _builder(scene)(trace, walk, dpi=dpi, max_frames=max_frames, numbers=numbers, stride=graph_steps,
+                               check=_check_pixels)
     from .grid_frames import GridRenderer
 
+    _check_grid(trace.conv.spec, scene)
     conv_dY = walk.final[trace.conv.y.nodes]  # the gradient reaching the first convolution's output
     sc = _builder(scene)(trace.conv, conv_dY, max_frames)
-    return GridRenderer(sc, dpi=dpi, numbers=numbers), sc.frames
+    renderer = GridRenderer(sc, dpi=dpi, numbers=numbers, check=_check_pixels)
+    return renderer, sc.frames
 
 
 def animate(trace, path, *, scene="backprop", dY=None, fps=4, dpi=100, max_frames=400, numbers=None,

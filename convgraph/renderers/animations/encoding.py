@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 #: Output formats by path: a ``.gif`` or ``.mp4`` file, or a folder (no suffix) of numbered PNGs.
 FORMATS = {".gif": "gif", ".mp4": "mp4", "": "png"}
 _FRAME_NAME = "frame_{:04d}.png"  # files.FRAME_NAME matches these
+_KEEP = 255  # GIF palette index of "as in the frame before" (transparent): shared_palette leaves it free
 
 
 def output_format(path):
@@ -66,7 +67,7 @@ def check_fps(fps):
     return fps
 
 
-def shared_palette(samples, colors=255, fixed=()):
+def shared_palette(samples, colors=_KEEP, fixed=()):
     """One palette image (mode ``"P"``) for every frame: the ``fixed`` colours exactly, then median
     cut over every second pixel of a few sample frames (H, W, 3) uint8 for the rest.
 
@@ -132,7 +133,7 @@ class _ExactMapper:
     def __init__(self, palette):
         flat = palette.getpalette()
         self.flat = flat
-        self.table = np.array(flat, dtype=np.int32).reshape(-1, 3)  # (256, 3)
+        self.table = np.array(flat, dtype=np.int32).reshape(-1, 3)[:_KEEP]  # (255, 3): 255 is "unchanged"
         self.n = len(self.table)
         self.lut = np.zeros(1 << 24, dtype=np.uint8)
         self.known = np.zeros(1 << 24, dtype=bool)
@@ -147,7 +148,7 @@ class _ExactMapper:
             cols = np.stack([(new >> 16) & 255, (new >> 8) & 255, new & 255], axis=1).astype(np.int32)  # (k, 3)
             for start in range(0, len(cols), 4096):
                 part = cols[start:start + 4096]
-                d = ((part[:, None, :] - self.table[None, :, :]) ** 2).sum(axis=2)  # (k, 256)
+                d = ((part[:, None, :] - self.table[None, :, :]) ** 2).sum(axis=2)  # (k, 255)
                 self.lut[new[start:start + 4096]] = d.argmin(axis=1).astype(np.uint8)
             self.known[new] = True
         im = Image.fromarray(self.lut[keys], "L")
@@ -155,22 +156,52 @@ class _ExactMapper:
         return im
 
 
+def _changed_box(idx, prev):
+    """(left, top, right, bottom) around the pixels that differ from the previous frame (one pixel
+    when none do: GIF needs something to draw)."""
+    rows = np.flatnonzero((idx != prev).any(axis=1))
+    if not rows.size:
+        return 0, 0, 1, 1
+    cols = np.flatnonzero((idx[rows[0]:rows[-1] + 1] != prev[rows[0]:rows[-1] + 1]).any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
 def _write_gif(frames, tmp, frame_ms, palette):
-    images = []
-    size = None
+    """Stream frames into a looping GIF, one at a time: the header and one shared palette first, then
+    each frame as the rectangle that changed since the one before (drawn over it), so memory does not
+    grow with the clip's length. ``frame_ms`` is one duration or one per frame."""
+    from PIL import GifImagePlugin, Image
+
+    durations = frame_ms if isinstance(frame_ms, (list, tuple)) else None
     mapper = _ExactMapper(palette)
-    for rgb in frames:
-        if size is None:
-            size = rgb.shape
-        elif rgb.shape != size:
-            raise ValueError(f"every frame must have the same size; got {rgb.shape} after {size}")
-        images.append(mapper(rgb))
-    if not images:
-        raise ValueError("no frames to write")
-    # Pillow's default optimize=True stores each frame as its changed rectangle with unchanged pixels
-    # transparent: about 4x smaller than optimize=False for lecture clips.
-    images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=frame_ms, loop=0,
-                   disposal=1)
+    prev = None
+    with open(tmp, "wb") as f:
+        for k, rgb in enumerate(frames):
+            ms = durations[k] if durations is not None else frame_ms
+            im = mapper(rgb)
+            idx = np.asarray(im)  # (H, W) palette indices
+            if prev is None:
+                header, _ = GifImagePlugin.getheader(im, info={"loop": 0, "optimize": False, "duration": ms})
+                f.write(b"".join(header))
+                box = (0, 0, idx.shape[1], idx.shape[0])
+            elif idx.shape != prev.shape:
+                raise ValueError(f"every frame must have the same size; got {rgb.shape} after {prev.shape + (3,)}")
+            else:
+                box = _changed_box(idx, prev)
+            part = im.crop(box)
+            if k:  # unchanged pixels inside the rectangle are transparent: they compress to nearly nothing
+                left, top, right, bottom = box
+                cut = np.where(idx[top:bottom, left:right] == prev[top:bottom, left:right], _KEEP,
+                               idx[top:bottom, left:right]).astype(np.uint8)
+                part = Image.fromarray(cut, "P")
+                part.putpalette(im.getpalette())
+            for chunk in GifImagePlugin.getdata(part, offset=box[:2], duration=ms, disposal=1,
+                                                **({"transparency": _KEEP} if k else {})):
+                f.write(chunk)
+            prev = idx
+        if prev is None:
+            raise ValueError("no frames to write")
+        f.write(b";")  # the trailer
 
 
 def _write_mp4(frames, tmp, fps):

@@ -56,6 +56,9 @@ def graph_frames(trace, walk, *, max_frames=400, stride=None):
     stride = max(1, math.ceil(n / max(max_frames - 1, 1))) if stride is None else int(stride)
     caption = ("backprop walks the nodes in reverse creation order; each node pushes grad·local into its "
                "operands, which add it up (+=)")
+    if n > style.NODE_BUDGET:
+        caption = (f"collapsed: {n:,} nodes are over the budget of {style.NODE_BUDGET:,}, so only the tensors' "
+                   f"cells are drawn; each fills in as backprop reaches it")
     frames = [GraphFrame(0, 0, None, (), words.before(trace, walk), caption)]
     for first in range(1, n + 1, stride):
         last = min(first + stride - 1, n)
@@ -66,10 +69,11 @@ def graph_frames(trace, walk, *, max_frames=400, stride=None):
     return frames
 
 
-def graph_clip(trace, walk, *, dpi, max_frames=400, numbers=None, stride=None):
-    """The renderer and the frames of the graph clip (see :func:`graph_frames`)."""
+def graph_clip(trace, walk, *, dpi, max_frames=400, numbers=None, stride=None, check=None):
+    """The renderer and the frames of the graph clip (see :func:`graph_frames`). Past
+    ``style.NODE_BUDGET`` nodes the picture is collapsed, as the diagrams are: tensor cells only."""
     frames = graph_frames(trace, walk, max_frames=max_frames, stride=stride)
-    return GraphRenderer(trace, walk, frames, dpi=dpi, numbers=numbers), frames
+    return GraphRenderer(trace, walk, frames, dpi=dpi, numbers=numbers, check=check), frames
 
 
 class GraphRenderer:
@@ -84,17 +88,21 @@ class GraphRenderer:
     dpi : float
     numbers : bool or None
         Gradients written into tensor-element cells; default: when the cells are big enough.
+    check : callable(width_in, height_in, dpi), optional
+        Raises when the frames would be too big.
     """
 
-    def __init__(self, trace, walk, frames, *, dpi, numbers=None):
+    def __init__(self, trace, walk, frames, *, dpi, numbers=None, check=None):
         A = style.ANIM
         self.trace, self.walk, self.frames = trace, walk, frames
-        lay = layout(trace, leaf_size=_LEAF)
-        self.slot_pt = self._figure(lay, dpi)
+        self.collapsed = trace.graph.number_of_nodes() > style.NODE_BUDGET
+        lay = layout(trace, leaf_size=_LEAF, collapsed=self.collapsed)
+        self.slot_pt = self._figure(lay, dpi, check)
         self.pos = np.full((trace.graph.number_of_nodes(), 2), np.nan)
         for n, xy in lay.pos.items():
             self.pos[n] = xy
         self.placed = np.isfinite(self.pos[:, 0])
+        self.lay = lay
         self._panels(lay)
         self._edges()
         self._markers()
@@ -118,7 +126,7 @@ class GraphRenderer:
         self._k = {id(f): k for k, f in enumerate(frames)}
 
     # ---- drawn once --------------------------------------------------------------------------
-    def _figure(self, lay, dpi):
+    def _figure(self, lay, dpi, check=None):
         """A figure sized for a 16:9 slide around the layout; returns points per layout slot."""
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
@@ -132,6 +140,8 @@ class GraphRenderer:
         slot = min(max_w / span_w, (max_h - top - bottom) / span_h, 0.5)  # inches per slot
         self.fig_w = max(span_w * slot, 9.0)
         self.fig_h = span_h * slot + top + bottom
+        if check is not None:  # the pixel budget, before any figure is made
+            check(self.fig_w, self.fig_h, dpi)
         self.fig = Figure(figsize=(self.fig_w, self.fig_h), dpi=dpi, facecolor=style.BACKGROUND)
         self.canvas = FigureCanvasAgg(self.fig)
         ax_w = span_w * slot / self.fig_w
@@ -157,6 +167,8 @@ class GraphRenderer:
     def _edges(self):
         from matplotlib.collections import LineCollection
 
+        if self.collapsed:  # tensor cells only: the panels say which feeds which
+            return
         edges = np.array(list(self.trace.graph.edges()), dtype=np.int64).reshape(-1, 2)
         src, dst = edges[:, 0], edges[:, 1]
         ok = self.placed[src] & self.placed[dst]
@@ -189,7 +201,16 @@ class GraphRenderer:
         self.op_edges = np.array([style.to_rgba(style.OP_COLORS.get(nodes[n]["op"], style.INK))
                                   for n in self.op_ids]).reshape(-1, 4)
         pos = self.pos
-        self.leaves = self.ax.scatter(pos[self.leaf_ids, 0], pos[self.leaf_ids, 1], s=self.leaf_pt ** 2, marker="s",
+        self.images = []  # collapsed: one image per tensor panel, much faster than thousands of squares
+        if self.collapsed:
+            for p in self.lay.panels:
+                x0, y0, x1, y1 = p.box
+                im = self.ax.imshow(np.zeros(p.nodes.shape + (4,)), extent=(x0, x1, y0, y1), origin="upper",
+                                    interpolation="nearest", zorder=2, aspect="auto")
+                im.set_animated(True)
+                self.images.append((im, p.nodes))
+        shown = self.leaf_ids[:0] if self.collapsed else self.leaf_ids
+        self.leaves = self.ax.scatter(pos[shown, 0], pos[shown, 1], s=self.leaf_pt ** 2, marker="s",
                                       linewidths=0.8, edgecolors=A["leaf_outline"], zorder=2)
         self.ops = self.ax.scatter(pos[self.op_ids, 0], pos[self.op_ids, 1], s=op_pt ** 2, marker="o",
                                    linewidths=1.0 if op_pt > 5 else 0.4, edgecolors=self.op_edges, zorder=2)
@@ -229,8 +250,13 @@ class GraphRenderer:
         op_edges[~reached[self.op_ids]] = self.unreached_edge
         self.ops.set_edgecolors(op_edges)
         self.canvas.restore_region(self._bg)
-        self.leaves.set_facecolors(colors[self.leaf_ids])
+        if not self.collapsed:
+            self.leaves.set_facecolors(colors[self.leaf_ids])
         self.ops.set_facecolors(colors[self.op_ids])
+        for im, nodes in self.images:
+            cells = np.where((nodes >= 0)[..., None], colors[np.maximum(nodes, 0)], 0.0)  # (rows, cols, 4)
+            im.set_data(cells)
+            self.fig.draw_artist(im)
         cur, pos = frame.current, self.pos
         if cur is not None and self.placed[cur]:
             self.active.set_segments([[pos[p], pos[cur]] for p in frame.pushed if self.placed[p]])

@@ -111,15 +111,19 @@ class GridRenderer:
     dpi : float
     numbers : bool or None
         Write numbers into cells; default: when cells are large enough to read them.
+    check : callable(width_in, height_in, dpi), optional
+        Raises when the frames would be too big.
     """
 
-    def __init__(self, scene, *, dpi, numbers=None):
+    def __init__(self, scene, *, dpi, numbers=None, check=None):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
         A = style.ANIM
         self.scene = scene
         sheet = self.sheet = _Sheet(scene)
+        if check is not None:  # the pixel budget, before any figure is made
+            check(sheet.fig_w, sheet.fig_h, dpi)
         self.cell_pt = sheet.cell * 72
         self.numbers = bool(self.cell_pt >= A["min_number_cell_pt"] if numbers is None else numbers)
         self.fig = Figure(figsize=(sheet.fig_w, sheet.fig_h), dpi=dpi, facecolor=style.BACKGROUND)

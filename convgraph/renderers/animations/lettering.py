@@ -6,9 +6,14 @@ so words are rendered once with FreeType (as Agg draws text) and stamped into th
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 
 from .. import style
+
+_WORDS = 20_000  # word bitmaps kept (small: a number, a symbol)
+_LINES = 64  # whole-line bitmaps kept (big: a line is as wide as the frame)
 
 __all__ = ["Glyphs", "fit_text", "stamp_line", "stamp_alpha"]
 
@@ -47,7 +52,8 @@ class Glyphs:
 
         self.dpi = dpi
         self.font = FT2Font(findfont(FontProperties(family=style.FONT)))
-        self.cache = {}
+        self.cache = {}  # words
+        self.lines = OrderedDict()  # whole lines, most recent last
 
     def get(self, text, pt):
         """Coverage bitmap (h, w) float32 of ``text`` drawn as one run of glyphs."""
@@ -55,7 +61,7 @@ class Glyphs:
 
     def _word(self, word, pt):
         """(coverage, baseline row, advance in pixels) of one word."""
-        key = ("word", word, pt)
+        key = (word, pt)
         hit = self.cache.get(key)
         if hit is None:
             from matplotlib.backends.backend_agg import get_hinting_flag
@@ -68,6 +74,8 @@ class Glyphs:
             descent = int(round(f.get_descent() / 64))
             width = max(int(round(f.get_width_height()[0] / 64)), alpha.shape[1])
             hit = (alpha, alpha.shape[0] - descent, width)
+            if len(self.cache) > _WORDS:  # long clips: keep memory bounded
+                self.cache.clear()
             self.cache[key] = hit
         return hit
 
@@ -76,9 +84,10 @@ class Glyphs:
 
         Words are cached, so a formula that changes a few numbers per frame costs a few words.
         """
-        key = ("line", text, pt)
-        hit = self.cache.get(key)
+        key = (text, pt)
+        hit = self.lines.get(key)
         if hit is not None:
+            self.lines.move_to_end(key)
             return hit
         words = [self._word(w, pt) for w in text.split(" ") if w]
         space = int(round(0.28 * pt * self.dpi / 72))  # DejaVu Sans: a space is 0.318 em, less the side bearings
@@ -97,9 +106,9 @@ class Glyphs:
                 out[y0:y0 + h, x:x + w] = np.maximum(out[y0:y0 + h, x:x + w], alpha)
                 x += wd
             x += space
-        if len(self.cache) > 20000:  # long clips: keep memory bounded
-            self.cache.clear()
-        self.cache[key] = out
+        self.lines[key] = out  # a few recent lines (the captions repeat; the titles change every frame)
+        if len(self.lines) > _LINES:
+            self.lines.popitem(last=False)
         return out
 
 
