@@ -275,7 +275,7 @@ def cmd_check(args):
     trace, dY = _build(args)
     try:
         report = check_gradients(trace, dY, use_torch=False if args.no_torch else None, rtol=args.rtol)
-    except ImportError as e:
+    except (ImportError, ValueError) as e:
         raise UsageError(str(e)) from e
     _say(f"check: {_describe(trace, dY)}", args.ascii)
     _say("\n".join(report.lines()), args.ascii)
