@@ -380,7 +380,7 @@ def cmd_animate(args):
     out = _writable(args.out, folder=fmt == "png")
     trace, dY = _build(args)
     kw = {"scene": args.scene}
-    for name in ("fps", "dpi", "max_frames", "graph_steps", "numbers"):
+    for name in ("pace", "pause", "hold", "fps", "dpi", "max_frames", "graph_steps", "numbers"):
         if getattr(args, name) is not None:
             kw[name] = getattr(args, name)
     if dY is not None:
@@ -488,13 +488,19 @@ def _picture_commands(add):
 
     p = add("animate", cmd_animate, "animate a scene as .gif, .mp4 or a folder of PNG frames",
             ["convgraph animate --scene weight-grad -o dw.gif",
-             "convgraph animate --scene graph --fps 8 -o frames/",
+             "convgraph animate --scene graph --pace 0.2 -o frames/",
+             "convgraph animate --scene input-grad --pace 0.5 --pause 2 --hold 4 -o dx.gif",
              "convgraph animate --input 7x7 --stride 2 --dilation 2 --padding 1 --scene input-grad -o dx.gif"])
     p.add_argument("-o", "--out", default="backprop.gif", metavar="PATH",
                    help=".gif, .mp4 (needs the mp4 extra) or a folder for PNG frames (default backprop.gif)")
     p.add_argument("--scene", default="backprop", choices=list(SCENES), help="; ".join(
         f"{name}: {entry.shows}" for name, entry in SCENE_TABLE.items()) + " (default backprop)")
-    p.add_argument("--fps", type=float, help="frames per second (default 4)")
+    p.add_argument("--pace", type=float, metavar="S",
+                   help="seconds each frame shows (default: 1 for a lesson-sized clip, faster for long ones)")
+    p.add_argument("--pause", type=float, metavar="S", help="seconds more between phases (default 1)")
+    p.add_argument("--hold", type=float, metavar="S", help="seconds more on the last frame (default 2)")
+    p.add_argument("--fps", type=float, help="a fixed frame rate, frames repeated to last their time "
+                   "(default: a GIF times each frame; an MP4 runs at 15)")
     p.add_argument("--dpi", type=float, help="pixels per inch of each frame (default 100)")
     p.add_argument("--max-frames", type=int, metavar="N", help="longer clips advance several positions per frame "
                    "(default 400)")

@@ -32,16 +32,50 @@ def gif_frames(path):
         return n, sizes, im.info.get("loop")
 
 
-def test_seed_clip_one_frame_per_output_position(tmp_path, monkeypatch):
+def gif_timing(path):
+    """(distinct pictures, total seconds, seconds of the last picture) of a GIF."""
+    with Image.open(path) as im:
+        pictures, total, last, prev = 0, 0.0, 0.0, None
+        for k in range(im.n_frames):
+            im.seek(k)
+            rgb = np.asarray(im.convert("RGB"))
+            ms = im.info["duration"] / 1000
+            if prev is None or not np.array_equal(rgb, prev):
+                pictures, last = pictures + 1, 0.0
+            total, last, prev = total + ms, last + ms, rgb
+        return pictures, total, last
+
+
+def test_seed_clip_one_picture_per_output_position_at_a_lecture_pace(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     path = cg.anim_conv_backprop(fps=15)
-    assert path == tmp_path / "outputs" / "01_conv_backprop.gif" or path.resolve() == (
-        tmp_path / "outputs" / "01_conv_backprop.gif").resolve()
+    assert path.resolve() == (tmp_path / "outputs" / "01_conv_backprop.gif").resolve()
     n, sizes, loop = gif_frames(path)
-    assert n == 7 * 7
-    assert len(sizes) == 1
-    assert loop == 0
+    pictures, total, last = gif_timing(path)
+    # 49 positions of 40/49 s each, at 15 frames a second: 12 frames each, the last held 2 s more
+    assert (pictures, n, len(sizes), loop) == (49, 48 * 12 + 42, 1, 0)
+    assert total == pytest.approx(618 / 15, abs=0.011) and last == pytest.approx(42 / 15, abs=0.011)
     assert not [p for p in (tmp_path / "outputs").iterdir() if p.name.startswith(".")]  # no temp left
+
+
+def test_pace_pause_and_hold(lesson, tmp_path):
+    trace = cg.trace_conv2d(*lesson)
+    path = animation.animate(trace, tmp_path / "b.gif", scene="backprop", dpi=DPI, progress=False)
+    with Image.open(path) as im:
+        ms = []
+        for k in range(im.n_frames):
+            im.seek(k)
+            ms.append(im.info["duration"])
+    # 18 frames, one a second; a pause between forward and backward; the last held
+    assert ms == [1000] * 8 + [2000] + [1000] * 8 + [3000]
+    path = animation.animate(trace, tmp_path / "c.gif", scene="forward", pace=0.25, hold=0, dpi=DPI, progress=False)
+    assert gif_timing(path)[1] == pytest.approx(9 * 0.25)
+    assert animation.auto_pace(9) == 1.0 and animation.auto_pace(400) == 0.1
+    for bad, words in ((dict(pace=0), "pace must be between 0.02 and 60 seconds"),
+                       (dict(hold=-1), "hold must be between 0 and 60 seconds"),
+                       (dict(pause="long"), "pause must be a number of seconds")):
+        with pytest.raises((TypeError, ValueError), match=words):
+            animation.animate(trace, tmp_path / "x.gif", **bad)
 
 
 def test_lesson_scene_final_dw_equals_backward():
@@ -102,7 +136,7 @@ def test_frame_counts(lesson):
 @pytest.mark.parametrize("scene", ["forward", "weight-grad", "input-grad", "backprop"])
 def test_hard_case_renders_gif_with_equal_frames(tmp_path, scene):
     trace = hard_case()
-    path = animation.animate(trace, tmp_path / f"{scene}.gif", scene=scene, fps=8, dpi=DPI)
+    path = animation.animate(trace, tmp_path / f"{scene}.gif", scene=scene, dpi=DPI)
     n, sizes, loop = gif_frames(path)
     expected = {"forward": 18, "weight-grad": 18, "backprop": 36, "input-grad": 18 + 3 * 49}[scene]
     assert (n, len(sizes), loop) == (expected, 1, 0)
@@ -147,13 +181,13 @@ def test_png_folder_and_mp4(tmp_path, lesson):
     assert names == [f"frame_{k:04d}.png" for k in range(9)]
     assert len({Image.open(folder / n).size for n in names}) == 1
     pytest.importorskip("imageio_ffmpeg")
-    mp4 = animation.animate(trace, tmp_path / "clip.mp4", scene="forward", fps=5, dpi=DPI)
+    mp4 = animation.animate(trace, tmp_path / "clip.mp4", scene="forward", pace=0.4, hold=1, fps=5, dpi=DPI)
     import imageio_ffmpeg
 
     reader = imageio_ffmpeg.read_frames(str(mp4))
     meta = next(reader)
     count = sum(1 for _ in reader)
-    assert count == 9 and meta["fps"] == 5
+    assert count == 9 * 2 + 5 and meta["fps"] == 5  # two frames a position, the last held 1 s more
 
 
 def test_interrupted_write_leaves_no_file(tmp_path, lesson, monkeypatch):

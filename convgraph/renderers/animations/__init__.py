@@ -10,7 +10,7 @@
 """
 
 from .catalog import SCENE_TABLE, SCENES
-from .clip import anim_conv_backprop, animate, build_frames
+from .clip import anim_conv_backprop, animate, auto_pace, build_frames, frame_seconds
 from .heatmap import draw_grid
 
-__all__ = ["animate", "anim_conv_backprop", "build_frames", "draw_grid", "SCENES", "SCENE_TABLE"]
+__all__ = ["animate", "anim_conv_backprop", "build_frames", "auto_pace", "frame_seconds", "draw_grid", "SCENES", "SCENE_TABLE"]

@@ -24,7 +24,7 @@ import numpy as np
 from . import encoding
 from .catalog import SCENE_TABLE, SCENES
 
-__all__ = ["SCENES", "animate", "anim_conv_backprop", "build_frames"]
+__all__ = ["SCENES", "animate", "anim_conv_backprop", "build_frames", "frame_seconds", "auto_pace"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,40 @@ def _check_dpi(dpi):
     return dpi
 
 
+def _seconds_option(name, value, lo, hi):
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number of seconds, got {type(value).__name__}: {value!r}")
+    value = float(value)
+    if not lo <= value <= hi:
+        raise ValueError(f"{name} must be between {lo:g} and {hi:g} seconds, got {value!r}")
+    return value
+
+
+def auto_pace(frames):
+    """Seconds a frame shows by default: one a second for a lesson-sized clip, faster for long ones,
+    so that a clip lasts about 40 s at most (and never faster than ten frames a second).
+
+    >>> auto_pace(9), auto_pace(80), auto_pace(400)
+    (1.0, 0.5, 0.1)
+    """
+    return min(1.0, max(0.1, 40.0 / max(frames, 1)))
+
+
+def frame_seconds(frames, *, pace=None, pause=1.0, hold=2.0):
+    """How long each frame shows: ``pace`` each (default :func:`auto_pace`), ``pause`` more where
+    one phase ends and another begins (forward → backward, scatter → gather, the seed → the walk),
+    and ``hold`` more on the last frame."""
+    pace = auto_pace(len(frames)) if pace is None else pace
+    phase = [getattr(f, "phase", None) or f.caption for f in frames]
+    seconds = [pace] * len(frames)
+    for k in range(len(frames) - 1):
+        if phase[k] != phase[k + 1]:
+            seconds[k] += pause
+    if seconds:
+        seconds[-1] += hold
+    return seconds
+
+
 def _check_options(trace, scene, fps, dpi, max_frames, numbers_):
     from ...tracer import Trace
 
@@ -47,7 +81,7 @@ def _check_options(trace, scene, fps, dpi, max_frames, numbers_):
         raise TypeError(f"scene must be a str, one of {SCENES}, got {type(scene).__name__}: {scene!r}")
     if scene not in SCENES:
         raise ValueError(f"scene must be one of {SCENES}, got {scene!r}")
-    fps = encoding.check_fps(fps)
+    fps = None if fps is None else encoding.check_fps(fps)
     dpi = _check_dpi(dpi)
     if isinstance(max_frames, bool) or not isinstance(max_frames, (int, np.integer)):
         raise TypeError(f"max_frames must be an int, got {type(max_frames).__name__}: {max_frames!r}")
@@ -118,8 +152,8 @@ def build_frames(trace, scene="backprop", *, dY=None, dpi=100, max_frames=400, n
     return renderer, sc.frames
 
 
-def animate(trace, path, *, scene="backprop", dY=None, fps=4, dpi=100, max_frames=400, numbers=None,
-            graph_steps=None, progress=None):
+def animate(trace, path, *, scene="backprop", dY=None, pace=None, pause=1.0, hold=2.0, fps=None, dpi=100,
+            max_frames=400, numbers=None, graph_steps=None, progress=None):
     """Render a lecture animation of ``trace`` to ``path`` (``.gif``, ``.mp4`` or a PNG folder).
 
     Parameters
@@ -136,8 +170,18 @@ def animate(trace, path, *, scene="backprop", dY=None, fps=4, dpi=100, max_frame
     dY : array, optional
         Seed of the backward pass, shaped like the trace's output. Default: the trace's last seed if
         it has gradients, else ones. The trace is only read (``trace.walk(dY)``).
-    fps : float
-        Frames per second, in (0, 100].
+    pace : float, optional
+        Seconds each frame shows (each position of the window, each backprop step). Default: one a
+        second for a lesson-sized clip, faster for long ones, so no clip passes about 40 s
+        (:func:`auto_pace`).
+    pause : float
+        Seconds more where one phase ends and the next begins (forward → backward, scatter →
+        gather, before backprop → the walk). Default 1.
+    hold : float
+        Seconds more on the last frame, before the clip loops. Default 2.
+    fps : float, optional
+        A fixed frame rate (0.01 to 100): each frame is repeated to last its time. Default: a GIF
+        gives each frame its own duration; an MP4 runs at 15 frames a second.
     dpi : float
         Pixels per inch of the figure (the figure is sized in inches for a 16:9 slide).
     max_frames : int
@@ -157,12 +201,15 @@ def animate(trace, path, *, scene="backprop", dY=None, fps=4, dpi=100, max_frame
     Raises
     ------
     TypeError, ValueError
-        For a bad trace, scene, fps, dpi, max_frames, numbers or path suffix (naming the value).
+        For a bad trace, scene, pace, pause, hold, fps, dpi, max_frames, numbers or path suffix
+        (naming the value).
     ImportError
         For ``.mp4`` without imageio-ffmpeg.
     """
     fmt = encoding.output_format(path)
     fps, dpi, max_frames = _check_options(trace, scene, fps, dpi, max_frames, numbers)
+    pace = None if pace is None else _seconds_option("pace", pace, 0.02, 60)
+    pause, hold = _seconds_option("pause", pause, 0, 60), _seconds_option("hold", hold, 0, 60)
     if progress is not None and not isinstance(progress, bool):
         raise TypeError(f"progress must be True, False or None (automatic), got {progress!r}")
     if graph_steps is not None and scene != "graph":
@@ -180,8 +227,9 @@ def animate(trace, path, *, scene="backprop", dY=None, fps=4, dpi=100, max_frame
         if fmt == "gif":
             samples = [renderer.render(frames[k]) for k in sorted({0, len(frames) // 2, len(frames) - 1})]
             palette = encoding.shared_palette(samples, fixed=renderer.palette_colors())
-        out = encoding.write_frames((renderer.render(f) for f in frames), path, fps=fps, total=len(frames),
-                                   palette=palette, progress=progress)
+        seconds = frame_seconds(frames, pace=pace, pause=pause, hold=hold)
+        out = encoding.write_frames((renderer.render(f) for f in frames), path, seconds=seconds, fps=fps,
+                                    total=len(frames), palette=palette, progress=progress)
     finally:
         renderer.close()
     log.info("%s: %d frames of scene %r", out, len(frames), scene)
@@ -190,14 +238,16 @@ def animate(trace, path, *, scene="backprop", dY=None, fps=4, dpi=100, max_frame
 
 def anim_conv_backprop(dY=None, fps=15, *, path="outputs/01_conv_backprop.gif", dpi=100):
     """The lesson notebook's clip (:data:`convgraph.lessons.SEED_CLIP`): the 8×8 input, kernel
-    [[1, -1], [2, 0]], one frame per output position, the forward window beside dW accumulating.
-    Writes ``outputs/01_conv_backprop.gif``.
+    [[1, -1], [2, 0]], one picture per output position, the forward window beside dW accumulating.
+    Writes ``outputs/01_conv_backprop.gif``, at ``fps`` frames a second and the lecture pace of
+    :func:`animate` (each position shows for about a second; the last is held).
 
     Parameters
     ----------
     dY : array (7, 7), optional
         Upstream gradient; default ones.
     fps : float
+        The clip's frame rate (each position is repeated to last its time).
     path : str or os.PathLike
     dpi : float
 

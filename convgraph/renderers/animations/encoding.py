@@ -166,18 +166,16 @@ def _changed_box(idx, prev):
     return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
-def _write_gif(frames, tmp, frame_ms, palette):
-    """Stream frames into a looping GIF, one at a time: the header and one shared palette first, then
-    each frame as the rectangle that changed since the one before (drawn over it), so memory does not
-    grow with the clip's length. ``frame_ms`` is one duration or one per frame."""
+def _write_gif(timed, tmp, palette):
+    """Stream (frame, milliseconds) pairs into a looping GIF, one at a time: the header and one shared
+    palette first, then each frame as the rectangle that changed since the one before (drawn over
+    it), so memory does not grow with the clip's length."""
     from PIL import GifImagePlugin, Image
 
-    durations = frame_ms if isinstance(frame_ms, (list, tuple)) else None
     mapper = _ExactMapper(palette)
     prev = None
     with open(tmp, "wb") as f:
-        for k, rgb in enumerate(frames):
-            ms = durations[k] if durations is not None else frame_ms
+        for k, (rgb, ms) in enumerate(timed):
             im = mapper(rgb)
             idx = np.asarray(im)  # (H, W) palette indices
             if prev is None:
@@ -238,7 +236,23 @@ def _write_pngs(frames, tmp):
         Image.fromarray(rgb, "RGB").save(tmp / _FRAME_NAME.format(k), format="PNG", compress_level=6)
 
 
-def write_frames(frames, path, *, fps, total=None, palette=None, progress=None):
+def _timed(frames, seconds, fps):
+    """(frame, milliseconds) pairs: each frame for its seconds; with ``fps``, repeated to last that
+    long at a fixed frame rate (GIF stores an unchanged frame in a few bytes). A GIF counts time in
+    centiseconds: durations are cut from one running clock, so a clip keeps its length
+    (15 fps alternates 70 and 60 ms)."""
+    clock = 0.0  # seconds since the clip began
+    shown = 0  # centiseconds handed out so far
+    for rgb, d in zip(frames, seconds):
+        parts = 1 if fps is None else max(1, int(round(d * fps)))
+        for _ in range(parts):
+            clock += d / parts if fps is None else 1.0 / fps
+            cs = max(2, int(round(clock * 100)) - shown)  # GIF viewers treat under 20 ms as 100 ms
+            shown += cs
+            yield rgb, cs * 10
+
+
+def write_frames(frames, path, *, seconds, fps=None, total=None, palette=None, progress=None):
     """Write RGB frames to ``path``: ``.gif``, ``.mp4`` or a folder of ``frame_0000.png`` files.
 
     Parameters
@@ -246,8 +260,11 @@ def write_frames(frames, path, *, fps, total=None, palette=None, progress=None):
     frames : iterable of numpy.ndarray
         (H, W, 3) uint8 arrays, all the same size.
     path : str or os.PathLike
-    fps : float
-        Frames per second (GIF rounds each frame's duration to whole milliseconds).
+    seconds : sequence of float
+        How long each frame shows.
+    fps : float, optional
+        A fixed frame rate: each frame is repeated to last its seconds. Default: a GIF gives each
+        frame its own duration; an MP4 runs at 15 frames a second. (A folder of PNGs has no time.)
     total : int, optional
         Number of frames, for the progress bar.
     palette : PIL.Image.Image, optional
@@ -268,7 +285,7 @@ def write_frames(frames, path, *, fps, total=None, palette=None, progress=None):
         For ``.mp4`` without imageio-ffmpeg (with the install hint).
     """
     fmt = output_format(path)
-    fps = check_fps(fps)
+    fps = None if fps is None else check_fps(fps)
     if fmt == "gif" and palette is None:
         raise ValueError("palette is required for GIF output (see shared_palette)")
     output_path(path, folder=fmt == "png", owned=FRAME_NAME)  # refuse before any work
@@ -276,9 +293,10 @@ def write_frames(frames, path, *, fps, total=None, palette=None, progress=None):
     frames = _progress(frames, total, progress, path.name)
     with into_place(path, folder=fmt == "png", suffix=".mp4" if fmt == "mp4" else "", owned=FRAME_NAME) as tmp:
         if fmt == "gif":
-            _write_gif(frames, tmp, int(round(1000.0 / fps)), palette)
+            _write_gif(_timed(frames, seconds, fps), tmp, palette)
         elif fmt == "mp4":
-            _write_mp4(frames, tmp, fps)
+            rate = 15.0 if fps is None else fps
+            _write_mp4((rgb for rgb, _ in _timed(frames, seconds, rate)), tmp, rate)
         else:
             _write_pngs(frames, tmp)
     log.info("wrote %s", path)

@@ -36,6 +36,7 @@ class GraphFrame:
     pushed: tuple
     title: str
     caption: str
+    phase: str = "walk"  # "seed" for frame 0: the clip pauses before the walk starts
 
 
 def graph_frames(trace, walk, *, max_frames=400, stride=None):
@@ -59,7 +60,7 @@ def graph_frames(trace, walk, *, max_frames=400, stride=None):
     if n > style.NODE_BUDGET:
         caption = (f"collapsed: {n:,} nodes are over the budget of {style.NODE_BUDGET:,}, so only the tensors' "
                    f"cells are drawn; each fills in as backprop reaches it")
-    frames = [GraphFrame(0, 0, None, (), words.before(trace, walk), caption)]
+    frames = [GraphFrame(0, 0, None, (), words.before(trace, walk), caption, "seed")]
     for first in range(1, n + 1, stride):
         last = min(first + stride - 1, n)
         step = walk.step(last)
