@@ -65,7 +65,7 @@ def test_lesson(tmp_path, lesson):
     np.testing.assert_array_equal(values["dW[u,v] = sum_ij dY[i,j] * x[i+u, j+v]"], dW)
     np.testing.assert_array_equal(values["dX = full convolution of dY with rot180(W)"], dX)
     frames, _, loop = gif(outputs / "01_conv_backprop.gif")
-    assert frames == 49 and loop == 0  # 8x8 input, 2x2 kernel: one frame per output position
+    assert frames == 48 * 12 + 42 and loop == 0  # 8x8 input, 2x2 kernel: 49 positions at 15 fps, the last held
     frames, _, loop = gif(outputs / "lesson_backprop.gif")
     assert frames > 1 and loop == 0
 
