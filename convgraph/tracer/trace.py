@@ -103,6 +103,24 @@ class Trace:
             return f"{attrs['tensor']}[{idx}]" if idx else attrs["tensor"]
         return f"{attrs['op']}#{n}"
 
+    def name(self, n):
+        """What node ``n`` is, as a slide names it: ``x[1,2]`` for a tensor element, ``w[2,2]·x[4,3]``
+        for a convolution's multiply, ``y[1,1] after 3 of 9 taps`` for a step of its running sum,
+        else :meth:`label` (``relu#42``).
+
+        >>> t = trace_conv2d(np.arange(9.0).reshape(3, 3), np.ones((2, 2)))
+        >>> [t.name(n) for n in sorted(t.graph)[13:16]]
+        ['w[0,1]·x[0,1]', 'y[0,0] after 2 of 4 taps', 'w[1,0]·x[1,0]']
+        """
+        attrs = self.graph.nodes[n]
+        if "tensor" not in attrs:
+            role = self.conv_role(n)
+            if role is not None and attrs["op"] == "mul":
+                return f"{self.label(role.w)}·{self.label(role.x)}"
+            if role is not None and attrs["op"] == "add":
+                return f"{self.label(role.y)} after {role.order} of {role.per_sum} taps"
+        return self.label(n)
+
     def describe(self):
         """The computation in one line, as every caption and title states it:
         ``x 5×5 ⊛ w 3×3 → y 3×3``, options in brackets, ``→ … → loss`` when later stages follow.
