@@ -156,47 +156,62 @@ class _ExactMapper:
         return im
 
 
-def _changed_box(idx, prev):
-    """(left, top, right, bottom) around the pixels that differ from the previous frame (one pixel
-    when none do: GIF needs something to draw)."""
-    rows = np.flatnonzero((idx != prev).any(axis=1))
+def _changed_box(changed):
+    """(left, top, right, bottom) around the True pixels of ``changed`` (one pixel when there are
+    none: GIF needs something to draw)."""
+    rows = np.flatnonzero(changed.any(axis=1))
     if not rows.size:
         return 0, 0, 1, 1
-    cols = np.flatnonzero((idx[rows[0]:rows[-1] + 1] != prev[rows[0]:rows[-1] + 1]).any(axis=0))
+    cols = np.flatnonzero(changed[rows[0]:rows[-1] + 1].any(axis=0))
     return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def _write_unchanged(f, ms, palette):
+    """A GIF frame that changes nothing and lasts ``ms``: one transparent pixel."""
+    from PIL import GifImagePlugin, Image
+
+    part = Image.new("P", (1, 1), _KEEP)
+    part.putpalette(palette.getpalette())
+    for chunk in GifImagePlugin.getdata(part, offset=(0, 0), duration=ms, disposal=1, transparency=_KEEP):
+        f.write(chunk)
 
 
 def _write_gif(timed, tmp, palette):
     """Stream (frame, milliseconds) pairs into a looping GIF, one at a time: the header and one shared
     palette first, then each frame as the rectangle that changed since the one before (drawn over
-    it), so memory does not grow with the clip's length."""
+    it), so memory does not grow with the clip's length. Only that rectangle is mapped to the
+    palette."""
     from PIL import GifImagePlugin, Image
 
     mapper = _ExactMapper(palette)
-    prev = None
+    prev = last = None  # the previous frame's palette indices, and its RGB array
     with open(tmp, "wb") as f:
         for k, (rgb, ms) in enumerate(timed):
-            im = mapper(rgb)
-            idx = np.asarray(im)  # (H, W) palette indices
+            if rgb is last:  # a frame repeated for a fixed frame rate: one unchanged pixel, nothing to map
+                _write_unchanged(f, ms, palette)
+                continue
+            rgb = np.asarray(rgb, dtype=np.uint8)
             if prev is None:
-                header, _ = GifImagePlugin.getheader(im, info={"loop": 0, "optimize": False, "duration": ms})
+                part = mapper(rgb)
+                prev = np.array(part)  # (H, W) palette indices, kept up to date
+                header, _ = GifImagePlugin.getheader(part, info={"loop": 0, "optimize": False, "duration": ms})
                 f.write(b"".join(header))
-                box = (0, 0, idx.shape[1], idx.shape[0])
-            elif idx.shape != prev.shape:
+                box = (0, 0, prev.shape[1], prev.shape[0])
+            elif rgb.shape[:2] != prev.shape:
                 raise ValueError(f"every frame must have the same size; got {rgb.shape} after {prev.shape + (3,)}")
             else:
-                box = _changed_box(idx, prev)
-            part = im.crop(box)
-            if k:  # unchanged pixels inside the rectangle are transparent: they compress to nearly nothing
+                box = _changed_box((rgb != last).any(axis=2))
                 left, top, right, bottom = box
-                cut = np.where(idx[top:bottom, left:right] == prev[top:bottom, left:right], _KEEP,
-                               idx[top:bottom, left:right]).astype(np.uint8)
-                part = Image.fromarray(cut, "P")
-                part.putpalette(im.getpalette())
+                idx = np.asarray(mapper(rgb[top:bottom, left:right]))
+                old = prev[top:bottom, left:right]
+                # unchanged pixels inside the rectangle are transparent: they compress to nearly nothing
+                part = Image.fromarray(np.where(idx == old, _KEEP, idx).astype(np.uint8), "P")
+                part.putpalette(palette.getpalette())
+                old[...] = idx
             for chunk in GifImagePlugin.getdata(part, offset=box[:2], duration=ms, disposal=1,
                                                 **({"transparency": _KEEP} if k else {})):
                 f.write(chunk)
-            prev = idx
+            last = rgb
         if prev is None:
             raise ValueError("no frames to write")
         f.write(b";")  # the trailer
