@@ -450,7 +450,8 @@ def _parser():
 def _text_commands(add, conv, common):
     """demo, trace, step and check."""
     p = add("demo", cmd_demo, "write the lecture kit: graph with heat, focus views, GIFs of every scene, index.md",
-            ["convgraph demo                # the lesson's kit, in outputs/",
+            ["convgraph demo                # the kit of an edge patch ⊛ the Sobel kernel, in outputs/",
+             "convgraph demo --input ramp  # the lesson's own example (x = 0..24), dY ones",
              "convgraph demo --input edge --kernel laplace --dy random --out outputs/edge"], parents=(conv,))
     p.add_argument("--out", default="outputs", metavar="DIR", help="folder to write into (default outputs)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -1,6 +1,7 @@
 """The lecture kit: every picture of one convolution in one folder, with an index saying what each shows.
 
-By default the lesson (:data:`convgraph.lessons.LESSON`); ``convgraph demo`` with conv options, or
+By default :data:`convgraph.lessons.EDGE` (an image patch with an edge, the lesson's Sobel kernel and
+a dY of mixed signs, so every panel carries something); ``convgraph demo`` with conv options, or
 ``lecture_kit(out, trace=...)``, makes the kit of any traced convolution.
 """
 
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .lessons import LESSON, SEED_CLIP
+from .lessons import EDGE, PROBLEMS, SEED_CLIP
 from .renderers.animations.catalog import SCENE_TABLE
 from .renderers.files import output_path, write_text
 
@@ -132,10 +133,11 @@ def lecture_kit(out="outputs", *, trace=None, dY=None, progress=True, overwrite=
     out : str or Path
         Folder, created if missing.
     trace : Trace, optional
-        A traced convolution (default: the lesson, 5×5 ramp ⊛ 3×3 Sobel). It is backpropagated
-        with ``dY``.
+        A traced convolution (default: :data:`~convgraph.lessons.EDGE`, a 5×5 patch with a diagonal
+        edge ⊛ the 3×3 Sobel kernel). It is backpropagated with ``dY``.
     dY : array, optional
-        Seed gradient shaped like the output (default ones).
+        Seed gradient shaped like the output (default: EDGE's own dY for the default trace, else
+        ones).
     progress : bool
         Show a progress bar on standard error (when it is a terminal).
     overwrite : bool
@@ -159,7 +161,8 @@ def lecture_kit(out="outputs", *, trace=None, dY=None, progress=True, overwrite=
 
     out = Path(out)
     output_path(out / "index.md")  # refuse a path through a file before any work
-    trace = LESSON.trace() if trace is None else trace
+    if trace is None:
+        trace, dY = EDGE.trace(), EDGE.dY if dY is None else dY
     if trace.conv is None:
         raise ValueError("the lecture kit shows a convolution; this trace holds none")
     grads = trace.backward(dY)
@@ -184,8 +187,9 @@ def lecture_kit(out="outputs", *, trace=None, dY=None, progress=True, overwrite=
 
 def _index(trace, grads, written):
     rec = trace.conv
-    lesson = np.array_equal(rec.x.data, LESSON.x) and np.array_equal(rec.w.data, LESSON.w)
-    what = f"The lesson: {LESSON.title}" if lesson else "The convolution"
+    named = [p for p in PROBLEMS.values() if not p.options and rec.b is None and p.x.shape == rec.x.shape
+             and p.w.shape == rec.w.shape and np.array_equal(rec.x.data, p.x) and np.array_equal(rec.w.data, p.w)]
+    what = f"The {named[0].name} problem: {named[0].title}" if named else "The convolution"
     index = [
         "# Lecture kit: backprop through a 2-D convolution",
         "",

@@ -3,6 +3,9 @@ the tests all take them from here.
 
 - ``"lesson"``: x = 0..24 as a 5×5 grid and the 3×3 Sobel kernel, stride 1, no padding, dY of ones.
   The default problem of every ``convgraph`` command and of the lecture kit.
+- ``"edge"``: a 5×5 image patch crossed by a bright diagonal edge, the same Sobel kernel and a dY of
+  mixed signs: y, dY, dW and dX all vary, so every panel of every picture carries something. The
+  default problem of the lecture kit (``convgraph demo``).
 - ``"seed-clip"``: the original lesson notebook's clip, an 8×8 input 0..63 and the 2×2 kernel
   [[1, -1], [2, 0]] (``anim_conv_backprop()``: one frame per output position).
 
@@ -18,7 +21,7 @@ import numpy as np
 
 from .tracer import trace_conv2d
 
-__all__ = ["Problem", "PROBLEMS", "LESSON", "SEED_CLIP", "ARRAYS", "problem", "lesson_arrays"]
+__all__ = ["Problem", "PROBLEMS", "LESSON", "EDGE", "SEED_CLIP", "ARRAYS", "problem", "lesson_arrays"]
 
 
 def _frozen(array):
@@ -37,6 +40,7 @@ class Problem:
     w: np.ndarray
     b: np.ndarray | None = None
     options: dict = field(default_factory=dict)  # stride, padding, dilation, groups
+    dY: np.ndarray | None = None  # the seed of backward, shaped like y; None: ones
 
     def trace(self, **limits):
         """A fresh :class:`~convgraph.tracer.trace.Trace` of the problem (``max_nodes`` may be given)."""
@@ -57,19 +61,26 @@ SEED_CLIP = Problem(
     _frozen(np.arange(64).reshape(8, 8)),
     _frozen([[1, -1], [2, 0]]),
 )
+EDGE = Problem(
+    "edge", "a 5×5 image patch with a diagonal edge, the 3×3 Sobel kernel, dY of mixed signs",
+    _frozen([[1, 1, 2, 7, 8],  # dark at the top left, bright at the bottom right
+             [1, 2, 6, 8, 9],
+             [0, 5, 7, 9, 8],
+             [4, 7, 8, 9, 9],
+             [6, 8, 9, 8, 9]]),
+    LESSON.w,
+    dY=_frozen([[1, -1, 2],
+                [0, 2, -1],
+                [-2, 1, 1]]),
+)
 #: Every named problem, by name.
-PROBLEMS = {p.name: p for p in (LESSON, SEED_CLIP)}
+PROBLEMS = {p.name: p for p in (LESSON, EDGE, SEED_CLIP)}
 
 #: Named arrays the command line takes for ``--input`` and ``--kernel`` (``--kernel sobel``).
 ARRAYS = {
     "ramp": LESSON.x,  # 0..24 as 5×5: the lesson's input
     "ramp8": SEED_CLIP.x,  # 0..63 as 8×8: the seed clip's input
-    "edge": _frozen([[1, 1, 2, 7, 8, 9],  # a 6×6 image patch crossed by a bright diagonal edge
-                     [1, 2, 2, 7, 8, 8],
-                     [0, 1, 6, 7, 9, 9],
-                     [1, 1, 6, 8, 8, 9],
-                     [0, 5, 7, 8, 9, 8],
-                     [1, 6, 7, 9, 9, 9]]),
+    "edge": EDGE.x,  # 5×5: an image patch crossed by a diagonal edge (the kit's input)
     "sobel": LESSON.w,  # the 3×3 Sobel kernel (horizontal change): the lesson's kernel
     "laplace": _frozen([[0, 1, 0], [1, -4, 1], [0, 1, 0]]),  # 3×3: the second difference
     "seed": SEED_CLIP.w,  # 2×2 [[1, -1], [2, 0]]: the seed clip's kernel
