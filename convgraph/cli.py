@@ -315,8 +315,11 @@ def _render_options(p):
     p.add_argument("--focus", type=_index, metavar="T:I",
                    help="focus view: y:I,J (one output's multiply-adds), w:U,V (every use of one weight), "
                         "x:I,J (every output an input feeds)")
-    p.add_argument("--heat", default="grad", choices=["grad", "signed", "none"],
-                   help="node fill: grad (|gradient|), signed, or none (default grad)")
+    p.add_argument("--heat", default="signed", choices=["signed", "grad", "none"],
+                   help="node fill: signed gradient, grad (|gradient|), or none (default signed)")
+    p.add_argument("--size", choices=["slide", "slide-720"],
+                   help="a 16:9 slide: a PNG of exactly 1920x1080 (or 1280x720) px, type large enough for "
+                        "the back row, detail chosen by what stays legible (default: the drawing's own size)")
     p.add_argument("--step", type=_count(0), metavar="K",
                    help="the state after step K as `convgraph step` numbers them (0: before the first): "
                         "that node marked, the visited shaded")
@@ -329,8 +332,10 @@ def _renderer_kwargs(args):
     kw = {}
     if args.focus is not None:
         kw["focus"] = args.focus
-    if args.heat != "grad":
+    if args.heat != "signed":
         kw["heat"] = None if args.heat == "none" else args.heat
+    if getattr(args, "size", None) is not None:
+        kw["size"] = args.size
     if args.step is not None:
         kw["step"] = args.step  # "step K of N", as convgraph step and the HTML page number it
     if args.detail != "auto":

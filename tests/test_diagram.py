@@ -78,13 +78,17 @@ def test_leaf_labels_show_value_and_gradient(after):
 
 
 def test_fill_colours_follow_one_heat_scale(after):
-    nodes = node_lines(to_digraph(after).source)
+    nodes = node_lines(to_digraph(after).source)  # signed by default: the gradients' map in every view
     w = after.tensors["w"].nodes
     top = nodes[f"n{int(w[2, 2])}"]  # dW[2,2] = 162, the largest gradient of the picture
     zero = nodes[f"n{int(after.tensors['x'].nodes[1, 2])}"]
-    assert attr(top, "fillcolor") == "#fde725"  # the top of viridis
-    assert attr(zero, "fillcolor") == "#440154"  # the bottom of viridis
-    assert attr(top, "fontcolor") == "#000000" and attr(zero, "fontcolor") == "#FFFFFF"
+    scale = style.HeatScale(162.0, signed=True, gamma=0.5)
+    assert style.SIGNED_CMAP == "PuOr_r" and attr(top, "fillcolor") == "#7f3b08"  # the positive end
+    assert attr(zero, "fillcolor") == scale.hex(0.0)  # the pale middle
+    assert attr(top, "fontcolor") == "#FFFFFF" and attr(zero, "fontcolor") == "#000000"
+    nodes = node_lines(to_digraph(after, heat="grad").source)  # |gradient| on viridis, on request
+    assert attr(nodes[f"n{int(w[2, 2])}"], "fillcolor") == "#fde725"
+    assert attr(nodes[f"n{int(after.tensors['x'].nodes[1, 2])}"], "fillcolor") == "#440154"
 
 
 def test_edges_by_the_gradient_they_carry(after):
@@ -93,21 +97,27 @@ def test_edges_by_the_gradient_they_carry(after):
     w22 = int(after.tensors["w"].nodes[2, 2])
     mul = int(after.conv.mul[0, 0, 2, 2, 0, 2, 2])  # y[2,2]'s tap (2,2): carries x[4,4] = 24 back
     e = edges[(f"n{w22}", f"n{mul}")]
-    scale = style.HeatScale(162.0, gamma=0.5)
-    assert attr(e, "penwidth") == str(round(0.5 + 4.5 * (24 / 162) ** 0.5, 2))
-    assert attr(e, "color") == scale.hex(24.0) + style.DIAGRAM["edge_alpha"]
+    f = (24 / 162) ** 0.5
+    assert attr(e, "penwidth") == str(round(0.5 + 4.5 * f, 2))
+    # signed: the map's positive half, never its pale middle, so a small flow still shows on white
+    from matplotlib import colormaps
+
+    assert attr(e, "color") == style.hex_color(colormaps["PuOr_r"](0.5 + 0.22 + 0.28 * f)) + style.DIAGRAM["edge_alpha"]
     x00 = int(after.tensors["x"].nodes[0, 0])
     first = int(after.conv.mul[0, 0, 0, 0, 0, 0, 1])  # w[0,1] = 0: nothing flows back to x[0,1]...
     x01 = int(after.tensors["x"].nodes[0, 1])
     assert attr(edges[(f"n{x01}", f"n{first}")], "color") == style.DIAGRAM["no_flow_edge"]
     assert attr(edges[(f"n{x01}", f"n{first}")], "penwidth") == "0.5"
     assert (f"n{x00}", f"n{first}") not in edges
+    grad = edge_lines(to_digraph(after, heat="grad").source)[(f"n{w22}", f"n{mul}")]
+    assert attr(grad, "color") == style.HeatScale(162.0, gamma=0.5).hex(24.0) + style.DIAGRAM["edge_alpha"]
 
 
 def test_colour_bar_states_the_scale(after):
     src = to_digraph(after).source
-    assert "|∂loss/∂node|" in src and "square-root scale" in src
-    assert ">162</TD>" in src and ">0</TD>" in src
+    assert "∂loss/∂node, signed" in src and "square-root scale" in src
+    assert ">162</TD>" in src and ">-162</TD>" in src and ">0</TD>" in src
+    assert "|∂loss/∂node|" in to_digraph(after, heat="grad").source
 
 
 def test_positions_are_pinned_for_neato_n2(after):
@@ -471,3 +481,61 @@ def test_a_scalar_graph_has_no_empty_frames():
     src = to_digraph(trace).source
     assert len(node_lines(src)) == 5
     assert src.count("frame") == 1  # only the output's panel ("out") is framed
+
+
+# ---- pictures that state their point, sized for a slide ---------------------------------------------
+def svg_smallest_text_px(path, slide=(1920, 1080)):
+    """The smallest font of an SVG in pixels once the drawing is fitted to ``slide``."""
+    text = path.read_text(encoding="utf-8")
+    w, h = (float(v) for v in re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', text).groups())
+    smallest = min(float(v) for v in re.findall(r'font-size="([\d.]+)"', text))
+    return smallest * min(slide[0] / w, slide[1] / h)
+
+
+def test_focus_views_state_their_sum_and_label_each_arrow(after):
+    src = to_digraph(after, focus=("w", (1, 1))).source
+    assert "∂loss/∂w[1,1] = 6 + 7 + 8 + 11 + 12 + 13 + 16 + 17 + 18 = 108" in src
+    w11 = int(after.tensors["w"].nodes[1, 1])
+    labels = sorted(int(attr(a, "headlabel")) for (u, _), a in edge_lines(src).items() if u == f"n{w11}")
+    assert labels == [6, 7, 8, 11, 12, 13, 16, 17, 18]  # what each multiply sends back into w[1,1]
+    x = to_digraph(after, focus=("x", (2, 2))).source  # the kernel in rotated order: rot180 in the caption
+    assert "∂loss/∂x[2,2] = dY[0,0]·w[2,2] + dY[0,1]·w[2,1] + dY[0,2]·w[2,0] + dY[1,0]·w[1,2] +" in x
+    assert "= −1 + 0 + 1 − 2 + 0 + 2 − 1 + 0 + 1 = 0" in x
+    assert "headlabel" not in to_digraph(after).source and "= 108" not in to_digraph(after, focus=("w", (1, 1)), step=3).source
+
+
+def test_highlight_is_a_dark_outline_with_a_white_halo(after):
+    nodes = node_lines(to_digraph(after, focus=("w", (1, 1))).source)
+    w11 = nodes[f"n{int(after.tensors['w'].nodes[1, 1])}"]
+    assert attr(w11, "peripheries") == "2" and attr(w11, "color") == style.CURRENT
+    current = node_lines(to_digraph(after, step=5).source)[f"n{after.walk().node(5)}"]
+    assert attr(current, "peripheries") == "2"
+
+
+def test_slide_size_is_legible_and_exactly_16_by_9(after, dot, tmp_path):
+    from PIL import Image
+
+    for focus in (None, ("w", (1, 1)), ("x", (2, 2))):
+        svg = render_graph(after, tmp_path / "g.svg", size="slide", focus=focus)
+        assert svg_smallest_text_px(svg) >= style.MIN_SLIDE_TEXT_PX
+        assert "collapsed" not in svg.read_text(encoding="utf-8")  # the lesson stays whole on a slide
+    for size, px in (("slide", (1920, 1080)), ("slide-720", (1280, 720))):
+        with Image.open(render_graph(after, tmp_path / f"{size}.png", size=size)) as im:
+            assert im.size == px
+    x00 = f"n{int(after.tensors['x'].nodes[0, 0])}"
+    assert attr(node_lines(to_digraph(after, size="slide").source)[x00], "fontsize") == "17"  # was 13
+    assert "splines=true" in to_digraph(after, size="slide").source  # arrows go around the boxes
+    with pytest.raises(ValueError, match="size must be None, 'slide' or 'slide-720', got 'poster'"):
+        to_digraph(after, size="poster")
+
+
+def test_slide_auto_detail_collapses_what_would_not_be_legible(dot, tmp_path):
+    t = cg.trace_conv2d(np.arange(49.0).reshape(7, 7) % 5, np.ones((3, 3)), padding=1)
+    t.backward()
+    src = to_digraph(t, size="slide").source
+    assert re.search(r"collapsed view \(\d+ nodes are too many to read on a slide\)", src)
+    assert re.search(r"its smallest text would be \d+ px on a 1920×1080 slide, under 14", src)
+    assert "collapsed" not in to_digraph(t).source  # without a size: drawn whole, as before
+    assert "collapsed" not in to_digraph(t, size="slide", detail="full").source
+    svg = render_graph(t, tmp_path / "c.svg", size="slide")
+    assert svg_smallest_text_px(svg) >= style.MIN_SLIDE_TEXT_PX

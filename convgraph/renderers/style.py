@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 from dataclasses import dataclass
 from types import MappingProxyType
 
-__all__ = ["FONT", "MONO_FONT", "OP_COLORS", "HEAT_CMAP", "SIGNED_CMAP", "VALUE_CMAP", "HeatScale",
-           "text_color", "hex_color", "to_rgba", "DIAGRAM", "HTML", "ANIM", "NODE_BUDGET", "PAGE_MAX_NODES", "cell_font_pt"]
+__all__ = ["CURRENT", "HALO", "halo", "FONT", "MONO_FONT", "OP_COLORS", "HEAT_CMAP", "SIGNED_CMAP", "VALUE_CMAP", "HeatScale",
+           "text_color", "hex_color", "to_rgba", "DIAGRAM", "SLIDE_DIAGRAM", "SIZES", "MIN_SLIDE_TEXT_PX", "diagram",
+           "diagram_preset", "HTML", "ANIM", "NODE_BUDGET", "PAGE_MAX_NODES", "cell_font_pt"]
 
 FONT = "DejaVu Sans"  # ships with matplotlib; Graphviz falls back cleanly where it is missing
 MONO_FONT = "DejaVu Sans Mono"
@@ -30,7 +33,11 @@ OP_COLORS = {
     "output": "#C44E52",
 }
 VISITED = "#BBBBBB"  # shading of nodes already processed in a step view
-CURRENT = "#E8000B"  # the node being processed
+#: The one highlight of every picture (the node being processed, the focus, the current window): a
+#: near-black outline with a white halo, which stays visible on every colour map in use and for
+#: colour-blind viewers (red turned olive under deuteranopia and vanished on cividis yellow).
+CURRENT = "#111111"
+HALO = "#FFFFFF"
 NO_GRAD = "#F2F2F2"  # fill before backward has run
 BACKGROUND = "#FFFFFF"
 INK = "#222222"
@@ -69,11 +76,59 @@ DIAGRAM = MappingProxyType({
     "png_dpi": 150,
     "png_max_px": 8000,  # a PNG's longer side at most (the dpi drops for bigger drawings)
     "dot_timeout_s": 300,  # render_graph stops Graphviz after this long
+    "edge_label_font_pt": 12,  # focus views: the amount each arrow sends back
+    "splines": "line",  # straight arrows
+    "spline_max_nodes": 0,
     "cell_pt": (5.0, 34.0),  # collapsed view: smallest and largest heat-map cell
     "cell_numbers_pt": 26.0,  # collapsed view: cells at least this big print their gradient
     "small_panel_pt": 66.0,  # collapsed view: a small tensor's panel is at least about this wide
     "ghost_limit": 400,  # a focus view draws at most this many grey context cells
 })
+
+#: Picture sizes by name: a 16:9 slide at 1920×1080 or 1280×720 pixels (``size="slide"``).
+SIZES = MappingProxyType({"slide": (1920, 1080), "slide-720": (1280, 720)})
+#: Every text of a slide-sized picture is at least this tall on a 1920×1080 slide (a font's size in
+#: pixels: the back row of a lecture hall reads it).
+MIN_SLIDE_TEXT_PX = 14.0
+
+#: Diagrams drawn for a slide (``render_graph(size="slide")``): larger type and boxes to hold it,
+#: arrows routed around the boxes. The drawing is then fitted to the slide.
+SLIDE_DIAGRAM = MappingProxyType({
+    **DIAGRAM,
+    "slot_inch": 0.48,  # a tighter grid for the × and + nodes ...
+    "leaf_size": (3.5, 2.1),  # ... and boxes as large as before, in inches, for the larger type
+    "leaf_font_pt": 17,
+    "op_font_pt": 15,
+    "op_inch": 0.3,
+    "title_font_pt": 20,
+    "caption_font_pt": 22,
+    "legend_font_pt": 17,
+    "edge_label_font_pt": 16,
+    "cell_pt": (5.0, 60.0),  # collapsed view: cells large enough for numbers at 16 pt and more
+    "cell_numbers_pt": 48.0,
+    "small_panel_pt": 110.0,
+    "splines": "true",  # arrows bend around other nodes' boxes (Graphviz routes them)
+    "spline_max_nodes": 600,  # past this many nodes straight arrows: routing them would take minutes
+})
+
+_DIAGRAM = contextvars.ContextVar("convgraph_diagram_look", default=DIAGRAM)
+
+
+def diagram():
+    """The look of the diagram being drawn: :data:`DIAGRAM`, or :data:`SLIDE_DIAGRAM` inside
+    :func:`diagram_preset` ``("slide")``."""
+    return _DIAGRAM.get()
+
+
+@contextlib.contextmanager
+def diagram_preset(size):
+    """Draw diagrams for ``size`` (None, ``"slide"`` or ``"slide-720"``) inside the ``with`` block."""
+    token = _DIAGRAM.set(DIAGRAM if size is None else SLIDE_DIAGRAM)
+    try:
+        yield diagram()
+    finally:
+        _DIAGRAM.reset(token)
+
 
 #: The HTML stepper (renderers/steppers/html.py): type scales with the window (projectors are often 1280x720).
 HTML = MappingProxyType({
@@ -192,6 +247,7 @@ class HeatScale:
 ANIM = MappingProxyType({
     "window": CURRENT,  # what the current step reads and writes: window, output cell, kernel in use
     "window_pt": 3.0,  # line width of those outlines
+    "halo_pt": 3.0,  # the white halo on each side of them
     "padding": "#C8C8C8",  # padding and the zeros inserted between dY entries, drawn with a "0"
     "padding_ink": "#6E6E6E",
     "empty": NO_GRAD,  # a cell with nothing in it yet
@@ -212,6 +268,16 @@ ANIM = MappingProxyType({
     "panel_outline": PANEL_OUTLINE,
     "leaf_outline": "#666666",  # graph scene: the outline of a tensor element's square
 })
+
+
+def halo(line_pt=None, halo_pt=None):
+    """matplotlib path effects of the one highlight: a white stroke ``halo_pt`` wider on each side
+    under the dark line of width ``line_pt`` (default the window outline's)."""
+    from matplotlib import patheffects
+
+    line_pt = ANIM["window_pt"] if line_pt is None else line_pt
+    halo_pt = ANIM["halo_pt"] if halo_pt is None else halo_pt
+    return [patheffects.Stroke(linewidth=line_pt + 2 * halo_pt, foreground=HALO), patheffects.Normal()]
 
 
 def cell_font_pt(cell_pt, chars):

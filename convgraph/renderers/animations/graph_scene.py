@@ -161,8 +161,9 @@ class GraphRenderer:
             self.ax.add_patch(Rectangle((bx0 - 0.3, by0 - 0.3), bx1 - bx0 + 0.6, by1 - by0 + 0.6,
                                         facecolor=A["panel_fill"], edgecolor=A["panel_outline"], linewidth=0.6,
                                         zorder=0))
-            if p.title:
-                self.ax.text((bx0 + bx1) / 2, by1 + 0.45, p.title, ha="center", va="bottom", color=style.INK,
+            if p.title:  # a tensor's cells show its gradient, and say so
+                title = f"∂loss/∂{p.title}" if p.kind == "tensor" else p.title
+                self.ax.text((bx0 + bx1) / 2, by1 + 0.45, title, ha="center", va="bottom", color=style.INK,
                              fontsize=min(A["panel_title_pt"], max(self.slot_pt * 0.9, 6.0)), fontfamily=style.FONT)
 
     def _edges(self):
@@ -215,10 +216,10 @@ class GraphRenderer:
                                       linewidths=0.8, edgecolors=A["leaf_outline"], zorder=2)
         self.ops = self.ax.scatter(pos[self.op_ids, 0], pos[self.op_ids, 1], s=op_pt ** 2, marker="o",
                                    linewidths=1.0 if op_pt > 5 else 0.4, edgecolors=self.op_edges, zorder=2)
-        self.active = LineCollection([], colors=A["edge_active"], linewidths=2.2, zorder=3)
+        self.active = LineCollection([], colors=A["edge_active"], linewidths=2.2, zorder=3, path_effects=style.halo(2.2, 1.5))
         self.ax.add_collection(self.active)
         self.ring = self.ax.scatter([], [], s=(max(self.leaf_pt, op_pt) * 1.6) ** 2, facecolors="none",
-                                    edgecolors=A["window"], linewidths=A["window_pt"], zorder=4)
+                                    edgecolors=A["window"], linewidths=A["window_pt"], zorder=4, path_effects=style.halo())
         for a in (self.leaves, self.ops, self.active, self.ring):
             a.set_animated(True)
 

@@ -206,7 +206,7 @@ class GridRenderer:
         p.grid = LineCollection(segs if self.cell_pt >= 8 else [], colors=A["grid_line"], linewidths=1.0, zorder=2)
         ax.add_collection(p.grid)
         p.marks = LineCollection([], colors=A["window"], linewidths=A["window_pt"], zorder=4, clip_on=False,
-                                 capstyle="projecting", joinstyle="miter")
+                                 capstyle="projecting", joinstyle="miter", path_effects=style.halo())
         ax.add_collection(p.marks)
         p.marks.set_animated(True)
         p.texts, p.labels = None, None

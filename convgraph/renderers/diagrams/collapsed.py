@@ -17,8 +17,8 @@ __all__ = ["collapsed_view"]
 
 def collapsed_view(trace, shown, grads, heat, caption_lines, focus_node):
     """One heat-map table per tensor panel (one cell per element), one arrow per pair of panels that
-    feed each other; past ``style.DIAGRAM["panel_arrows"]`` pairs the caption says so instead."""
-    d = style.DIAGRAM
+    feed each other; past ``style.diagram()["panel_arrows"]`` pairs the caption says so instead."""
+    d = style.diagram()
     slot_pt = d["slot_inch"] * 72
     panels, sizes = _panels(trace, shown, slot_pt)
     nodes = trace.graph.nodes
@@ -50,14 +50,14 @@ def collapsed_view(trace, shown, grads, heat, caption_lines, focus_node):
     corners = {}
     for k, p in enumerate(panels):
         corners[2 * k], corners[2 * k + 1] = p.box[:2], p.box[2:]
-    note_extent(dg, corners, slot_pt)
+    note_extent(dg, corners, slot_pt, len(caption_lines))
     return dg
 
 
 def _panels(trace, shown, slot_pt):
     """The tensor panels in view, laid out with cells as big as fit (a small tensor, a kernel, gets
     cells big enough to see, up to the largest); and each tensor's cell size in points."""
-    d = style.DIAGRAM
+    d = style.diagram()
     full_lay = layout(trace, [], collapsed=True)  # panel shapes only
     panels = [p for p in full_lay.panels if shown is None or np.isin(p.nodes[p.nodes >= 0], list(shown)).any()]
     biggest = max((max(p.nodes.shape) for p in panels), default=1)
@@ -85,7 +85,7 @@ class _Look:
 
     def cell(self, n, cell_pt):
         """(background colour, inner HTML, marked) of the cell of node ``n`` (-1: an empty cell)."""
-        d = style.DIAGRAM
+        d = style.diagram()
         with_numbers = cell_pt >= d["cell_numbers_pt"]
         font = f'POINT-SIZE="{max(cell_pt / 3.2, 7):.0f}"'
         grads = self.grads
@@ -108,7 +108,7 @@ class _Look:
 
 def _panel_table(dg, name, k, p, cell_pt, look, slot_pt):
     """One panel as an HTML-like table of cells, and its title above."""
-    d = style.DIAGRAM
+    d = style.diagram()
     rows = []
     for r in range(p.nodes.shape[0]):
         tds = []
@@ -127,7 +127,7 @@ def _panel_table(dg, name, k, p, cell_pt, look, slot_pt):
 
 
 def _arrows(dg, names, arrows, grads, numbers):
-    d = style.DIAGRAM
+    d = style.diagram()
     top = max(arrows.values(), default=0.0)
     lo, hi = d["edge_pt"]
     for (a, b), flow in sorted(arrows.items()):

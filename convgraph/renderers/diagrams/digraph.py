@@ -17,6 +17,7 @@ import numpy as np
 
 from ... import tracer
 from .. import style
+from ..numbers import Numbers
 from .collapsed import collapsed_view
 from .dot import esc
 from .full import LEAF_OPS, OP_SYMBOL, full_view
@@ -81,13 +82,72 @@ def _step_text(trace, grads):
             f"{k} of {len(walk)} nodes visited, dashed = still waiting")
 
 
+def _wrap(text, width=96):
+    """``text`` broken after a `` + `` or `` − `` so no line passes ``width`` characters."""
+    lines, line = [], ""
+    for part in text.replace(" + ", " +\0").replace(" − ", " −\0").split("\0"):
+        if line and len(line) + len(part) > width:
+            lines.append(line.rstrip())
+            line = "    "
+        line += part + " "
+    return lines + [line.rstrip()]
+
+
+def _signed_sum(values, fmt):
+    """``6 + 7 − 2 + … + 18``: the terms in order, subtraction written as such; past 12 terms the
+    first 8 and last 2 with the count."""
+    shown = list(values) if len(values) <= 12 else list(values[:8]) + [None] + list(values[-2:])
+    out = ""
+    for k, v in enumerate(shown):
+        if v is None:
+            out += " + …"
+            continue
+        text = fmt(abs(v))
+        out += (("−" if v < 0 and fmt(v) != fmt(0.0) else "") + text if k == 0
+                else (" − " if v < 0 and fmt(v) != fmt(0.0) else " + ") + text)
+    return out + (f"  ({len(values)} terms)" if len(values) > 12 else "")
+
+
+def sum_lines(trace, focus, grads):
+    """A weight, input or bias focus after backward states its gradient as the sum of what each
+    arrow sends back: ``∂loss/∂w[1,1] = 6 + 7 + 8 + 11 + 12 + 13 + 16 + 17 + 18 = 108``, after a
+    line saying what each term is (for an input: ``dY[0,0]·w[2,2] + dY[0,1]·w[2,1] + …``, the
+    kernel read in rotated order)."""
+    if focus is None or not grads.has or grads.step is not None or focus.kind not in ("weight", "input", "bias"):
+        return []
+    node, graph = focus.node, trace.graph
+    outs = sorted(graph.succ[node])
+    amounts = [grads.flow(node, v, graph.succ[node][v]["local"]) for v in outs]
+    fmt = Numbers(amounts + [grads(node)])
+    name = trace.label(node)
+    roles = [trace.conv_role(v) for v in outs]
+    up = (lambda y: "dY[" + ",".join(map(str, graph.nodes[y]["index"])) + "]"
+          if graph.nodes[y].get("tensor") == trace.output.name else f"∂loss/∂{trace.label(y)}")
+    total = f"{_signed_sum(amounts, fmt)} = {fmt(grads(node))}"
+    if focus.kind == "input" and all(roles):
+        names = _signed_sum_names([f"{up(r.y)}·{trace.label(r.w)}" for r in roles])
+        return _wrap(f"∂loss/∂{name} = {names}") + _wrap(f"= {total}")
+    if focus.kind == "weight" and all(roles):
+        what = f"(one term per position: dY there times the x that {name} reads, the label on its arrow)"
+    else:
+        what = f"(one term per arrow: what it sends back, its label)"
+    return _wrap(f"∂loss/∂{name} = {total}") + [what]
+
+
+def _signed_sum_names(names):
+    if len(names) > 12:
+        names = names[:8] + ["…"] + names[-2:]
+    return " + ".join(names)
+
+
 def _caption_lines(trace, focus, shown, n_shown, collapsed, detail, grads):
     lines = [f"<B>{esc(trace.describe())}</B>"]
     if focus is not None:
         lines.append(esc("focus " + focus.description))
+        lines += [esc(line) for line in sum_lines(trace, focus, grads)]
     if collapsed:
-        why = (f"{n_shown:,} nodes are over the budget of {NODE_BUDGET:,}" if detail == "auto"
-               else f"{n_shown:,} nodes")
+        why = (f"{n_shown:,} nodes are over the budget of {NODE_BUDGET:,}" if detail == "auto" and n_shown > NODE_BUDGET
+               else f"{n_shown:,} nodes are too many to read on a slide" if detail == "auto" else f"{n_shown:,} nodes")
         lines.append(esc(f"collapsed view ({why}): one cell per tensor element, one arrow per pair of "
                          f"slices that feed each other; detail='full' draws every node"))
     else:
@@ -101,7 +161,7 @@ def _caption_lines(trace, focus, shown, n_shown, collapsed, detail, grads):
     return lines
 
 
-def to_digraph(trace, *, focus=None, heat="grad", step=None, detail="auto", dY=None):
+def to_digraph(trace, *, focus=None, heat="signed", step=None, detail="auto", dY=None, size=None):
     """The DOT picture of ``trace`` with gradient heat, as a ``graphviz.Digraph`` (no program runs).
 
     Nodes sit where :func:`convgraph.renderers.layout.layout` puts them (pinned ``pos="x,y!"``);
@@ -116,8 +176,9 @@ def to_digraph(trace, *, focus=None, heat="grad", step=None, detail="auto", dY=N
         ``("w", (u, v))``: every multiply that uses one shared weight. ``("x", (i, j))``: every
         output one input element feeds. Any tensor name of the trace works; a 2-D index is enough
         when the leading axes have size 1 (see :func:`convgraph.focus`).
-    heat : {"grad", "signed", None}
-        Node fill by |gradient| (viridis), by signed gradient (diverging), or no heat. One scale per
+    heat : {"signed", "grad", None}
+        Node fill by signed gradient (the diverging map every view uses for gradients: negative
+        purple, positive orange; the default), by |gradient| (viridis), or no heat. One scale per
         picture, stated by the colour bar; it turns square-root when one gradient dwarfs the rest.
     step : int, optional
         Show the state after step ``step`` (0 … N) of ``trace.walk()`` — the same "step k of N" as
@@ -129,6 +190,12 @@ def to_digraph(trace, *, focus=None, heat="grad", step=None, detail="auto", dY=N
         ``"full"`` draws every scalar node; ``"collapsed"`` one heat-map cell per tensor element and
         one arrow per pair of slices that feed each other; ``"auto"`` is full up to
         :data:`NODE_BUDGET` nodes.
+    size : {None, "slide", "slide-720"}
+        ``None``: the drawing's own size. ``"slide"`` (``"slide-720"``): drawn for a 16:9 slide,
+        with larger type and arrows routed around the boxes; with ``detail="auto"`` the full graph
+        is drawn only when every text stays at least 14 px tall on a 1920×1080 slide, else the
+        collapsed view, and the caption says why. :func:`render_graph` then writes a PNG of exactly
+        1920×1080 (1280×720) pixels.
     dY : array, optional
         The seed of the walk the picture shows (``trace.walk(dY)``): with ``step``, the walk it
         steps through; without, its final gradients instead of the ones on the graph. Default: the
@@ -144,7 +211,30 @@ def to_digraph(trace, *, focus=None, heat="grad", step=None, detail="auto", dY=N
         For a bad option, naming it and the value.
     """
     focus, heat, step, detail = _check(trace, focus, heat, step, detail)
+    size = _check_size(size)
     grads = GradState(trace, step, dY)
+    with style.diagram_preset(size):
+        return _draw(trace, focus, heat, grads, detail, size)
+
+
+def _check_size(size):
+    if size is not None and not isinstance(size, str):
+        raise TypeError(f"size must be None, 'slide' or 'slide-720', got {type(size).__name__}: {size!r}")
+    if size is not None and size not in style.SIZES:
+        raise ValueError(f"size must be None, 'slide' or 'slide-720', got {size!r}")
+    return size
+
+
+def slide_text_px(dg):
+    """The smallest text of diagram ``dg`` in pixels when the drawing is fitted to a 1920×1080 slide."""
+    d = style.diagram()
+    w, h = getattr(dg, "convgraph_page_pt", (1.0, 1.0))
+    width, height = style.SIZES["slide"]
+    smallest = min(d["leaf_font_pt"], d["op_font_pt"], d["legend_font_pt"], d["edge_label_font_pt"])
+    return smallest * min(width / w, height / h)
+
+
+def _draw(trace, focus, heat, grads, detail, size):
     count = trace.graph.number_of_nodes()
     shown = None if focus is None else set(focus.nodes)
     n_shown = count if shown is None else len(shown)
@@ -154,7 +244,13 @@ def to_digraph(trace, *, focus=None, heat="grad", step=None, detail="auto", dY=N
                     "detail='auto' collapses above %s", f"{n_shown:,}", f"{NODE_BUDGET:,}")
     lines = _caption_lines(trace, focus, shown, n_shown, collapsed, detail, grads)
     focus_node = None if focus is None else focus.node
-    if collapsed:
-        return collapsed_view(trace, shown, grads, heat, lines, focus_node)
-    elided = [] if focus is None else list(focus.elided)
-    return full_view(trace, range(count) if shown is None else shown, elided, grads, heat, lines, focus_node)
+    if not collapsed:
+        elided = [] if focus is None else list(focus.elided)
+        dg = full_view(trace, range(count) if shown is None else shown, elided, grads, heat, lines, focus_node)
+        px = slide_text_px(dg)
+        if size is None or detail == "full" or px >= style.MIN_SLIDE_TEXT_PX:
+            return dg
+        lines = _caption_lines(trace, focus, shown, n_shown, True, detail, grads)
+        lines.insert(-1, esc(f"(drawn in full, its smallest text would be {px:.0f} px on a 1920×1080 slide, under "
+                             f"{style.MIN_SLIDE_TEXT_PX:.0f}; a focus view or detail='full' shows every node)"))
+    return collapsed_view(trace, shown, grads, heat, lines, focus_node)

@@ -12,7 +12,7 @@ from .. import style
 from ..numbers import tick
 
 __all__ = ["pinned_digraph_class", "fit_width", "plain", "esc", "ValueScale", "legend", "cmap_rgb", "Painter", "digraph", "caption",
-           "note_extent", "panel_frame", "title_node", "place_legend"]
+           "note_extent", "highlight", "panel_frame", "title_node", "place_legend"]
 
 _LEGEND_CELL_PT = 64  # 9 cells: wider than the longest legend line, so the bar has no gaps
 _TICK_CELL_PT = 24  # tall enough for a tick at the legend's font size (Graphviz warns when text overflows)
@@ -146,7 +146,7 @@ class Painter:
         return hit
 
     def edge(self, flow):
-        d = style.DIAGRAM
+        d = style.diagram()
         lo, hi = d["edge_pt"]
         if flow == 0 or not math.isfinite(flow):
             return d["no_flow_edge"], lo
@@ -156,15 +156,25 @@ class Painter:
         elif self.heat == "grad":  # stop short of the palest yellow: a line must show on white
             rgb = cmap_rgb(self.scale, min(self.scale.fraction(flow), d["edge_max_fraction"]))
             color = style.hex_color(rgb) + d["edge_alpha"]
-        else:
-            color = self.fill(flow)[0] + d["edge_alpha"]
+        else:  # signed: the map's two ends, never its pale middle (an arrow must show on white)
+            rgb = cmap_rgb(self.scale, 0.5 + math.copysign(0.22 + 0.28 * f, flow))
+            color = style.hex_color(rgb) + d["edge_alpha"]
         return color, round(lo + (hi - lo) * f, 2)
 
 
-def digraph(name, caption):
-    d = style.DIAGRAM
+def highlight():
+    """DOT attributes of the one highlight (the focus, the current step): a dark outline, a white gap,
+    a second dark outline; the gap is the halo that keeps it visible on any fill."""
+    return {"penwidth": "3", "color": style.CURRENT, "peripheries": "2"}
+
+
+def digraph(name, caption, nodes=0):
+    """An empty pinned Digraph with the picture's caption; arrows are routed around boxes when the
+    look asks for it and ``nodes`` is small enough, else straight."""
+    d = style.diagram()
     dg = pinned_digraph_class()(name=name, engine="neato")
-    dg.attr("graph", outputorder="edgesfirst", splines="line", bgcolor=style.BACKGROUND, pad="0.4",
+    splines = d["splines"] if nodes <= d["spline_max_nodes"] else "line"
+    dg.attr("graph", outputorder="edgesfirst", splines=splines, bgcolor=style.BACKGROUND, pad="0.4",
             label=caption, labelloc="t", labeljust="l", fontname=style.FONT, fontsize=str(d["caption_font_pt"]),
             fontcolor=style.INK)
     dg.attr("node", fontname=style.FONT, fontcolor=style.INK, penwidth="1.2")
@@ -177,17 +187,24 @@ def caption(lines):
     return "<" + "<BR ALIGN=\"LEFT\"/>".join(lines) + "<BR ALIGN=\"LEFT\"/>>"
 
 
-def note_extent(dg, pos, slot_pt):
-    """Remember the drawing's size in inches (render_graph keeps a PNG to a sane pixel count)."""
+def note_extent(dg, pos, slot_pt, caption_lines=0):
+    """Remember the drawing's size in inches: ``convgraph_extent_inch`` generously (render_graph keeps a
+    PNG to a sane pixel count) and ``convgraph_page_pt`` as Graphviz will draw it (the nodes' span,
+    a margin, the caption's lines and the legend), for how large its text is on a slide."""
     if pos:
         xs = [p[0] for p in pos.values()]
         ys = [p[1] for p in pos.values()]
-        dg.convgraph_extent_inch = ((max(xs) - min(xs) + 12) * slot_pt / 72, (max(ys) - min(ys) + 12) * slot_pt / 72)
+        span_w, span_h = (max(xs) - min(xs)) * slot_pt, (max(ys) - min(ys)) * slot_pt
+        dg.convgraph_extent_inch = (span_w / 72 + 12 * slot_pt / 72, span_h / 72 + 12 * slot_pt / 72)
+        d = style.diagram()
+        dg.convgraph_page_pt = (span_w + 3 * slot_pt,
+                                span_h + 3 * slot_pt + 1.05 * d["caption_font_pt"] * caption_lines
+                                + 12 * d["legend_font_pt"])
 
 
 def panel_frame(dg, key, box, title, slot_pt):
     """A dashed rounded outline around a panel and its title just above (full views)."""
-    d = style.DIAGRAM
+    d = style.diagram()
     x0, y0, x1, y1 = box
     pad = 0.35
     w, h = (x1 - x0 + 2 * pad) * slot_pt / 72, (y1 - y0 + 2 * pad) * slot_pt / 72
@@ -202,12 +219,12 @@ def panel_frame(dg, key, box, title, slot_pt):
 
 def title_node(dg, name, title, cx, ty):
     """A panel's title, a plain label on the background colour, centred at (cx, ty) points."""
-    dg.node(name, label=plain(title), shape="plaintext", fontsize=str(style.DIAGRAM["title_font_pt"]),
+    dg.node(name, label=plain(title), shape="plaintext", fontsize=str(style.diagram()["title_font_pt"]),
             pos=f"{cx:.1f},{ty:.1f}!", width="0.1", height="0.1", margin="0.04,0.02",
             style="filled", fillcolor=style.BACKGROUND)
 
 
 def place_legend(dg, label, x, y):
     """The legend (colour bar and what arrows mean) pinned at (x, y) points."""
-    dg.node("legend", label=label, shape="plaintext", fontsize=str(style.DIAGRAM["legend_font_pt"]),
+    dg.node("legend", label=label, shape="plaintext", fontsize=str(style.diagram()["legend_font_pt"]),
             pos=f"{x:.1f},{y:.1f}!", margin="0")

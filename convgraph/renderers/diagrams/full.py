@@ -8,7 +8,7 @@ import numpy as np
 from .. import style
 from ..layout import layout
 from ..numbers import Numbers
-from .dot import caption, digraph, esc, legend, note_extent, Painter, panel_frame, place_legend, plain
+from .dot import caption, digraph, esc, highlight, legend, note_extent, Painter, panel_frame, place_legend, plain
 
 __all__ = ["full_view", "OP_SYMBOL", "LEAF_OPS"]
 
@@ -24,13 +24,13 @@ def full_view(trace, shown, elided, grads, heat, caption_lines, focus_node):
     :class:`~convgraph.renderers.diagrams.state.GradState`; ``focus_node`` is outlined (and the
     rest of each touched tensor drawn as grey context cells).
     """
-    d = style.DIAGRAM
+    d = style.diagram()
     slot_pt = d["slot_inch"] * 72
     leaf = d["leaf_size"]
     shown = sorted(shown)
     lay, ghosts = _positions(trace, shown, focus_node, leaf)
-    pic = _Picture(trace, shown, elided, grads, heat)
-    dg = digraph("convgraph", caption(caption_lines))
+    pic = _Picture(trace, shown, elided, grads, heat, focus_node)
+    dg = digraph("convgraph", caption(caption_lines), len(shown))
     pos = _squeeze(lay.pos, (leaf[0] + 3.0, leaf[1] + 2.5))  # a focus view closes the empty stretches
     _frames(dg, lay, pos, leaf, slot_pt)
     _ghosts(dg, trace, ghosts, pos, leaf, slot_pt)
@@ -40,15 +40,16 @@ def full_view(trace, shown, elided, grads, heat, caption_lines, focus_node):
     if grads.has:
         xs, ys = [p[0] for p in pos.values()] or [0.0], [p[1] for p in pos.values()] or [0.0]
         place_legend(dg, legend(pic.scale, heat), (max(xs) - 6.0) * slot_pt, (min(ys) - 3.2) * slot_pt)
-    note_extent(dg, pos, slot_pt)
+    note_extent(dg, pos, slot_pt, len(caption_lines))
     return dg
 
 
 class _Picture:
     """The gradients, flows, heat scale and number format of one full picture."""
 
-    def __init__(self, trace, shown, elided, grads, heat):
+    def __init__(self, trace, shown, elided, grads, heat, focus_node=None):
         graph = trace.graph
+        self.focus_node = focus_node
         self.nodes, self.succ = graph.nodes, graph.succ
         self.shown, self.grads, self.heat = shown, grads, heat
         shown_set = set(shown)
@@ -72,6 +73,10 @@ class _Picture:
     def grad(self, n):
         return self.g.get(n) if self.g else None
 
+    def labelled(self, u, v):
+        """Whether arrow u → v carries its amount as a label: the arrows into a focus element."""
+        return u == self.focus_node and self.grads.step is None
+
     def elided_flow(self, a):
         """What has reached the add of an elided path so far: all of y's gradient once walked."""
         return self.g[a] if self.g else 0.0
@@ -86,7 +91,7 @@ def _positions(trace, shown, focus_node, leaf):
         shown_set = set(shown)
         panels = [p for p in lay.panels if p.kind == "tensor" and np.isin(p.nodes, shown).any()]
         extra = [int(n) for p in panels for n in p.nodes.ravel() if n >= 0 and int(n) not in shown_set]
-        if len(extra) <= style.DIAGRAM["ghost_limit"]:
+        if len(extra) <= style.diagram()["ghost_limit"]:
             ghosts = extra
             lay = layout(trace, shown + ghosts, leaf_size=leaf)
     return lay, ghosts
@@ -109,12 +114,12 @@ def _frames(dg, lay, pos, leaf, slot_pt):
 
 
 def _leaf_box():
-    d = style.DIAGRAM
+    d = style.diagram()
     return d["leaf_size"][0] * d["slot_inch"] * 0.92, d["leaf_size"][1] * d["slot_inch"] * 0.78
 
 
 def _ghosts(dg, trace, ghosts, pos, leaf, slot_pt):
-    d = style.DIAGRAM
+    d = style.diagram()
     leaf_w, leaf_h = _leaf_box()
     for n in ghosts:
         x, y = pos[n]
@@ -126,7 +131,7 @@ def _ghosts(dg, trace, ghosts, pos, leaf, slot_pt):
 
 def _node(dg, trace, pic, n, xy, slot_pt, focus_node):
     """One node: a labelled box for a tensor element, a small × / + (or op name) otherwise."""
-    d = style.DIAGRAM
+    d = style.diagram()
     a = pic.nodes[n]
     grads = pic.grads
     gn = pic.grad(n)
@@ -137,10 +142,8 @@ def _node(dg, trace, pic, n, xy, slot_pt, focus_node):
         fill, ink = style.NO_GRAD, style.INK
     value = pic.numbers(a["value"])
     extra = {}
-    if n == focus_node:
-        extra = {"penwidth": "4", "color": d["focus_outline"]}
-    if grads.step is not None and n == grads.current:
-        extra = {"penwidth": "5", "color": style.CURRENT}
+    if n == focus_node or (grads.step is not None and n == grads.current):
+        extra = highlight()
     if "tensor" in a:
         line2 = value if gn is None else f"{value} | ∂ {pic.numbers(gn)}"
         leaf_w, leaf_h = _leaf_box()
@@ -165,7 +168,7 @@ def _node(dg, trace, pic, n, xy, slot_pt, focus_node):
 
 
 def _edges(dg, trace, pic):
-    d = style.DIAGRAM
+    d = style.diagram()
     for u, v in pic.edges:
         if pic.grads.has:
             flow = pic.flows[(u, v)]
@@ -173,7 +176,11 @@ def _edges(dg, trace, pic):
             tip = f"{trace.label(v)} → {trace.label(u)}: ∂ {pic.numbers(flow)}"
         else:
             color, width, tip = d["no_flow_edge"], d["edge_pt"][0] + 0.3, f"{trace.label(u)} → {trace.label(v)}"
-        dg.edge(f"n{u}", f"n{v}", color=color, penwidth=str(width), tooltip=plain(tip))
+        extra = {}
+        if pic.grads.has and pic.labelled(u, v):  # a focus view says what each arrow sends back
+            extra = dict(headlabel=plain(pic.numbers(pic.flows[(u, v)])), labelfontsize=str(d["edge_label_font_pt"]),
+                         labelfontcolor=style.INK, labelfontname=style.FONT, labeldistance="2.2", labelangle="-35")
+        dg.edge(f"n{u}", f"n{v}", color=color, penwidth=str(width), tooltip=plain(tip), **extra)
     for a, y in sorted(pic.elided):
         color, width = (pic.paint.edge(pic.elided_flow(a)) if pic.grads.has
                         else (d["no_flow_edge"], d["edge_pt"][0] + 0.3))

@@ -28,7 +28,7 @@ class MissingProgramError(RuntimeError):
 
 def _png_dpi(dg):
     """The diagram's PNG resolution, lowered for a big drawing so its longer side stays bounded."""
-    d = style.DIAGRAM
+    d = style.diagram()
     w, h = getattr(dg, "convgraph_extent_inch", (1.0, 1.0))
     return max(min(d["png_dpi"], d["png_max_px"] / max(w, h, 1e-9)), 24)
 
@@ -66,7 +66,9 @@ def render_graph(trace, path, **options):
     trace : Trace
     path : str or os.PathLike
     **options
-        ``focus``, ``heat``, ``step``, ``detail``, ``dY``, as for :func:`~convgraph.renderers.diagrams.to_digraph`;
+        ``focus``, ``heat``, ``step``, ``detail``, ``dY``, ``size``, as for
+        :func:`~convgraph.renderers.diagrams.to_digraph` (``size="slide"``: a PNG of exactly
+        1920×1080 pixels, ``"slide-720"`` 1280×720);
         and ``timeout``, the seconds Graphviz may take (default 300).
 
     Returns
@@ -87,13 +89,13 @@ def render_graph(trace, path, **options):
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
         raise ValueError(f"path must end in one of {', '.join(FORMATS)}, got {str(path)!r}")
-    timeout = options.pop("timeout", style.DIAGRAM["dot_timeout_s"])
+    timeout = options.pop("timeout", style.diagram()["dot_timeout_s"])
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-    unknown = set(options) - {"focus", "heat", "step", "detail", "dY"}
+    unknown = set(options) - {"focus", "heat", "step", "detail", "dY", "size"}
     if unknown:
         raise TypeError(f"render_graph got unexpected option(s) {sorted(unknown)}; "
-                        f"expected focus, heat, step, detail, dY, timeout")
+                        f"expected focus, heat, step, detail, dY, size, timeout")
     output_path(path)  # refuse before any work
     path = Path(path)
     dg = to_digraph(trace, **options)
@@ -103,4 +105,20 @@ def render_graph(trace, path, **options):
             tmp.write_text(source, encoding="utf-8")
         else:
             _run_dot(source, suffix[1:], _png_dpi(dg), tmp, path, timeout)
+            if suffix == ".png" and options.get("size") is not None:
+                _fit_to_slide(tmp, style.SIZES[options["size"]])
     return path
+
+
+def _fit_to_slide(png, size):
+    """Scale the PNG at ``png`` to fit ``size`` (width, height) pixels and centre it on a background of
+    exactly that size: the slide's picture, edge to edge."""
+    from PIL import Image
+
+    with Image.open(png) as im:
+        im = im.convert("RGB")
+    scale = min(size[0] / im.width, size[1] / im.height)
+    fitted = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.LANCZOS)
+    slide = Image.new("RGB", size, style.BACKGROUND)
+    slide.paste(fitted, ((size[0] - fitted.width) // 2, (size[1] - fitted.height) // 2))
+    slide.save(png, format="PNG", optimize=True)
