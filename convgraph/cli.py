@@ -385,7 +385,7 @@ def cmd_animate(args):
     out = _writable(args.out, folder=fmt == "png")
     trace, dY = _build(args)
     kw = {"scene": args.scene}
-    for name in ("pace", "pause", "hold", "fps", "dpi", "max_frames", "graph_steps", "numbers"):
+    for name in ("pace", "pause", "hold", "fps", "dpi", "size", "max_frames", "graph_steps", "numbers"):
         if getattr(args, name) is not None:
             kw[name] = getattr(args, name)
     if dY is not None:
@@ -417,7 +417,8 @@ def cmd_demo(args):
     given = any(getattr(args, a) is not None for a in ("input", "kernel", "x_file", "w_file", "bias")) or any(
         getattr(args, a) != d for a, d in (("stride", 1), ("padding", 0), ("dilation", 1), ("groups", 1), ("dy", "ones")))
     trace, dY = _build(args) if given else (None, None)
-    written = _call(lecture_kit, out, trace=trace, dY=dY, progress=not args.quiet, overwrite=args.overwrite)
+    written = _call(lecture_kit, out, trace=trace, dY=dY, progress=not args.quiet, overwrite=args.overwrite,
+                    jobs=args.jobs)
     print(f"wrote the lecture kit ({len(written)} files) to {out}/; open first: {out / 'index.md'} (what each file "
           f"shows), {out / 'lesson.html'} (the stepper), {out / 'backprop.gif'} (the lecture clip)")
     return 0
@@ -460,6 +461,8 @@ def _text_commands(add, conv, common):
              "convgraph demo --input edge --kernel laplace --dy random --out outputs/edge"], parents=(conv,))
     p.add_argument("--out", default="outputs", metavar="DIR", help="folder to write into (default outputs)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--jobs", type=_count(1), metavar="N",
+                   help="files rendered at once, each in its own process (default: one per core)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace files in DIR that an earlier kit did not write (refused otherwise)")
 
@@ -494,6 +497,7 @@ def _picture_commands(add):
 
     p = add("animate", cmd_animate, "animate a scene as .gif, .mp4 or a folder of PNG frames",
             ["convgraph animate --scene weight-grad -o dw.gif",
+             "convgraph animate --scene backprop --size slide -o backprop.gif",
              "convgraph animate --scene graph --pace 0.2 -o frames/",
              "convgraph animate --scene input-grad --pace 0.5 --pause 2 --hold 4 -o dx.gif",
              "convgraph animate --input 7x7 --stride 2 --dilation 2 --padding 1 --scene input-grad -o dx.gif"])
@@ -508,6 +512,8 @@ def _picture_commands(add):
     p.add_argument("--fps", type=float, help="a fixed frame rate, frames repeated to last their time "
                    "(default: a GIF times each frame; an MP4 runs at 15)")
     p.add_argument("--dpi", type=float, help="pixels per inch of each frame (default 100)")
+    p.add_argument("--size", choices=["slide", "slide-720"],
+                   help="frames of exactly 1920x1080 (or 1280x720) px, the drawing scaled to fill them")
     p.add_argument("--max-frames", type=int, metavar="N", help="longer clips advance several positions per frame "
                    "(default 400)")
     p.add_argument("--graph-steps", type=int, metavar="K", help="graph scene: backprop steps per frame")

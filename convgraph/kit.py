@@ -8,6 +8,7 @@ a dY of mixed signs, so every panel carries something); ``convgraph demo`` with 
 from __future__ import annotations
 
 import logging
+import os
 import re
 from pathlib import Path
 
@@ -72,23 +73,25 @@ def _steps_txt(trace, path):
     return write_text(path, "\n".join(lines) + "\n")
 
 
-def _tasks(trace, focus):
+def _tasks(trace, focus, dY=None):
     """(file name, what it shows, how to write it), in the order of ``index.md``."""
     import convgraph as cg
 
+    slide = "slide"  # every picture of the kit is made for a 1920×1080 slide
     tasks = [("graph.svg", "the whole computational graph after backward: x, w and y in their grids, every "
-                           "multiply and add between them, node fill and edge width by gradient",
-              lambda p: cg.render_graph(trace, p)),
-             ("graph.png", "the same graph as a PNG for slides", lambda p: cg.render_graph(trace, p))]
+                           "multiply and add between them, node fill and arrow width by the signed gradient",
+              lambda p: cg.render_graph(trace, p, size=slide)),
+             ("graph.png", "the same graph as a 1920×1080 PNG for slides", lambda p: cg.render_graph(trace, p, size=slide))]
     for f in focus:
         stem, what = _focus_words(trace, f)
-        tasks.append((f"{stem}.svg", what, lambda p, f=f: cg.render_graph(trace, p, focus=f)))
-        tasks.append((f"{stem}.png", "the same focus view as a PNG", lambda p, f=f: cg.render_graph(trace, p, focus=f)))
+        tasks.append((f"{stem}.svg", what, lambda p, f=f: cg.render_graph(trace, p, focus=f, size=slide)))
+        tasks.append((f"{stem}.png", "the same focus view as a 1920×1080 PNG",
+                      lambda p, f=f: cg.render_graph(trace, p, focus=f, size=slide)))
     for scene in KIT_SCENES:
         tasks.append((f"{scene}.gif", SCENE_TABLE[scene].shows,
-                      lambda p, s=scene: cg.animate(trace, p, scene=s, progress=False)))
+                      lambda p, s=scene: cg.animate(trace, p, scene=s, dY=dY, size=slide, progress=False)))
     tasks.append(("01_conv_backprop.gif", f"the lesson notebook's own clip, {SEED_CLIP.title}: the window "
-                                          "beside dW accumulating", lambda p: cg.anim_conv_backprop(path=p)))
+                                          "beside dW accumulating", lambda p: cg.anim_conv_backprop(path=p, size=slide)))
     tasks.append(("lesson.html", "the interactive stepper: one offline page, → and ← walk backprop node by node",
                   lambda p: cg.render_html(trace, p)))
     tasks.append(("steps.txt", "every backprop step as text: the chain rule with its numbers "
@@ -122,7 +125,7 @@ def _refuse_others(out, names, overwrite):
                          f"replace them with overwrite=True (convgraph demo --overwrite) or pick another folder")
 
 
-def lecture_kit(out="outputs", *, trace=None, dY=None, progress=True, overwrite=False):
+def lecture_kit(out="outputs", *, trace=None, dY=None, progress=True, overwrite=False, jobs=None):
     """Write the lecture kit into ``out``: the graph with gradient heat (SVG and PNG), three focus
     views (SVG and PNG), a GIF of every animation scene and the lesson notebook's clip, the
     interactive HTML stepper, the backprop steps as text, and ``index.md`` listing what each file
@@ -143,6 +146,9 @@ def lecture_kit(out="outputs", *, trace=None, dY=None, progress=True, overwrite=
     overwrite : bool
         Replace files in ``out`` that an earlier kit did not write (by default such a file is refused
         before any work; the kit's own files, listed in its ``index.md``, are always replaced).
+    jobs : int, optional
+        Files rendered at once, each in its own process (default: one per processor core, where the
+        system can fork; 1 renders them one after another in this process).
 
     Returns
     -------
@@ -166,23 +172,64 @@ def lecture_kit(out="outputs", *, trace=None, dY=None, progress=True, overwrite=
     if trace.conv is None:
         raise ValueError("the lecture kit shows a convolution; this trace holds none")
     grads = trace.backward(dY)
-    tasks = _tasks(trace, focus_points(trace, grads))
+    tasks = _tasks(trace, focus_points(trace, grads), dY)
     _refuse_others(out, [name for name, _, _ in tasks] + ["index.md"], overwrite)
     out.mkdir(parents=True, exist_ok=True)
-    written = []
-    bar = tqdm(tasks, desc="lecture kit", unit="file", disable=None if progress else True, leave=False)
-    for name, what, make in bar:
-        bar.set_postfix_str(name)
-        path = out / name
-        make(path)
-        if not path.exists():
-            raise OSError(f"the renderer returned without writing {path}")
-        written.append((path, what))
-        log.info("wrote %s", path)
+    bar = tqdm(total=len(tasks), desc="lecture kit", unit="file", disable=None if progress else True, leave=False)
+    _make_all(tasks, out, _check_jobs(jobs), bar)
     bar.close()
+    written = [(out / name, what) for name, what, _ in tasks]
     index = _index(trace, grads, written)
     written.append((write_text(out / "index.md", "\n".join(index) + "\n"), "this index"))
     return written
+
+
+#: The kit's files, slowest first, so that parallel workers finish together.
+_SLOW_FIRST = ("graph.gif", "01_conv_backprop.gif", "input-grad.gif", "backprop.gif", "forward.gif",
+               "weight-grad.gif", "lesson.gif")
+_PENDING = []  # the tasks a forked worker runs, by position (inherited, never pickled)
+
+
+def _check_jobs(jobs):
+    if jobs is None:
+        return os.cpu_count() or 1
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs must be a positive int, got {jobs!r}")
+    return jobs
+
+
+def _make_one(k, path):
+    """Write task ``k`` of the kit to ``path`` (in this process or a forked worker)."""
+    name, _, make = _PENDING[k]
+    make(Path(path))
+    if not Path(path).exists():
+        raise OSError(f"the renderer returned without writing {path}")
+    return name
+
+
+def _make_all(tasks, out, jobs, bar):
+    """Write every task's file into ``out``: in ``jobs`` forked worker processes, slowest first, or one
+    after another where there is one job or the system cannot fork."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    _PENDING[:] = tasks
+    order = sorted(range(len(tasks)), key=lambda k: (tasks[k][0] not in _SLOW_FIRST,
+                                                      _SLOW_FIRST.index(tasks[k][0]) if tasks[k][0] in _SLOW_FIRST else k))
+    try:
+        if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            for k in range(len(tasks)):  # in the index's order
+                bar.set_postfix_str(tasks[k][0])
+                log.info("wrote %s", _make_one(k, out / tasks[k][0]))
+                bar.update()
+            return
+        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = [pool.submit(_make_one, k, str(out / tasks[k][0])) for k in order]
+            for done in as_completed(futures):
+                log.info("wrote %s", done.result())
+                bar.update()
+    finally:
+        _PENDING.clear()
 
 
 def _index(trace, grads, written):

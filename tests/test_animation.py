@@ -335,3 +335,16 @@ def test_gif_colours_stay_true_mid_clip(tmp_path):
             im.seek(k)
             diff = np.abs(np.asarray(im.convert("RGB")).astype(int) - renderer.render(frames[k]).astype(int)).max(axis=2)
             assert diff.mean() < 3.0 and np.percentile(diff, 99) < 40, (k, diff.mean())
+
+
+def test_slide_size_frames_are_exactly_16_by_9(lesson, tmp_path):
+    trace = cg.trace_conv2d(*lesson)
+    for size, px in (("slide", (1920, 1080)), ("slide-720", (1280, 720))):
+        path = animation.animate(trace, tmp_path / f"{size}.gif", scene="weight-grad", size=size, pace=0.1, hold=0,
+                                 progress=False)
+        with Image.open(path) as im:
+            assert im.size == px and im.n_frames == 9
+    frames = animation.animate(trace, tmp_path / "frames", scene="forward", size="slide-720", progress=False)
+    assert {Image.open(p).size for p in frames.iterdir()} == {(1280, 720)}
+    with pytest.raises(ValueError, match="size must be None, 'slide' or 'slide-720', got 'a4'"):
+        animation.animate(trace, tmp_path / "x.gif", size="a4")

@@ -318,18 +318,19 @@ def test_demo_in_process_calls_every_renderer_once_per_file(tmp_path, capsys, mo
     monkeypatch.setattr(cg, "render_graph", fake("graph"), raising=False)
     monkeypatch.setattr(cg, "animate", fake("animation"), raising=False)
     monkeypatch.setattr(cg, "render_html", fake("html"), raising=False)
-    monkeypatch.setattr(cg, "anim_conv_backprop", lambda path: fake("seed clip")(None, path), raising=False)
-    code, out, _ = run(capsys, "demo", "--out", str(tmp_path / "kit"), "--quiet")
+    monkeypatch.setattr(cg, "anim_conv_backprop", lambda path, size=None: fake("seed clip")(None, path), raising=False)
+    code, out, _ = run(capsys, "demo", "--out", str(tmp_path / "kit"), "--quiet", "--jobs", "1")  # in this process
     kit = tmp_path / "kit"
     assert code == 0 and out == (f"wrote the lecture kit (18 files) to {kit}/; open first: {kit / 'index.md'} (what "
                                  f"each file shows), {kit / 'lesson.html'} (the stepper), {kit / 'backprop.gif'} "
                                  f"(the lecture clip)\n")
     assert [c[:2] for c in calls if c[0] == "graph"] == [
         ("graph", n) for n in ["graph.svg", "graph.png", "focus_y1_1.svg", "focus_y1_1.png", "focus_w1_0.svg",
-                               "focus_w1_0.png", "focus_x2_1.svg", "focus_x2_1.png"]]
+                               "focus_w1_0.png", "focus_x2_2.svg", "focus_x2_2.png"]]
     # The focus views pick a weight whose value and gradient are not zero, an input whose gradient is not.
     assert [c[2]["focus"] for c in calls if c[1].startswith("focus")][::2] == [("y", (1, 1)), ("w", (1, 0)),
-                                                                              ("x", (2, 1))]
+                                                                              ("x", (2, 2))]
+    assert {c[2]["size"] for c in calls if c[0] in ("graph", "animation")} == {"slide"}  # made for slides
     assert [c[2]["scene"] for c in calls if c[0] == "animation"] == [
         "forward", "weight-grad", "input-grad", "backprop", "graph", "lesson"]
     assert [c[1] for c in calls if c[0] == "seed clip"] == ["01_conv_backprop.gif"]
@@ -507,7 +508,8 @@ def test_input_and_kernel_take_rows_names_and_text_files(tmp_path, capsys):
 def test_demo_renders_the_kit_of_the_options_given(tmp_path, capsys, monkeypatch):
     seen = []
     monkeypatch.setattr("convgraph.kit.lecture_kit",
-                        lambda out, trace=None, dY=None, progress=True, overwrite=False: seen.append((trace, dY)) or [], raising=True)
+                        lambda out, trace=None, dY=None, progress=True, overwrite=False, jobs=None: seen.append((trace, dY)) or [],
+                        raising=True)
     assert run(capsys, "demo", "--out", str(tmp_path / "k"), "--input", "edge", "--kernel", "sobel",
                "--dy", "random")[0] == 0
     trace, dY = seen[0]

@@ -43,7 +43,7 @@ def test_every_writer_refuses_a_path_through_a_file_alike(trace, tmp_path, name)
 
 def test_the_kit_and_the_command_line_follow_the_same_rule(tmp_path, monkeypatch):
     monkeypatch.setattr(cg, "animate", lambda trace, path, **kw: path.write_text("clip") or path, raising=False)
-    monkeypatch.setattr(cg, "anim_conv_backprop", lambda path: path.write_text("clip") or path, raising=False)
+    monkeypatch.setattr(cg, "anim_conv_backprop", lambda path, **kw: path.write_text("clip") or path, raising=False)
     monkeypatch.setattr(cg, "render_graph", lambda trace, path, **kw: path.write_text("g") or path, raising=False)
     written = lecture_kit(tmp_path / "new" / "kit", progress=False)
     assert written[-1][0] == tmp_path / "new" / "kit" / "index.md"

@@ -130,7 +130,7 @@ def test_the_kit_refuses_a_folder_with_someone_elses_files(tmp_path, monkeypatch
 def test_the_kit_replaces_its_own_files(tmp_path, monkeypatch):
     for fn in ("render_graph", "animate", "render_html"):
         monkeypatch.setattr(cg, fn, lambda trace, path, **kw: path.write_text("x") or path, raising=False)
-    monkeypatch.setattr(cg, "anim_conv_backprop", lambda path: path.write_text("x") or path, raising=False)
+    monkeypatch.setattr(cg, "anim_conv_backprop", lambda path, **kw: path.write_text("x") or path, raising=False)
     lecture_kit(tmp_path / "k", progress=False)
     (tmp_path / "k" / "mine.txt").write_text("other work, another name")
     lecture_kit(tmp_path / "k", progress=False)  # its own files again: no refusal

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import style
 from . import encoding
 from .catalog import SCENE_TABLE, SCENES
 
@@ -152,8 +153,56 @@ def build_frames(trace, scene="backprop", *, dY=None, dpi=100, max_frames=400, n
     return renderer, sc.frames
 
 
+class _Letterbox:
+    """A renderer whose frames are centred on a background of exactly ``size`` (width, height) pixels."""
+
+    def __init__(self, renderer, size):
+        self.inner, (self.width, self.height) = renderer, size
+        self.size = (self.height, self.width)
+        self._blank = None
+
+    def render(self, frame):
+        rgb = self.inner.render(frame)
+        h, w = min(rgb.shape[0], self.height), min(rgb.shape[1], self.width)
+        if self._blank is None:
+            self._blank = np.empty((self.height, self.width, 3), np.uint8)
+            self._blank[...] = np.round(np.array(style.to_rgba(style.BACKGROUND)[:3]) * 255).astype(np.uint8)
+        out = self._blank.copy()
+        top, left = (self.height - h) // 2, (self.width - w) // 2
+        out[top:top + h, left:left + w] = rgb[:h, :w]
+        return out
+
+    def palette_colors(self):
+        return self.inner.palette_colors()
+
+    def close(self):
+        self.inner.close()
+
+
+def _check_size(size):
+    if size is not None and not isinstance(size, str):
+        raise TypeError(f"size must be None, 'slide' or 'slide-720', got {type(size).__name__}: {size!r}")
+    if size is not None and size not in style.SIZES:
+        raise ValueError(f"size must be None, 'slide' or 'slide-720', got {size!r}")
+    return size
+
+
+def _frames_for(trace, scene, size, dpi, **options):
+    """build_frames, and for a slide size the same drawing at the dpi that fills the slide, each frame
+    centred on exactly that many pixels."""
+    renderer, frames = build_frames(trace, scene, dpi=dpi, **options)
+    if size is None:
+        return renderer, frames
+    width, height = style.SIZES[size]
+    scale = min(width / renderer.size[1], height / renderer.size[0])
+    if abs(scale - 1.0) > 0.005:
+        renderer.close()
+        renderer, frames = build_frames(trace, scene, dpi=dpi * scale, **options)
+    return _Letterbox(renderer, (width, height)), frames
+
+
 def animate(trace, path, *, scene="backprop", dY=None, pace=None, pause=1.0, hold=2.0, fps=None, dpi=100,
-            max_frames=400, numbers=None, graph_steps=None, progress=None):
+            size=None, max_frames=400, numbers=None, graph_steps=None, progress=None):
     """Render a lecture animation of ``trace`` to ``path`` (``.gif``, ``.mp4`` or a PNG folder).
 
     Parameters
@@ -184,6 +233,9 @@ def animate(trace, path, *, scene="backprop", dY=None, pace=None, pause=1.0, hol
         gives each frame its own duration; an MP4 runs at 15 frames a second.
     dpi : float
         Pixels per inch of the figure (the figure is sized in inches for a 16:9 slide).
+    size : {None, "slide", "slide-720"}
+        Frames of exactly 1920×1080 (1280×720) pixels: the drawing at the resolution that fills the
+        slide (``dpi`` scaled up or down), centred on the background.
     max_frames : int
         Longer clips advance several positions (or graph steps) per frame; the last frame always
         shows the complete result.
@@ -220,8 +272,8 @@ def animate(trace, path, *, scene="backprop", dY=None, pace=None, pause=1.0, hol
         except ImportError as e:
             raise ImportError("writing .mp4 needs imageio-ffmpeg: pip install 'convgraph[mp4]' "
                               "(or pip install imageio-ffmpeg)") from e
-    renderer, frames = build_frames(trace, scene, dY=dY, dpi=dpi, max_frames=max_frames, numbers=numbers,
-                                    graph_steps=graph_steps)
+    renderer, frames = _frames_for(trace, scene, _check_size(size), dpi, dY=dY, max_frames=max_frames,
+                                   numbers=numbers, graph_steps=graph_steps)
     try:
         palette = None
         if fmt == "gif":
@@ -236,7 +288,7 @@ def animate(trace, path, *, scene="backprop", dY=None, pace=None, pause=1.0, hol
     return Path(out)
 
 
-def anim_conv_backprop(dY=None, fps=15, *, path="outputs/01_conv_backprop.gif", dpi=100):
+def anim_conv_backprop(dY=None, fps=15, *, path="outputs/01_conv_backprop.gif", dpi=100, size=None):
     """The lesson notebook's clip (:data:`convgraph.lessons.SEED_CLIP`): the 8×8 input, kernel
     [[1, -1], [2, 0]], one picture per output position, the forward window beside dW accumulating.
     Writes ``outputs/01_conv_backprop.gif``, at ``fps`` frames a second and the lecture pace of
@@ -250,6 +302,8 @@ def anim_conv_backprop(dY=None, fps=15, *, path="outputs/01_conv_backprop.gif", 
         The clip's frame rate (each position is repeated to last its time).
     path : str or os.PathLike
     dpi : float
+    size : {None, "slide", "slide-720"}
+        As for :func:`animate`.
 
     Returns
     -------
@@ -257,4 +311,4 @@ def anim_conv_backprop(dY=None, fps=15, *, path="outputs/01_conv_backprop.gif", 
     """
     from ...lessons import SEED_CLIP
 
-    return animate(SEED_CLIP.trace(), path, scene="lesson", dY=dY, fps=fps, dpi=dpi)
+    return animate(SEED_CLIP.trace(), path, scene="lesson", dY=dY, fps=fps, dpi=dpi, size=size)
