@@ -348,3 +348,27 @@ def test_slide_size_frames_are_exactly_16_by_9(lesson, tmp_path):
     assert {Image.open(p).size for p in frames.iterdir()} == {(1280, 720)}
     with pytest.raises(ValueError, match="size must be None, 'slide' or 'slide-720', got 'a4'"):
         animation.animate(trace, tmp_path / "x.gif", size="a4")
+
+
+def test_dy_prime_tells_stride_zeros_from_padding_and_the_scatter_shows_what_falls_off():
+    x, w = np.arange(36.0).reshape(6, 6) % 7, np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]])
+    trace = cg.trace_conv2d(x, w, stride=2, padding=1)
+    dY = np.array([[1.0, -1, 2], [0, 2, -1], [-2, 1, 1]])
+    renderer, frames = animation.build_frames(trace, "input-grad", dY=dY, dpi=DPI)
+    panels = {p.key: p for p in renderer.scene.panels}
+    dyp = panels["dYd:0,0"]
+    assert not (dyp.zeros & dyp.inserted).any()
+    assert dyp.inserted.sum() == 5 * 5 - 9  # between the 3×3 entries, stride 2: 16 inserted zeros
+    assert dyp.zeros.sum() == dyp.values.size - 25  # the rest of the zeros are padding
+    scatter = panels["dX:0,0"]
+    assert scatter.faded is not None and scatter.faded.sum() == 8 * 8 - 36 and not scatter.zeros.any()
+    last = [f for f in frames if f.caption.startswith("part 1")][-1].values["dX:0,0"]
+    dropped = last[scatter.faded]
+    assert np.any(dropped != 0)  # what landed on padding is shown, not silently zero
+    # everything scattered, kept or dropped, is dY·W summed over the positions
+    assert last.sum() == pytest.approx(dY.sum() * w.sum())
+    np.testing.assert_allclose(last[~scatter.faded].reshape(6, 6), trace.backward(dY).x)
+    assert "faded border: what lands on padding" in frames[0].caption
+    assert "pale 0: inserted by the stride" in frames[-1].caption
+    renderer.render(frames[-1])
+    renderer.close()

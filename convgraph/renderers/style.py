@@ -250,6 +250,8 @@ ANIM = MappingProxyType({
     "halo_pt": 3.0,  # the white halo on each side of them
     "padding": "#C8C8C8",  # padding and the zeros inserted between dY entries, drawn with a "0"
     "padding_ink": "#6E6E6E",
+    "inserted": "#EFEFEF",  # zeros the stride inserts between dY entries in dY′: paler than padding
+    "faded": "#FFFFFFB8",  # a veil over values the computation drops (the scatter's padding border)
     "empty": NO_GRAD,  # a cell with nothing in it yet
     "grid_line": "#FFFFFF",  # cell separators
     "edge": "#C9C9C9",  # graph edges, idle

@@ -16,6 +16,8 @@ from ..numbers import num
 from .encoding import palette_colors
 from .lettering import Glyphs, fit_text, stamp_alpha, stamp_line
 
+_FADED_INK = 110  # grey level of the numbers on faded cells (what lands on padding)
+
 __all__ = ["GridRenderer"]
 
 # Fixed parts of the figure layout, in inches.
@@ -40,7 +42,7 @@ def _cmap(scale):
 class _Panel:
     """The artists of one panel."""
 
-    __slots__ = ("d", "ax", "image", "grid", "texts", "labels", "marks", "rgba", "norm", "cmap", "font")
+    __slots__ = ("d", "ax", "image", "grid", "texts", "labels", "marks", "rgba", "norm", "cmap", "font", "fade")
 
 
 class _Sheet:
@@ -196,11 +198,19 @@ class GridRenderer:
             spine.set_visible(False)
         ax.set_facecolor(A["empty"])
         p.norm, p.cmap = Normalize(scale.vmin, scale.vmax), _cmap(scale)
-        if d.zeros.any():
+        inserted = np.zeros((rows, cols), bool) if d.inserted is None else d.inserted
+        zeros = d.zeros | inserted  # every structural zero: a fixed "0", no heat
+        if zeros.any():
             over = np.zeros((rows, cols, 4))
             over[d.zeros] = style.to_rgba(A["padding"])
+            over[inserted] = style.to_rgba(A["inserted"])
             ax.imshow(over, interpolation="nearest", zorder=0.5, aspect="auto")
         p.image = ax.imshow(d.values, cmap=p.cmap, norm=p.norm, interpolation="nearest", zorder=1, aspect="auto")
+        p.fade = None
+        if d.faded is not None and d.faded.any():  # values the computation drops: faded, numbers grey
+            veil = np.zeros((rows, cols, 4))
+            veil[d.faded] = style.to_rgba(A["faded"])
+            p.fade = ax.imshow(veil, interpolation="nearest", zorder=1.5, aspect="auto")
         segs = [[(c - 0.5, -0.5), (c - 0.5, rows - 0.5)] for c in range(1, cols)]
         segs += [[(-0.5, r - 0.5), (cols - 0.5, r - 0.5)] for r in range(1, rows)]
         p.grid = LineCollection(segs if self.cell_pt >= 8 else [], colors=A["grid_line"], linewidths=1.0, zorder=2)
@@ -212,15 +222,15 @@ class GridRenderer:
         p.texts, p.labels = None, None
         if self.numbers_for(d):
             p.font = style.cell_font_pt(self.cell_pt, self._chars(d))
-            zr, zc = np.nonzero(d.zeros)
+            zr, zc = np.nonzero(zeros)
             for r, c in zip(zr.tolist(), zc.tolist()):
                 ax.text(c, r, "0", ha="center", va="center", fontsize=p.font, color=A["padding_ink"], zorder=3,
-                        fontfamily=style.FONT)
+                        fontfamily=style.FONT, fontstyle="italic" if inserted[r, c] else "normal")
             p.texts = {}
             p.labels = {}
             for r in range(rows):
                 for c in range(cols):
-                    if not d.zeros[r, c]:
+                    if not zeros[r, c]:
                         p.labels[(r, c)] = ("", None)
                         if not d.dynamic:  # drawn once into the background; dynamic ones are sprites
                             p.texts[(r, c)] = ax.text(c, r, "", ha="center", va="center", fontsize=p.font,
@@ -230,6 +240,8 @@ class GridRenderer:
         if d.dynamic:
             p.image.set_animated(True)
             p.grid.set_animated(True)
+            if p.fade is not None:
+                p.fade.set_animated(True)
             self.dynamic.append(p)
         return p
 
@@ -254,8 +266,11 @@ class GridRenderer:
         rgba = p.cmap(p.norm(np.nan_to_num(values)))
         lum = 0.2126 * rgba[..., 0] + 0.7152 * rgba[..., 1] + 0.0722 * rgba[..., 2]
         finite = np.isfinite(values)
+        faded = p.d.faded
         for (r, c) in p.labels:
-            if finite[r, c]:
+            if finite[r, c] and faded is not None and faded[r, c]:
+                label = (num(values[r, c]), _FADED_INK)
+            elif finite[r, c]:
                 label = (num(values[r, c]), 0 if lum[r, c] > 0.45 else 255)
             else:
                 label = ("", None)
@@ -263,7 +278,8 @@ class GridRenderer:
                 t = p.texts.get((r, c))
                 if t is not None:
                     t.set_text(label[0])
-                    t.set_color(style.TEXT_ON_LIGHT if label[1] == 0 else style.TEXT_ON_DARK)
+                    t.set_color(style.TEXT_ON_LIGHT if label[1] == 0 else style.TEXT_ON_DARK
+                                if label[1] == 255 else style.ANIM["padding_ink"])
                 p.labels[(r, c)] = label
 
     @staticmethod
@@ -283,6 +299,8 @@ class GridRenderer:
             self._set_values(self.panels[key], values)
         for p in self.dynamic:
             draw(p.image)
+            if p.fade is not None:
+                draw(p.fade)
             draw(p.grid)
         marked = set(frame.cells) | set(frame.boxes)
         for key in self._marked - marked:

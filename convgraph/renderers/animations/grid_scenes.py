@@ -36,8 +36,10 @@ class Scale:
 class PanelDef:
     """One grid of the figure: block (column group) ``block``, panel row ``row``, sub-column ``sub``.
 
-    ``values`` is the grid before the first frame (NaN: nothing there yet); ``zeros`` marks structural
-    zeros (padding, zeros inserted between dY entries), drawn grey with a ``0``.
+    ``values`` is the grid before the first frame (NaN: nothing there yet); ``zeros`` marks padding
+    zeros, drawn grey with a ``0``; ``inserted`` the zeros the stride inserts between dY entries in
+    dY′, drawn pale with a ``0`` so they read apart from padding; ``faded`` cells that hold a value
+    the computation drops (what the scatter puts on padding), drawn faded with their numbers.
     """
 
     key: str
@@ -49,6 +51,8 @@ class PanelDef:
     values: np.ndarray
     zeros: np.ndarray
     dynamic: bool
+    inserted: np.ndarray | None = None
+    faded: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -215,21 +219,24 @@ class _Builder:
         self.scales = {}
         self.frames = []
 
-    def panel(self, key, title, block, row, sub, scale, values, zeros=None, dynamic=False):
+    def panel(self, key, title, block, row, sub, scale, values, zeros=None, dynamic=False, inserted=None,
+              faded=None):
         values = np.array(values, float)
         zeros = np.zeros(values.shape, bool) if zeros is None else np.asarray(zeros, bool)
-        self.panels.append(PanelDef(key, title, block, row, sub, scale, values, zeros, dynamic))
+        self.panels.append(PanelDef(key, title, block, row, sub, scale, values, zeros, dynamic, inserted, faded))
 
     # Standard panel sets: x-like (n, c) on the padded grid, W-like (o, c'), y-like (n, o).
-    def x_panels(self, name, block, scale, data=None, dynamic=False, label=None):
+    def x_panels(self, name, block, scale, data=None, dynamic=False, label=None, scatter=False):
+        """x-like panels; ``scatter``: the padding border holds what lands on it (faded), not zeros."""
         c = self.c
         for n in range(c.N):
             for ch in range(c.C):
                 vals = np.full((c.Hp, c.Wp), np.nan)
                 if data is not None:
                     vals[~c.pad_mask] = data[n, ch].ravel()
+                pad = c.pad_mask if c.pad_mask.any() else None
                 self.panel(f"{name}:{n},{ch}", c.x_title(label or name, n, ch), block, n * c.C + ch, 0, scale,
-                           vals, c.pad_mask, dynamic)
+                           vals, None if scatter else c.pad_mask, dynamic, faded=pad if scatter else None)
 
     def w_panels(self, name, block, scale, data=None, dynamic=False, label=None):
         c = self.c
@@ -258,14 +265,16 @@ class _Builder:
                 out[f"{name}:{n},{ch}"] = vals
         return out
 
-    def xp_values(self, name, state_padded):
-        """Values of x-like panels from a padded state (N, C, Hp, Wp); padding cells stay blank."""
+    def xp_values(self, name, state_padded, scatter=False):
+        """Values of x-like panels from a padded state (N, C, Hp, Wp); padding cells stay blank, or
+        (``scatter``) show what has landed on them, which the gradient drops."""
         c = self.c
         out = {}
         for n in range(c.N):
             for ch in range(c.C):
                 vals = np.array(state_padded[n, ch], float)
-                vals[c.pad_mask] = np.nan
+                if not scatter:
+                    vals[c.pad_mask] = np.nan
                 out[f"{name}:{n},{ch}"] = vals
         return out
 
@@ -469,6 +478,15 @@ def _dilated_dy(c):
     return D, zeros
 
 
+def _between_entries(c, shape):
+    """The cells of dY′ inside the span of dY's entries: its zeros there are inserted by the stride."""
+    top, left = (c.KH - 1) * c.dh - c.pt, (c.KW - 1) * c.dw - c.pl
+    rows, cols = top + np.arange(c.OH) * c.sh, left + np.arange(c.OW) * c.sw
+    mask = np.zeros(shape, bool)
+    mask[max(rows[0], 0):max(min(rows[-1] + 1, shape[0]), 0), max(cols[0], 0):max(min(cols[-1] + 1, shape[1]), 0)] = True
+    return mask
+
+
 def _gather(c, D, wf):
     """dX cell by cell as rot180(W) over dY′: the values (N, C, H, W) and each cell's nonzero terms."""
     full = np.zeros((c.N, c.C, c.H, c.W))
@@ -489,14 +507,16 @@ def _gather(c, D, wf):
 
 
 def _input_grad_panels(b, c, D, dzeros, wf):
-    """dY, W and dX scattering; then dY′, rot180(W) and dX gathering."""
+    """dY, W and dX scattering; then dY′, rot180(W) and dX gathering. In dY′ the zeros the stride
+    inserts (between dY entries) are told apart from the padding around them."""
+    inserted = dzeros & _between_entries(c, dzeros.shape)
     b.y_panels("dY", 0, "dY", c.dY)
     b.w_panels("W", 1, "W", c.w)
-    b.x_panels("dX", 2, "dX", None, dynamic=True, label="dX scatter")
+    b.x_panels("dX", 2, "dX", None, dynamic=True, label="dX scatter", scatter=True)
     for n in range(c.N):
         for o in range(c.O):
             b.panel(f"dYd:{n},{o}", c.y_title("dY′", n, o), 3, n * c.O + o, 0, "dY", np.where(dzeros, np.nan, D[n, o]),
-                    dzeros)
+                    dzeros & ~inserted, inserted=inserted)
     b.w_panels("Wf", 4, "W", wf, label="rot180 W")
     for n in range(c.N):
         for ch in range(c.C):
@@ -542,19 +562,22 @@ def input_grad_scene(rec, dY, max_frames=400):
                 "dX": _grad_scale("dX (gradient)", *dXs, full2)}
     _input_grad_panels(b, c, D, dzeros, wf)
 
-    cap1 = (f"part 1, scatter: each dY[i,j] adds dY[i,j]·W into the window it came from   ({c.params_text()})")
+    fall = "; faded border: what lands on padding, which dX drops" if c.pad_mask.any() else ""
+    cap1 = (f"part 1, scatter: each dY[i,j] adds dY[i,j]·W into the window it came from{fall}   ({c.params_text()})")
     top, left = (c.KH - 1) * c.dh - c.pt, (c.KW - 1) * c.dw - c.pl
     how = "dilated by s, " if max(c.sh, c.sw) > 1 else ""
     cap2 = (f"part 2, gather: dX = rot180(W) sliding over dY′ = dY {how}zero-padded by (K−1)·d−p = "
-            f"{top if top == left else (top, left)}, with dilation d")
+            f"{top if top == left else (top, left)}, with dilation d"
+            + ("; pale 0: inserted by the stride, grey 0: padding" if max(c.sh, c.sw) > 1 else ""))
     empty2 = {f"dXg:{n},{ch}": np.full((c.H, c.W), np.nan) for n in range(c.N) for ch in range(c.C)}
     for run, dXp in zip(runs, dXs):
         cells = {}
         for n, o, i, j in run[-1:]:
             b.window(cells, "dX", n, o, i, j)
             cells.setdefault(f"dY:{n},{o}", []).append((i, j))
-        b.frame({**b.xp_values("dX", dXp), **empty2}, cells, b.kernel_keys("W", run[-1][1]), _dx_title(c, run), cap1)
-    last1 = b.xp_values("dX", dXs[-1])
+        b.frame({**b.xp_values("dX", dXp, scatter=True), **empty2}, cells, b.kernel_keys("W", run[-1][1]),
+                _dx_title(c, run), cap1)
+    last1 = b.xp_values("dX", dXs[-1], scatter=True)
     gather = np.full((c.N, c.C, c.H, c.W), np.nan)
     for run in runs2:
         for n, ch, h, w in run:
