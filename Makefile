@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH := 2.13.0
 
-.PHONY: setup demo test bench graphviz torch notebook clean
+.PHONY: setup demo test bench graphviz torch notebook pictures clean
 
 $(STAMP): pyproject.toml
 	@echo "setup 1/3: a Python environment in $(VENV)/"
@@ -35,7 +35,7 @@ graphviz:
 setup: $(STAMP) graphviz
 
 demo: setup
-	@echo "rendering the lecture kit into outputs/ (about 10 seconds)"
+	@echo "rendering the lecture kit into outputs/ (under a minute)"
 	@$(BIN)/convgraph demo --out outputs
 	@echo "run convgraph as $(BIN)/convgraph and Python as $(BIN)/python, or first: source $(BIN)/activate"
 
@@ -53,6 +53,10 @@ torch: setup
 notebook: setup
 	@$(BIN)/python -m pip install --quiet -e '.[notebook]'
 	$(BIN)/jupyter notebook examples/day17_lesson.ipynb
+
+# The README's pictures of the lecture kit, under docs/.
+pictures: setup
+	$(BIN)/python docs/pictures.py
 
 bench: setup
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

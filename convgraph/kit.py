@@ -232,6 +232,12 @@ def _make_all(tasks, out, jobs, bar):
         _PENDING.clear()
 
 
+def _seed_words(dY):
+    """dY as the index states it: ``ones`` or its numbers."""
+    dY = np.asarray(dY)
+    return "ones" if np.all(dY == 1) else str(dY.tolist())
+
+
 def _index(trace, grads, written):
     rec = trace.conv
     named = [p for p in PROBLEMS.values() if not p.options and rec.b is None and p.x.shape == rec.x.shape
@@ -240,11 +246,12 @@ def _index(trace, grads, written):
     index = [
         "# Lecture kit: backprop through a 2-D convolution",
         "",
-        f"{what}, and dY = {trace.walk().seed_text()}: {trace.describe()}.",
+        f"{what}: {trace.describe()}.",
         f"The graph has {trace.graph.number_of_nodes()} nodes "
         f"({', '.join(f'{n} {op}' for op, n in trace.counts().items())}).",
         "",
         f"- y = {trace.y.tolist()}",
+        f"- dY = {_seed_words(trace.walk().dY)}  (the seed of backward: ∂loss/∂y)",
         f"- dW = {grads[rec.w.name].tolist()}  (dW[u,v] = Σ dY[i,j]·x[i+u, j+v])",
         f"- dX = {grads[rec.x.name].tolist()}  (the full convolution of dY with w rotated 180°)",
         "",

@@ -1,0 +1,47 @@
+"""Regenerate the README's pictures of the lecture kit: ``make pictures`` (or ``python docs/pictures.py``).
+
+Each picture is rendered for a 1920×1080 slide, as the kit renders it, then scaled to 960×540 so the
+README stays small; a clip is shown by its most telling frame.
+"""
+
+import sys
+import tempfile
+from pathlib import Path
+
+from PIL import Image
+
+import convgraph as cg
+from convgraph.lessons import EDGE
+
+DOCS = Path(__file__).resolve().parent
+WIDTH = 960  # half a 1080p slide: sharp in the README, a few hundred KB at most
+
+
+def small(src, dest, frame=None):
+    """Write ``src`` (a PNG, or frame ``frame`` of a GIF) to ``dest`` at WIDTH pixels wide."""
+    with Image.open(src) as im:
+        if frame is not None:
+            im.seek(frame)
+        im = im.convert("RGB")
+        im = im.resize((WIDTH, round(im.height * WIDTH / im.width)), Image.LANCZOS)
+        im = im.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        im.save(dest, format="PNG", optimize=True)
+    print("wrote", dest.relative_to(DOCS.parent))
+
+
+def main():
+    trace = EDGE.trace()
+    trace.backward(EDGE.dY)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        small(cg.render_graph(trace, tmp / "g.png", size="slide"), DOCS / "kit_graph.png")
+        small(cg.render_graph(trace, tmp / "w.png", size="slide", focus=("w", (1, 0))), DOCS / "kit_focus_w.png")
+        clip = cg.animate(trace, tmp / "b.gif", scene="backprop", size="slide", progress=False)
+        small(clip, DOCS / "kit_backprop.png", frame=13)  # backward, halfway: dW and dX filling in
+        clip = cg.animate(trace, tmp / "i.gif", scene="input-grad", size="slide", progress=False)
+        small(clip, DOCS / "kit_input_grad.png", frame=20)  # the gather: rot180(W) over dY′
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
