@@ -163,7 +163,8 @@ class GraphRenderer:
                                         zorder=0))
             if p.title:  # a tensor's cells show its gradient, and say so
                 title = f"∂loss/∂{p.title}" if p.kind == "tensor" else p.title
-                self.ax.text((bx0 + bx1) / 2, by1 + 0.45, title, ha="center", va="bottom", color=style.INK,
+                self.ax.text((bx0 + bx1) / 2, by1 + 0.45, title, ha="center", va="bottom", color=style.INK, zorder=5,
+                             bbox=dict(facecolor=style.BACKGROUND, edgecolor="none", pad=1.0),
                              fontsize=min(A["panel_title_pt"], max(self.slot_pt * 0.9, 6.0)), fontfamily=style.FONT)
 
     def _edges(self):

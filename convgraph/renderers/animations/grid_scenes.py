@@ -91,7 +91,7 @@ class Scene:
         return self.frames[k]
 
 
-def _sum_text(pairs, limit=4, empty="0 (every tap on padding)"):
+def _sum_text(pairs, limit=9, empty="0 (every tap on padding)"):
     """``a·b + c·d + …`` for (a, b) pairs, at most ``limit`` terms shown; ``empty`` when none."""
     terms = [f"{_factor(a)}·{_factor(b)}" for a, b in pairs[:limit]]
     if len(pairs) > limit:
