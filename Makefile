@@ -63,6 +63,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_tracer.py
 	$(BIN)/python benchmarks/bench_render.py
 	$(BIN)/python benchmarks/bench_animate.py
+	$(BIN)/python benchmarks/bench_kit.py
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache .hypothesis

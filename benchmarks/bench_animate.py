@@ -107,7 +107,9 @@ def main():
         h, w = renderer.size
         renderer.close()
         fig_inches = (w / dpi, h / dpi)
-        t_ours = timed(lambda: animation.animate(seed, ours, scene="lesson", fps=fps, dpi=dpi), args.repeat)
+        # one GIF frame per position at 1/fps s each, as the reference writes it (no pauses, no hold)
+        t_ours = timed(lambda: animation.animate(seed, ours, scene="lesson", pace=1 / fps, pause=0, hold=0, dpi=dpi),
+                       args.repeat)
         t_ref = timed(lambda: reference_lesson(ref, fig_inches, dpi, fps), args.repeat)
         n1, s1, b1 = gif_info(ours)
         n2, s2, b2 = gif_info(ref)
@@ -124,7 +126,7 @@ def main():
         print(f"{'scene':<12}{'frames':>7}{'size px':>11}{'time s':>9}{'ms/frame':>10}{'GIF KB':>9}")
         for scene in ("backprop", "graph"):
             out = os.path.join(tmp, f"{scene}.gif")
-            t = timed(lambda: animation.animate(lesson, out, scene=scene, fps=4, dpi=dpi), args.repeat)
+            t = timed(lambda: animation.animate(lesson, out, scene=scene, dpi=dpi), args.repeat)
             n, s, b = gif_info(out)
             print(f"{scene:<12}{n:>7}{f'{s[0]}x{s[1]}':>11}{t:>9.2f}{1000 * t / n:>10.1f}{b / 1024:>9.0f}")
 

@@ -500,7 +500,9 @@ def test_focus_views_state_their_sum_and_label_each_arrow(after):
     assert labels == [6, 7, 8, 11, 12, 13, 16, 17, 18]  # what each multiply sends back into w[1,1]
     x = to_digraph(after, focus=("x", (2, 2))).source  # the kernel in rotated order: rot180 in the caption
     assert "∂loss/∂x[2,2] = dY[0,0]·w[2,2] + dY[0,1]·w[2,1] + dY[0,2]·w[2,0] + dY[1,0]·w[1,2] +" in x
-    assert "= −1 + 0 + 1 − 2 + 0 + 2 − 1 + 0 + 1 = 0" in x
+    assert "= -1 + 0 + 1 − 2 + 0 + 2 − 1 + 0 + 1 = 0" in x
+    assert "w rotated 180°, as x[2,2] reads it" in x  # beside W: the kernel as this input meets it
+    assert "rotated 180°" not in to_digraph(after, focus=("w", (1, 1))).source
     assert "headlabel" not in to_digraph(after).source and "= 108" not in to_digraph(after, focus=("w", (1, 1)), step=3).source
 
 

@@ -198,13 +198,7 @@ class GridRenderer:
             spine.set_visible(False)
         ax.set_facecolor(A["empty"])
         p.norm, p.cmap = Normalize(scale.vmin, scale.vmax), _cmap(scale)
-        inserted = np.zeros((rows, cols), bool) if d.inserted is None else d.inserted
-        zeros = d.zeros | inserted  # every structural zero: a fixed "0", no heat
-        if zeros.any():
-            over = np.zeros((rows, cols, 4))
-            over[d.zeros] = style.to_rgba(A["padding"])
-            over[inserted] = style.to_rgba(A["inserted"])
-            ax.imshow(over, interpolation="nearest", zorder=0.5, aspect="auto")
+        zeros, inserted = self._zero_cells(ax, d)
         p.image = ax.imshow(d.values, cmap=p.cmap, norm=p.norm, interpolation="nearest", zorder=1, aspect="auto")
         p.fade = None
         if d.faded is not None and d.faded.any():  # values the computation drops: faded, numbers grey
@@ -244,6 +238,20 @@ class GridRenderer:
                 p.fade.set_animated(True)
             self.dynamic.append(p)
         return p
+
+    @staticmethod
+    def _zero_cells(ax, d):
+        """Paint the structural zeros under a panel (padding grey, the stride's inserted zeros pale);
+        returns (every structural zero, the inserted ones) as (rows, cols) masks."""
+        A = style.ANIM
+        inserted = np.zeros(d.values.shape, bool) if d.inserted is None else d.inserted
+        zeros = d.zeros | inserted  # every structural zero: a fixed "0", no heat
+        if zeros.any():
+            over = np.zeros(d.values.shape + (4,))
+            over[d.zeros] = style.to_rgba(A["padding"])
+            over[inserted] = style.to_rgba(A["inserted"])
+            ax.imshow(over, interpolation="nearest", zorder=0.5, aspect="auto")
+        return zeros, inserted
 
     def numbers_for(self, d):
         return self.numbers

@@ -9,7 +9,19 @@ from .. import style
 __all__ = ["draw_grid"]
 
 
-def draw_grid(ax, values, *, title=None, signed=True, vmax=None, fmt="{:g}", fontsize_pt=9, ticks=False):
+def _written(text):
+    """``text`` without the minus of a number that rounds to zero ("-0", "-0.0" → "0", "0.0")."""
+    if text.startswith("-"):
+        try:
+            if float(text[1:]) == 0:
+                return text[1:]
+        except ValueError:
+            pass
+    return text
+
+
+def draw_grid(ax, values, *, title=None, signed=True, vmax=None, fmt="{:g}", fontsize_pt=9, ticks=False,
+              title_pt=10, zero_tol=1e-9, cmap=None):
     """Draw ``values`` on ``ax`` as coloured cells with their numbers written in.
 
     Parameters
@@ -23,11 +35,21 @@ def draw_grid(ax, values, *, title=None, signed=True, vmax=None, fmt="{:g}", fon
         False (counts, magnitudes): the heat map from 0.
     vmax : float, optional
         The end of the scale, to share one scale between several grids; default the largest |value|.
-    fmt : str
-        Format of the numbers in the cells.
+    fmt : str or callable
+        Format of the numbers in the cells: a format string (``"{:.1f}"``) or a function from a float
+        to its text. A number that rounds to zero is written without a minus ("0.0", never "-0.0").
     fontsize_pt : float
+        Size of the numbers in the cells, in points.
     ticks : bool
         Label rows and columns with their indices.
+    title_pt : float
+        Size of the title, in points (at 100 dpi a point is 1.39 pixels: 10 pt titles are 14 px tall).
+    zero_tol : float
+        Values within ``zero_tol`` × the largest |value| of the grid are rounding noise and written
+        as 0 (a sum of ±1s that came out as -5.55e-17 reads "0"); 0 writes every value as it is.
+    cmap : str, optional
+        A colour map name instead of the one ``signed`` picks, e.g. ``style.VALUE_CMAP`` for forward
+        values (x, w, y).
 
     Returns
     -------
@@ -43,21 +65,27 @@ def draw_grid(ax, values, *, title=None, signed=True, vmax=None, fmt="{:g}", fon
     >>> fig, ax = plt.subplots()
     >>> draw_grid(ax, [[1, -2], [0, 4]], title="dW").get_clim()
     (-4.0, 4.0)
+    >>> _ = draw_grid(ax, [[1.0, -5.55e-17]]); [t.get_text() for t in ax.texts[-2:]]
+    ['1', '0']
     """
     g = np.asarray(values, dtype=float)
     if g.ndim != 2:
         raise ValueError(f"values must be 2-D, got shape {g.shape}")
     if not np.isfinite(g).all():
         raise ValueError("values must be finite")
+    largest = float(np.abs(g).max()) if g.size else 0.0
     if vmax is None:
-        vmax = float(np.abs(g).max()) or 1.0
-    im = ax.imshow(g, cmap=style.SIGNED_CMAP if signed else style.HEAT_CMAP,
+        vmax = largest or 1.0
+    write = fmt if callable(fmt) else fmt.format
+    im = ax.imshow(g, cmap=cmap or (style.SIGNED_CMAP if signed else style.HEAT_CMAP),
                    vmin=-vmax if signed else 0.0, vmax=vmax)
     for (i, j), v in np.ndenumerate(g):
-        ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=fontsize_pt, family=style.MONO_FONT,
-                color=style.text_color(im.cmap(im.norm(v))))
+        if abs(v) <= zero_tol * largest:
+            v = 0.0  # rounding noise, and no "-0"
+        ax.text(j, i, _written(write(v)), ha="center", va="center", fontsize=fontsize_pt,
+                family=style.MONO_FONT, color=style.text_color(im.cmap(im.norm(v))))
     if title is not None:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title, fontsize=title_pt)
     ax.set_xticks(range(g.shape[1]) if ticks else [])
     ax.set_yticks(range(g.shape[0]) if ticks else [])
     return im

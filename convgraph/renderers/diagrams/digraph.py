@@ -103,7 +103,7 @@ def _signed_sum(values, fmt):
             out += " + …"
             continue
         text = fmt(abs(v))
-        out += (("−" if v < 0 and fmt(v) != fmt(0.0) else "") + text if k == 0
+        out += (("-" if v < 0 and fmt(v) != fmt(0.0) else "") + text if k == 0
                 else (" − " if v < 0 and fmt(v) != fmt(0.0) else " + ") + text)
     return out + (f"  ({len(values)} terms)" if len(values) > 12 else "")
 
@@ -123,7 +123,7 @@ def sum_lines(trace, focus, grads):
     roles = [trace.conv_role(v) for v in outs]
     up = (lambda y: "dY[" + ",".join(map(str, graph.nodes[y]["index"])) + "]"
           if graph.nodes[y].get("tensor") == trace.output.name else f"∂loss/∂{trace.label(y)}")
-    total = f"{_signed_sum(amounts, fmt)} = {fmt(grads(node))}"
+    total = fmt(grads(node)) if len(amounts) == 1 else f"{_signed_sum(amounts, fmt)} = {fmt(grads(node))}"
     if focus.kind == "input" and all(roles):
         names = _signed_sum_names([f"{up(r.y)}·{trace.label(r.w)}" for r in roles])
         return _wrap(f"∂loss/∂{name} = {names}") + _wrap(f"= {total}")

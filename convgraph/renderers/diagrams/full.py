@@ -37,6 +37,7 @@ def full_view(trace, shown, elided, grads, heat, caption_lines, focus_node):
     for n in shown:
         _node(dg, trace, pic, n, pos[n], slot_pt, focus_node)
     _edges(dg, trace, pic)
+    _rotated_kernel(dg, trace, focus_node, pos, leaf, slot_pt, pic)
     if grads.has:
         xs, ys = [p[0] for p in pos.values()] or [0.0], [p[1] for p in pos.values()] or [0.0]
         place_legend(dg, legend(pic.scale, heat), (max(xs) - 6.0) * slot_pt, (min(ys) - 3.2) * slot_pt)
@@ -186,6 +187,42 @@ def _edges(dg, trace, pic):
                         else (d["no_flow_edge"], d["edge_pt"][0] + 0.3))
         dg.edge(f"n{a}", f"n{y}", color=color, penwidth=str(width), style="dashed",
                 tooltip=plain(f"{trace.label(a)} ⇢ … ⇢ {trace.label(y)} (the rest of the sum, not drawn)"))
+
+
+def _rotated_kernel(dg, trace, node, pos, leaf, slot_pt, pic):
+    """An input's focus: beside W, the kernel rotated 180° as that input reads it (the weights it
+    meets, each at the place of the dY it multiplies), so rot180 is seen, not only said. One
+    channel's kernels only (a 2-D w)."""
+    rec = trace.conv
+    if node is None or rec is None or trace.graph.nodes[node].get("tensor") != rec.x.name or rec.w.data.ndim != 2:
+        return
+    taps = rec.taps()
+    used = set(taps.w[taps.x == node].tolist())
+    w_nodes = rec.w.nodes
+    placed = [pos[int(n)] for n in w_nodes.ravel() if int(n) in pos]
+    if not used or not placed:
+        return
+    d = style.diagram()
+    kh, kw = w_nodes.shape
+    rows = [f'<TR><TD COLSPAN="{kw}"><B>{esc(rec.w.name)} rotated 180°, as {esc(trace.label(node))} reads it</B></TD></TR>']
+    for r in range(kh):
+        cells = []
+        for c in range(kw):
+            n = int(w_nodes[kh - 1 - r, kw - 1 - c])
+            on = n in used
+            fill = pic.paint.fill(pic.grad(n))[0] if on and pic.grad(n) is not None else (
+                style.BACKGROUND if on else d["ghost"])
+            ink = pic.paint.fill(pic.grad(n))[1] if on and pic.grad(n) is not None else (
+                style.INK if on else d["ghost_text"])
+            value = pic.numbers(trace.graph.nodes[n]["value"])
+            cells.append(f'<TD BGCOLOR="{fill}" WIDTH="{leaf[0] * slot_pt * 0.8:.0f}" HEIGHT="{leaf[1] * slot_pt * 0.7:.0f}">'
+                         f'<FONT COLOR="{ink}">{esc(trace.label(n))}<BR/>{esc(value)}</FONT></TD>')
+        rows.append("<TR>" + "".join(cells) + "</TR>")
+    x = max(p[0] for p in placed) + leaf[0] * (kw / 2 + 1.2)
+    y = sum(p[1] for p in placed) / len(placed)
+    dg.node("rot180", label="<<TABLE BORDER=\"1\" COLOR=\"" + d["panel_outline"] + "\" CELLBORDER=\"0\" CELLSPACING=\"3\">"
+            + "".join(rows) + "</TABLE>>", shape="plaintext", fontsize=str(d["leaf_font_pt"]),
+            pos=f"{x * slot_pt:.1f},{y * slot_pt:.1f}!", margin="0")
 
 
 def _squeeze(pos, max_gap):

@@ -1,0 +1,47 @@
+"""The lecture kit (``convgraph demo``): its files one after another, then in parallel worker processes.
+
+Both runs write the same 18 files (every picture for a 1920×1080 slide) of the kit's default
+example into a temporary folder, in one process that forks its workers.
+
+Run: ``python benchmarks/bench_kit.py [--repeat 3]``. Prints medians of wall time; the machine is
+shared (2 cores, other processes running), so compare ratios, not absolute figures.
+"""
+
+import argparse
+import os
+import platform
+import statistics
+import tempfile
+import time
+
+from convgraph.kit import lecture_kit
+
+
+def timed(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    cores = os.cpu_count() or 1
+    print(f"machine: {platform.machine()}, {cores} cores (shared, noisy), Python {platform.python_version()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        one = timed(lambda: lecture_kit(os.path.join(tmp, "one"), progress=False, jobs=1), args.repeat)
+        many = timed(lambda: lecture_kit(os.path.join(tmp, "many"), progress=False, jobs=cores), args.repeat)
+        sizes = sum(os.path.getsize(os.path.join(tmp, "many", n)) for n in os.listdir(os.path.join(tmp, "many")))
+    print(f"\nlecture kit, 18 files for a 1920x1080 slide ({sizes / 2**20:.1f} MB), median of {args.repeat}")
+    print(f"{'files rendered':<32}{'time s':>9}")
+    print(f"{'one after another (jobs=1)':<32}{one:>9.1f}")
+    print(f"{f'{cores} worker processes (jobs={cores})':<32}{many:>9.1f}")
+    print(f"speed-up {one / many:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
