@@ -541,3 +541,10 @@ def test_slide_auto_detail_collapses_what_would_not_be_legible(dot, tmp_path):
     assert "collapsed" not in to_digraph(t, size="slide", detail="full").source
     svg = render_graph(t, tmp_path / "c.svg", size="slide")
     assert svg_smallest_text_px(svg) >= style.MIN_SLIDE_TEXT_PX
+
+
+def test_an_output_focus_states_its_dot_product(after):
+    src = to_digraph(after, focus=("y", (1, 1))).source
+    assert "y[1,1] = Σ w·x = 1·6 + 0·7 + (-1)·8 + 2·11 + 0·12 + (-2)·13 + 1·16 + 0·17 + (-1)·18 = -8" in src
+    t = cg.trace_conv2d(np.ones((1, 5, 5)), np.ones((2, 1, 3, 3)), np.array([1.0, 2.0]), padding=1)
+    assert "y[1,0,0] = Σ w·x + b = 1·1 + 1·1 + 1·1 + 1·1 + b[1] 2 = 6" in to_digraph(t, focus=("y", (1, 0, 0))).source

@@ -99,7 +99,7 @@ SLIDE_DIAGRAM = MappingProxyType({
     "leaf_size": (3.5, 2.1),  # ... and boxes as large as before, in inches, for the larger type
     "leaf_font_pt": 17,
     "op_font_pt": 15,
-    "op_inch": 0.3,
+    "op_inch": 0.27,  # × and + half a slot apart on the diagonal (0.34 in) do not touch
     "title_font_pt": 20,
     "caption_font_pt": 22,
     "legend_font_pt": 17,

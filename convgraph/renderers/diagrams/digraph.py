@@ -113,6 +113,8 @@ def sum_lines(trace, focus, grads):
     arrow sends back: ``∂loss/∂w[1,1] = 6 + 7 + 8 + 11 + 12 + 13 + 16 + 17 + 18 = 108``, after a
     line saying what each term is (for an input: ``dY[0,0]·w[2,2] + dY[0,1]·w[2,1] + …``, the
     kernel read in rotated order)."""
+    if focus is not None and focus.kind == "output" and trace.conv_of(focus.tensor) is not None:
+        return _forward_sum(trace, focus)
     if focus is None or not grads.has or grads.step is not None or focus.kind not in ("weight", "input", "bias"):
         return []
     node, graph = focus.node, trace.graph
@@ -132,6 +134,24 @@ def sum_lines(trace, focus, grads):
     else:
         what = f"(one term per arrow: what it sends back, its label)"
     return _wrap(f"∂loss/∂{name} = {total}") + [what]
+
+
+def _forward_sum(trace, focus):
+    """An output's focus states its dot product: ``y[1,1] = 2·1 + 6·0 + 8·(-1) + … = -16``."""
+    rec = trace.conv_of(focus.tensor)
+    taps = rec.taps()
+    rows = np.flatnonzero(taps.y == focus.node)
+    values = trace.graph.nodes
+    pairs = [(values[int(w)]["value"], values[int(x)]["value"]) for w, x in zip(taps.w[rows], taps.x[rows])]
+    fmt = Numbers([v for pair in pairs for v in pair] + [values[focus.node]["value"]])
+    terms = [f"{fmt(w) if w >= 0 else '(' + fmt(w) + ')'}·{fmt(x) if x >= 0 else '(' + fmt(x) + ')'}" for w, x in pairs]
+    if len(terms) > 12:
+        terms = terms[:8] + ["…"] + terms[-2:]
+    if rec.b is not None and rows.size:
+        b = int(rec.b.nodes.ravel()[int(taps.out[rows[0]][1])])
+        terms.append(f"{trace.label(b)} {fmt(values[b]['value'])}")
+    return _wrap(f"{trace.label(focus.node)} = Σ w·x{' + b' if rec.b is not None else ''} = "
+                 f"{' + '.join(terms) or '0'} = {fmt(values[focus.node]['value'])}")
 
 
 def _signed_sum_names(names):
