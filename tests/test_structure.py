@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 
 import convgraph as cg
-from convgraph.lessons import LESSON, PROBLEMS, SEED_CLIP, problem
+from convgraph.lessons import EDGE, LESSON, PROBLEMS, SEED_CLIP, problem
 from strategies import conv_problems
 
 
@@ -157,7 +157,13 @@ def test_an_op_after_trace_is_refused_and_the_trace_keeps_what_was_traced():
 
 # ---- the named problems ----------------------------------------------------------------------------------
 def test_the_named_problems_are_defined_once():
-    assert problem("lesson") is LESSON and problem("seed-clip") is SEED_CLIP and set(PROBLEMS) == {"lesson", "seed-clip"}
+    assert problem("lesson") is LESSON and problem("seed-clip") is SEED_CLIP and problem("edge") is EDGE
+    assert set(PROBLEMS) == {"lesson", "edge", "seed-clip"}
+    edge = EDGE.trace()
+    grads = edge.backward(EDGE.dY)
+    for a in (edge.y, EDGE.dY, grads.w, grads.x):  # the kit's example: every panel carries something
+        assert len(np.unique(a)) > 3
+    assert (grads.x < 0).any() and (grads.x > 0).any()
     np.testing.assert_array_equal(LESSON.x, np.arange(25.0).reshape(5, 5))
     np.testing.assert_array_equal(LESSON.w, [[1, 0, -1], [2, 0, -2], [1, 0, -1]])
     assert SEED_CLIP.trace().y.shape == (7, 7)
@@ -166,5 +172,5 @@ def test_the_named_problems_are_defined_once():
     x, _ = LESSON.arrays()
     x[0, 0] = 99.0  # a copy is yours
     assert LESSON.x[0, 0] == 0.0
-    with pytest.raises(ValueError, match="no problem named 'sobel'; there are lesson, seed-clip"):
+    with pytest.raises(ValueError, match="no problem named 'sobel'; there are lesson, edge, seed-clip"):
         problem("sobel")

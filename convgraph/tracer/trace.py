@@ -109,7 +109,7 @@ class Trace:
         else :meth:`label` (``relu#42``).
 
         >>> t = trace_conv2d(np.arange(9.0).reshape(3, 3), np.ones((2, 2)))
-        >>> [t.name(n) for n in sorted(t.graph)[13:16]]
+        >>> [t.name(n) for n in sorted(t.graph)[14:17]]
         ['w[0,1]·x[0,1]', 'y[0,0] after 2 of 4 taps', 'w[1,0]·x[1,0]']
         """
         attrs = self.graph.nodes[n]
