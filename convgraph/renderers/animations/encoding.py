@@ -141,11 +141,13 @@ class _ExactMapper:
     def __call__(self, rgb):
         from PIL import Image
 
-        rgb = np.asarray(rgb, dtype=np.uint8)
-        keys = (rgb[..., 0].astype(np.uint32) << 16) | (rgb[..., 1].astype(np.uint32) << 8) | rgb[..., 2]  # (H, W)
+        rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+        # r | g << 8 | b << 16 of each pixel: Pillow adds the alpha byte, a little-endian view reads it
+        rgba = np.asarray(Image.fromarray(rgb, "RGB").convert("RGBA"))
+        keys = rgba.view("<u4")[..., 0] & 0xFFFFFF  # (H, W)
         new = np.unique(keys[~self.known[keys]])
         if new.size:
-            cols = np.stack([(new >> 16) & 255, (new >> 8) & 255, new & 255], axis=1).astype(np.int32)  # (k, 3)
+            cols = np.stack([new & 255, (new >> 8) & 255, (new >> 16) & 255], axis=1).astype(np.int32)  # (k, 3)
             for start in range(0, len(cols), 4096):
                 part = cols[start:start + 4096]
                 d = ((part[:, None, :] - self.table[None, :, :]) ** 2).sum(axis=2)  # (k, 255)

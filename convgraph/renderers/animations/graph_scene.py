@@ -17,7 +17,7 @@ from .. import style, words
 from ..layout import layout
 from ..numbers import num
 from .encoding import palette_colors
-from .lettering import Glyphs, fit_text, stamp_alpha, stamp_line
+from .lettering import Glyphs, canvas_rgb, fit_text, stamp_alpha, stamp_line
 
 __all__ = ["GraphFrame", "graph_frames", "graph_clip", "GraphRenderer"]
 
@@ -269,7 +269,7 @@ class GraphRenderer:
             self.ring.set_offsets(np.empty((0, 2)))
         for a in (self.leaves, self.ops, self.active, self.ring):
             self.fig.draw_artist(a)
-        rgb = np.asarray(self.canvas.buffer_rgba())[..., :3].copy()
+        rgb = canvas_rgb(self.canvas)
         if self.numbers:
             self._stamp_leaf_numbers(rgb, colors, grads, reached)
         y = self.title_top

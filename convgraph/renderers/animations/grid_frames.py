@@ -14,7 +14,7 @@ import numpy as np
 from .. import style
 from ..numbers import num
 from .encoding import palette_colors
-from .lettering import Glyphs, fit_text, stamp_alpha, stamp_line
+from .lettering import Glyphs, canvas_rgb, fit_text, stamp_alpha, stamp_line
 
 _FADED_INK = 110  # grey level of the numbers on faded cells (what lands on padding)
 
@@ -324,7 +324,7 @@ class GridRenderer:
             p.marks.set_segments(segs)
             draw(p.marks)
         self._marked = marked
-        rgb = np.asarray(self.canvas.buffer_rgba())[..., :3].copy()  # (H, W, 3)
+        rgb = canvas_rgb(self.canvas)  # (H, W, 3)
         y = self.title_top
         for line in frame.title.split("\n"):
             y += self._stamp_line(rgb, line, self.title_pt, y, top=True)
