@@ -77,8 +77,10 @@ DIAGRAM = MappingProxyType({
     "png_max_px": 8000,  # a PNG's longer side at most (the dpi drops for bigger drawings)
     "dot_timeout_s": 300,  # render_graph stops Graphviz after this long
     "edge_label_font_pt": 12,  # focus views: the amount each arrow sends back
-    "splines": "line",  # straight arrows
+    "splines": "line",  # straight arrows (drawn as given where a route is set)
     "spline_max_nodes": 0,
+    "route_edges": False,
+    "arrow_size": 0.55,
     "cell_pt": (5.0, 34.0),  # collapsed view: smallest and largest heat-map cell
     "cell_numbers_pt": 26.0,  # collapsed view: cells at least this big print their gradient
     "small_panel_pt": 66.0,  # collapsed view: a small tensor's panel is at least about this wide
@@ -107,8 +109,7 @@ SLIDE_DIAGRAM = MappingProxyType({
     "cell_pt": (5.0, 60.0),  # collapsed view: cells large enough for numbers at 16 pt and more
     "cell_numbers_pt": 48.0,
     "small_panel_pt": 110.0,
-    "splines": "true",  # arrows bend around other nodes' boxes (Graphviz routes them)
-    "spline_max_nodes": 600,  # past this many nodes straight arrows: routing them would take minutes
+    "route_edges": True,  # arrows leave a grid through the gaps between its boxes (diagrams/routes.py)
 })
 
 _DIAGRAM = contextvars.ContextVar("convgraph_diagram_look", default=DIAGRAM)

@@ -178,7 +178,7 @@ def digraph(name, caption, nodes=0):
             label=caption, labelloc="t", labeljust="l", fontname=style.FONT, fontsize=str(d["caption_font_pt"]),
             fontcolor=style.INK)
     dg.attr("node", fontname=style.FONT, fontcolor=style.INK, penwidth="1.2")
-    dg.attr("edge", arrowsize="0.55", arrowhead="normal")
+    dg.attr("edge", arrowsize=str(d["arrow_size"]), arrowhead="normal")
     return dg
 
 

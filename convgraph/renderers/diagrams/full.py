@@ -8,6 +8,7 @@ import numpy as np
 from .. import style
 from ..layout import layout
 from ..numbers import Numbers
+from .routes import Router
 from .dot import caption, digraph, esc, highlight, legend, note_extent, Painter, panel_frame, place_legend, plain
 
 __all__ = ["full_view", "OP_SYMBOL", "LEAF_OPS"]
@@ -36,7 +37,7 @@ def full_view(trace, shown, elided, grads, heat, caption_lines, focus_node):
     _ghosts(dg, trace, ghosts, pos, leaf, slot_pt)
     for n in shown:
         _node(dg, trace, pic, n, pos[n], slot_pt, focus_node)
-    _edges(dg, trace, pic)
+    _edges(dg, trace, pic, _router(lay, pos, shown, ghosts, leaf, slot_pt))
     _rotated_kernel(dg, trace, focus_node, pos, leaf, slot_pt, pic)
     if grads.has:
         xs, ys = [p[0] for p in pos.values()] or [0.0], [p[1] for p in pos.values()] or [0.0]
@@ -168,7 +169,24 @@ def _node(dg, trace, pic, n, xy, slot_pt, focus_node):
     dg.node(f"n{n}", pos=f"{x * slot_pt:.1f},{y * slot_pt:.1f}!", tooltip=plain(tip), **attrs)  # label goes first
 
 
-def _edges(dg, trace, pic):
+def _router(lay, pos, shown, ghosts, leaf, slot_pt):
+    """Routes through the gaps of the tensor grids (slide look only), else None: straight arrows."""
+    d = style.diagram()
+    if not d["route_edges"]:
+        return None
+    boxes = [n for n in list(shown) + list(ghosts) if lay.panels[lay.panel_of[n]].kind == "tensor"]
+    leaf_w, leaf_h = _leaf_box()
+    router = Router({n: (pos[n][0] * slot_pt, pos[n][1] * slot_pt) for n in boxes}, lay.panel_of,
+                    (leaf_w * 72, leaf_h * 72), (leaf[0] * slot_pt, leaf[1] * slot_pt))
+    radius = d["op_inch"] * 72 / 2
+
+    def route(u, v):
+        return router.pos(u, (pos[v][0] * slot_pt, pos[v][1] * slot_pt),
+                          leaf_h * 36 if v in router.centres else radius, 10 * d["arrow_size"])
+    return route
+
+
+def _edges(dg, trace, pic, route=None):
     d = style.diagram()
     for u, v in pic.edges:
         if pic.grads.has:
@@ -181,6 +199,9 @@ def _edges(dg, trace, pic):
         if pic.grads.has and pic.labelled(u, v):  # a focus view says what each arrow sends back
             extra = dict(headlabel=plain(pic.numbers(pic.flows[(u, v)])), labelfontsize=str(d["edge_label_font_pt"]),
                          labelfontcolor=style.INK, labelfontname=style.FONT, labeldistance="2.2", labelangle="-35")
+        path = route(u, v) if route is not None else None
+        if path is not None:  # through the gaps of u's grid, not under its neighbours
+            extra["pos"] = path
         dg.edge(f"n{u}", f"n{v}", color=color, penwidth=str(width), tooltip=plain(tip), **extra)
     for a, y in sorted(pic.elided):
         color, width = (pic.paint.edge(pic.elided_flow(a)) if pic.grads.has
