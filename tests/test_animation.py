@@ -152,7 +152,7 @@ def test_graph_scene_frame_k_is_step_k_and_ends_in_the_final_heat(tmp_path, less
     walk = trace.walk()
     assert [f.last for f in frames] == list(range(steps + 1))
     assert frames[0].current is None and frames[0].title.startswith("step 0 of 187")
-    assert frames[40].current == walk.node(40) and frames[40].title.startswith("step 40 of 187: mul#147 = ")
+    assert frames[40].current == walk.node(40) and frames[40].title.startswith("step 40 of 187: w[2,0]·x[4,0]   grad 1 → w[2,0] += 1·")
     assert frames[-1].last == steps
     np.testing.assert_array_equal(walk.grads_after(frames[-1].last), cg.trace_conv2d(*lesson).walk().final)
     assert walk.touched_after(steps)[trace.tensors["w"].nodes.ravel()].all()

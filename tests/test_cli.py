@@ -78,9 +78,9 @@ def test_step_prints_the_chain_rule_with_numbers(capsys):
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == "convgraph step · x 5×5 ⊛ w 3×3 → y 3×3, dY ones · 187 steps, one per node"
-    assert lines[1] == "  1  y[2,2] = add#184 + mul#185   grad 1.00 → add#184 += 1.00·1.00, mul#185 += 1.00·1.00"
-    assert lines[2] == ("  2  mul#185 = w[2,2]·x[4,4]   grad 1.00 → w[2,2] += 1.00·24.00, x[4,4] += 1.00·(-1.00)"
-                        "   │ w[2,2].grad 24.00 (1/9), x[4,4].grad -1.00 (1/1 ✓ final)")
+    assert lines[1] == "  1  y[2,2] = add#184 + mul#185   grad 1 → add#184 += 1·1, mul#185 += 1·1"
+    assert lines[2] == ("  2  mul#185 = w[2,2]·x[4,4]   grad 1 → w[2,2] += 1·24, x[4,4] += 1·(-1)"
+                        "   │ w[2,2].grad 24 (1/9), x[4,4].grad -1 (1/1 ✓ final)")
     assert len(lines) == 1 + 6 + 1 and lines[-1] == "… 181 more steps (--steps N, --from K)"
 
 
@@ -88,15 +88,15 @@ def test_step_without_a_terminal_prints_every_step(capsys):
     """Standard input is not a terminal under pytest: all 187 steps, the leaves last."""
     out = run(capsys, "step")[1].splitlines()
     assert len(out) == 188
-    assert out[-1] == "187  x[0,0]   grad 1.00   (input, a leaf: nothing to push; this is its final gradient)"
+    assert out[-1] == "187  x[0,0]   grad 1   (input, a leaf: nothing to push; this is its final gradient)"
     # The ninth and last push into w[0,0] completes dW[0,0] = 54.
-    assert any("w[0,0].grad 54.00 (9/9 ✓ final)" in line for line in out)
+    assert any("w[0,0].grad 54 (9/9 ✓ final)" in line for line in out)
 
 
 def test_step_from_and_ascii(capsys):
     out = run(capsys, "step", "--from", "2", "--steps", "1", "--ascii")[1].splitlines()
-    assert out[1] == ("  2  mul#185 = w[2,2]*x[4,4]   grad 1.00 -> w[2,2] += 1.00*24.00, x[4,4] += 1.00*(-1.00)"
-                      "   | w[2,2].grad 24.00 (1/9), x[4,4].grad -1.00 (1/1 ok final)")
+    assert out[1] == ("  2  mul#185 = w[2,2]*x[4,4]   grad 1 -> w[2,2] += 1*24, x[4,4] += 1*(-1)"
+                      "   | w[2,2].grad 24 (1/9), x[4,4].grad -1 (1/1 ok final)")
 
 
 def _views(out):
@@ -123,7 +123,7 @@ def test_interactive_stepper_driven_through_stdin(monkeypatch, capsys):
     assert "w[1,1] is fed by 9 steps: 10, 27, 44, 61, 78, 95, 112, 129, 146" in views[5]
     assert heads[5].startswith("step 27 of 187") and "following w[1,1]: step 2 of the 9" in views[5]
     assert heads[6].startswith("step 44 of 187")  # w again: the next one
-    assert "w[1,1].grad = 18.00 + 17.00 + 16.00 = 51.00   (3rd of 9 contributions)" in views[6]
+    assert "w[1,1].grad = 18 + 17 + 16 = 51   (3rd of 9 contributions)" in views[6]
     assert "x[2,2] is fed by 9 steps" in views[7]
     assert "no step 999: steps run from 1 to 187" in views[8]
     assert "unknown command 'zz'" in views[9]
@@ -460,7 +460,7 @@ def test_an_ascii_only_terminal_gets_ascii():
                        capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.isascii()
-    assert "mul#185 = w[2,2]*x[4,4]   grad 1.00 -> w[2,2] += 1.00*24.00" in r.stdout
+    assert "mul#185 = w[2,2]*x[4,4]   grad 1 -> w[2,2] += 1*24" in r.stdout
     assert "Enter: next step - b: back one step" in r.stdout
 
 
@@ -490,7 +490,7 @@ def test_render_step_counts_like_the_stepper(tmp_path, capsys):
     trace.backward()
     src = (tmp_path / "s2.dot").read_text(encoding="utf-8")
     assert src == diagram.to_digraph(trace, step=2).source
-    assert "step 2 of 187: processing mul#185" in src
+    assert "step 2 of 187: processing w[2,2]·x[4,4]" in src
 
 
 # ---- values inline ------------------------------------------------------------------------------------

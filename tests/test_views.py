@@ -58,8 +58,8 @@ def test_every_view_names_the_same_node_for_step_k(case, tmp_path):
         words = walk.text(k)  # "step k of N"
         label = trace.label(walk.node(k)) if k else None
         # The diagram's step view and its caption.
-        caption = cg.to_digraph(trace, step=k).source
-        assert (f"{words}: processing {label} " if k else f"{words}: nothing visited yet") in caption
+        caption = cg.to_digraph(trace, step=k).source  # a slide names the node as trace.name says it
+        assert (f"{words}: processing {trace.name(walk.node(k))} " if k else f"{words}: nothing visited yet") in caption
         # `convgraph render --step k` draws exactly that picture.
         cli("render", *options, "--no-backward", "--step", str(k), "-o", str(tmp_path / f"s{k}.dot"))
         assert (tmp_path / f"s{k}.dot").read_text(encoding="utf-8") == caption
@@ -72,7 +72,7 @@ def test_every_view_names_the_same_node_for_step_k(case, tmp_path):
         assert f"{words} · {label}" in widget.children[-1].value if k else f"{words} · before" in widget.children[-1].value
         # Frame k of the graph clip.
         assert frames[k].last == k and frames[k].current == (walk.node(k) if k else None)
-        assert frames[k].title.startswith(f"{words}: {label} = " if k and trace.graph.pred[walk.node(k)] else words)
+        assert frames[k].title.startswith(f"{words}: {trace.name(walk.node(k))}" if k else words)  # on a slide
     # `convgraph step` printed: line k is step k's chain rule.
     printed = cli("step", *options, "--from", str(n - 1), "--steps", "2").splitlines()
     assert printed[0].endswith(f"· {n} steps, one per node")
@@ -84,7 +84,7 @@ def test_the_notebook_picture_is_the_diagram_of_the_same_step(lesson, dot):
     trace = cg.trace_conv2d(*lesson)
     widget = notebook.stepper_widget(trace, graph=True)
     widget.slider.value = 40
-    assert "step 40 of 187: processing mul#147" in widget.children[1].value
+    assert "step 40 of 187: processing w[2,0]·x[4,0]" in widget.children[1].value
     assert "step 40 of 187 · mul#147" in widget.children[-1].value
 
 
@@ -160,5 +160,5 @@ def test_views_default_to_the_seed_of_the_last_backward(lesson):
     assert re.search(r"processing y\[1,1\] \(∂ 4\)", cg.to_digraph(trace, step=k).source)  # dY[1,1] = 4
     assert page_data(trace)["seeds"][4][1] == 4
     _, frames = build_frames(trace, "graph", dpi=25)
-    assert frames[k].title.startswith(f"step {k} of 187: y[1,1] = add#")
-    assert "grad 4.00" in frames[k].title
+    assert frames[k].title.startswith(f"step {k} of 187: y[1,1] = y[1,1] after 8 of 9 taps + w[2,2]·x[3,3]")
+    assert "grad 4 " in frames[k].title

@@ -2,40 +2,48 @@
 
 Three forms, each for one kind of place:
 
-- :func:`fmt`: the steppers' fixed decimals (``1.00``, ``-2.00``; ``g`` format when tiny or huge),
+- :func:`fmt`: the steppers' numbers (``1``, ``-2``, ``0.37``; ``g`` format when tiny or huge),
   the same in ``convgraph step``, the notebook widget and (in JavaScript, kept equal by a parity
   test) the HTML page;
 - :func:`num`: cells and formulas of the animations, whole numbers bare, else three significant
   digits (``3``, ``-0.5``, ``12.3``);
-- :class:`Numbers`: the labels of one diagram, all whole or all with two decimals;
+- :class:`Numbers`: the labels of one diagram, as :func:`fmt` writes them;
   :func:`tick` writes a colour bar's ticks.
 """
 
 from __future__ import annotations
 
-__all__ = ["fmt", "factor", "num", "num_factor", "Numbers", "tick"]
+__all__ = ["ZERO", "fmt", "factor", "num", "num_factor", "Numbers", "tick"]
+
+
+#: Values closer to zero than this print as ``0``: what is left of a sum that cancels in floating
+#: point (``-5.55e-17``) is rounding, not a number a slide should show.
+ZERO = 1e-12
 
 
 def fmt(value, digits=2):
-    """A number as the steppers print it: fixed ``digits`` decimals, ``g`` format when tiny or huge.
+    """A number as the steppers print it, in the same form as every picture: whole numbers bare,
+    others with ``digits`` decimals, ``g`` format when tiny or huge, rounding noise as ``0``.
 
-    >>> fmt(0.3712), fmt(-2.0), fmt(-0.0), fmt(3.7e-05), fmt(12345678.0)
-    ('0.37', '-2.00', '0.00', '3.7e-05', '1.23e+07')
+    >>> fmt(0.3712), fmt(-2.0), fmt(-0.0), fmt(3.7e-05), fmt(12345678.0), fmt(-5.551115e-17)
+    ('0.37', '-2', '0', '3.7e-05', '1.23e+07', '0')
     """
     v = float(value)
-    if v == 0:
-        return f"{0.0:.{digits}f}"
     a = abs(v)
+    if a < ZERO:
+        return "0"
+    if v.is_integer() and a < 1e6:
+        return str(int(v))
     if a < 0.5 * 10.0 ** -digits or a >= 1e6:
         return f"{v:.{digits + 1}g}"
     return f"{v:.{digits}f}"
 
 
 def factor(value, digits=2):
-    """:func:`fmt` as a factor of a product: negatives in parentheses, ``1.00·(-2.00)``.
+    """:func:`fmt` as a factor of a product: negatives in parentheses, ``1·(-2)``.
 
     >>> factor(-2.0)
-    '(-2.00)'
+    '(-2)'
     """
     s = fmt(value, digits)
     return f"({s})" if s.startswith("-") else s
@@ -49,7 +57,7 @@ def num(v):
     ('3', '-0.5', '12.3', '0.000123')
     """
     v = float(v)
-    if v == 0:
+    if abs(v) < ZERO:
         return "0"
     if v == int(v) and abs(v) < 1e6:
         return str(int(v))
@@ -63,24 +71,18 @@ def num_factor(v):
 
 
 class Numbers:
-    """Formats every number of one diagram alike: whole numbers when all are whole, else 2 decimals.
+    """Formats the numbers of one diagram as every view writes them (:func:`fmt`): whole numbers
+    bare, others with two decimals, rounding noise as ``0``.
 
-    >>> Numbers([1.0, 2.0])(3.0), Numbers([1.0, 2.5])(3.0)
-    ('3', '3.00')
+    >>> Numbers([1.0, 2.5])(3.0), Numbers([1.0, 2.5])(2.5), Numbers([])(-5.55e-17)
+    ('3', '2.50', '0')
     """
 
-    def __init__(self, values):
-        self.whole = all(float(v).is_integer() and abs(v) < 1e6 for v in values)
+    def __init__(self, values=()):
+        self.values = values  # kept for callers that size their labels by them
 
     def __call__(self, v):
-        v = float(v)
-        if v == 0:
-            v = 0.0  # no "-0"
-        if self.whole:
-            return f"{v:.0f}"
-        if abs(v) >= 1000:
-            return f"{v:.4g}"
-        return f"{v:.2f}"
+        return fmt(v)
 
 
 def tick(v, last=False):

@@ -12,10 +12,17 @@ from .numbers import factor, fmt
 __all__ = ["definition", "chain", "role", "headline", "before"]
 
 
-def definition(trace, step):
-    """``mul#42 = w[1,1]·x[2,3]``, ``add#43 = add#41 + mul#42``, ``relu#7 = relu(y[0,0])``."""
-    preds = [trace.label(p.node) for p in step.pushes]
-    name = trace.label(step.node)
+def definition(trace, step, readable=False):
+    """``mul#42 = w[1,1]·x[2,3]``, ``add#43 = add#41 + mul#42``, ``relu#7 = relu(y[0,0])``.
+
+    ``readable`` (for slides): every node as :meth:`~convgraph.tracer.trace.Trace.name` says it, a
+    convolution's multiply as its product (``w[1,1]·x[2,3]``), an add of its running sum as
+    ``y[1,1] after 3 of 9 taps = y[1,1] after 2 of 9 taps + w[1,0]·x[2,1]``."""
+    say = trace.name if readable else trace.label
+    preds = [say(p.node) for p in step.pushes]
+    name = say(step.node)
+    if readable and step.op == "mul" and trace.conv_role(step.node) is not None:
+        return name
     if step.op == "mul" and len(preds) == 2:
         return f"{name} = {preds[0]}·{preds[1]}"
     if step.op == "add" and len(preds) == 2:
@@ -25,15 +32,17 @@ def definition(trace, step):
     return f"{name} = {step.op}({', '.join(preds)})"
 
 
-def chain(trace, step, digits=2):
+def chain(trace, step, digits=2, readable=False):
     """The chain rule of ``step`` in one line, with its numbers:
-    ``mul#42 = w[1,1]·x[2,3]   grad 1.00 → w[1,1] += 1.00·0.37, x[2,3] += 1.00·1.00``."""
+    ``mul#42 = w[1,1]·x[2,3]   grad 1 → w[1,1] += 1·0.37, x[2,3] += 1·1`` (``readable``, for
+    slides: ``w[1,1]·x[2,3]   grad 1 → …``, see :func:`definition`)."""
+    say = trace.name if readable else trace.label
     g = fmt(step.grad, digits)
     if not step.pushes:
-        return (f"{trace.label(step.node)}   grad {g}   ({step.op}, a leaf: nothing to push; "
+        return (f"{say(step.node)}   grad {g}   ({step.op}, a leaf: nothing to push; "
                 f"this is its final gradient)")
-    pushes = ", ".join(f"{trace.label(p.node)} += {g}·{factor(p.local, digits)}" for p in step.pushes)
-    return f"{definition(trace, step)}   grad {g} → {pushes}"
+    pushes = ", ".join(f"{say(p.node)} += {g}·{factor(p.local, digits)}" for p in step.pushes)
+    return f"{definition(trace, step, readable)}   grad {g} → {pushes}"
 
 
 def role(trace, node):

@@ -66,7 +66,7 @@ def graph_frames(trace, walk, *, max_frames=400, stride=None):
         step = walk.step(last)
         head = f"{walk.text(last)}: " if last == first else f"steps {first}–{last} of {n}, last: "
         frames.append(GraphFrame(first, last, step.node, tuple(p.node for p in step.pushes),
-                                 head + words.chain(trace, step), caption))
+                                 head + words.chain(trace, step, readable=True), caption))
     return frames
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from ... import tracer
 from .. import style
-from ..numbers import Numbers
+from ..numbers import Numbers, fmt
 from .collapsed import collapsed_view
 from .dot import esc
 from .full import LEAF_OPS, OP_SYMBOL, full_view
@@ -78,7 +78,7 @@ def _step_text(trace, grads):
     if k == 0:
         return f"{walk.text(0)}: nothing visited yet, dY seeds the outputs; dashed = still waiting"
     n = grads.current
-    return (f"{walk.text(k)}: processing {trace.label(n)} (∂ {grads(n):.4g}); "
+    return (f"{walk.text(k)}: processing {trace.name(n)} (∂ {fmt(grads(n))}); "
             f"{k} of {len(walk)} nodes visited, dashed = still waiting")
 
 

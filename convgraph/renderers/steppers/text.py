@@ -58,7 +58,7 @@ def format_grid(array, *, digits=2, highlight=(), title=None, color=False, width
         All of the same visible width.
 
     >>> format_grid([[1, 2], [3, 40]], highlight=[(1, 1)])
-    ['  1.00   2.00 ', '  3.00 [40.00]']
+    ['  1   2 ', '  3 [40]']
     """
     arr = np.asarray(array, dtype=float)
     if arr.ndim != 2:
@@ -172,7 +172,7 @@ class StepText:
     >>> t = cg.trace_conv2d(np.arange(4.0).reshape(2, 2), np.ones((2, 2)))
     >>> st = StepText(t, t.walk())
     >>> st.chain(st.walk.step(2))
-    'mul#13 = w[1,1]·x[1,1]   grad 1.00 → w[1,1] += 1.00·3.00, x[1,1] += 1.00·1.00'
+    'mul#13 = w[1,1]·x[1,1]   grad 1 → w[1,1] += 1·3, x[1,1] += 1·1'
     """
 
     def __init__(self, trace, walk, *, digits=2, ascii=False, color=False):
@@ -206,7 +206,7 @@ class StepText:
     # ---- one step ---------------------------------------------------------------------------
     def chain(self, step):
         """The chain rule of ``step`` in one line, with its numbers:
-        ``mul#42 = w[1,1]·x[2,3]   grad 1.00 → w[1,1] += 1.00·0.37, x[2,3] += 1.00·1.00``."""
+        ``mul#42 = w[1,1]·x[2,3]   grad 1 → w[1,1] += 1·0.37, x[2,3] += 1·1``."""
         return self.say(words.chain(self.trace, step, self.digits))
 
     def _terms(self, node, upto=None):
@@ -216,8 +216,8 @@ class StepText:
 
     def running(self, step, *, short=False):
         """One line per leaf the step pushes into: its running gradient and how many contributions
-        it has received, e.g. ``w[1,1].grad = 26.00   (3rd of 9 contributions)``; with ``short``,
-        ``w[1,1].grad 26.00 (3/9)``."""
+        it has received, e.g. ``w[1,1].grad = 26   (3rd of 9 contributions)``; with ``short``,
+        ``w[1,1].grad 26 (3/9)``."""
         if not step.pushes:  # a leaf: its gradient is the finished sum of what it received
             count = self.walk.received(step.node) if "tensor" in self._nodes[step.node] else 0
             if count < 2:
