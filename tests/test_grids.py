@@ -35,3 +35,23 @@ def test_bad_values(values, match):
     with pytest.raises(ValueError, match=match):
         cg.draw_grid(ax, values)
     plt.close(fig)
+
+
+def test_rounding_noise_is_written_as_zero_without_a_minus():
+    fig, ax = plt.subplots()
+    cg.draw_grid(ax, [[4.0, -5.55e-17], [-0.0, 5e-9]], fmt="{:g}")
+    assert [t.get_text() for t in ax.texts] == ["4", "0", "0", "5e-09"]  # 5e-9 is 1.25e-9 of the largest: kept
+    cg.draw_grid(ax, [[2.0, -0.04]], fmt="{:.1f}")  # rounds to zero in print: no "-0.0"
+    assert [t.get_text() for t in ax.texts[-2:]] == ["2.0", "0.0"]
+    cg.draw_grid(ax, [[1.0, -5.55e-17]], zero_tol=0)  # zero_tol=0: every value as it is
+    assert ax.texts[-1].get_text() == "-5.55e-17"
+    plt.close(fig)
+
+
+def test_callable_format_title_size_and_colour_map():
+    fig, ax = plt.subplots()
+    im = cg.draw_grid(ax, [[0.0, 3.6e-15]], vmax=1e-10, fmt=lambda v: "0" if v == 0 else f"{v:.1e}",
+                      title="|graph − PyTorch|", title_pt=16, signed=False, cmap=style.VALUE_CMAP)
+    assert [t.get_text() for t in ax.texts] == ["0", "3.6e-15"]
+    assert ax.title.get_fontsize() == 16 and im.cmap.name == style.VALUE_CMAP and im.get_clim() == (0.0, 1e-10)
+    plt.close(fig)
