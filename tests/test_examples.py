@@ -294,7 +294,8 @@ def test_exercise_5_dilated_backprop(run_here, dot):
     np.testing.assert_array_equal(values["dY one-hot at y[1,1]: dX"], imprint)
     assert "dX = full convolution of dY with rot180(dilated W): True" in out
 
-    i, j, feeds, grad = re.search(r"^focus x\[(\d),(\d)\]: feeds (\d) outputs, dX\[\1,\2\] = (\S+)$", out, re.M).groups()
+    focus = re.search(r"^focus x\[(\d),(\d)\]: feeds (\d) outputs, dX\[\1,\2\] = (\S+)$", out, re.M)
+    i, j, feeds, grad = focus.groups()
     i, j = int(i), int(j)
     assert dX[i, j] != 0 and float(grad) == dX[i, j]  # the focus has a gradient to show
     fed = np.zeros((7, 7), dtype=int)  # how many outputs each input feeds: y[a,b] reads x[a + 2u, b + 2v]
