@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import signal
 import sys
 import threading
@@ -284,7 +285,7 @@ def cmd_check(args):
 
 def cmd_step(args):
     from .renderers.steppers.terminal import run_stepper
-    from .renderers.steppers.text import StepText
+    from .renderers.steppers.text import StepText, wrap
 
     trace, dY = _build(args)
     n = trace.graph.number_of_nodes()
@@ -298,14 +299,20 @@ def cmd_step(args):
 
         def write(chunk):
             print(chunk, flush=True)
-        run_stepper(text, write=write, clear=sys.stdout.isatty(), start=args.start, title=text.say(title))
+        run_stepper(text, write=write, clear=sys.stdout.isatty(), start=args.start, title=text.say(title),
+                    width=args.width)
         return 0
+    # Printed to a terminal, lines wrap to its width; piped, each step stays one line (for grep and
+    # scripts) unless --width asks otherwise.
+    width = args.width
+    if width is None and sys.stdout.isatty():
+        width = max(shutil.get_terminal_size().columns - 1, 40)
     stream = trace.stream(dY)  # printing: compute only the steps printed
     text = StepText(trace, stream, digits=args.digits, ascii=args.ascii)
-    print(text.say(title))
+    print("\n".join(wrap(text.say(title), width)))
     stop = n if args.steps is None else min(n, args.start - 1 + args.steps)
     for step in stream.steps(args.start, stop):
-        print(text.line(step))
+        print(text.line(step, width=width))
     if stop < n:
         print(text.say(f"… {n - stop} more steps (--steps N, --from K)"))
     return 0
@@ -427,7 +434,8 @@ def cmd_demo(args):
 def _parser():
     conv = _conv_options()
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--digits", type=_count(0, 8), default=2, help="decimals of printed numbers (default 2)")
+    common.add_argument("--digits", type=_count(0, 8), default=2, help="precision of printed numbers: whole numbers bare, "
+                        "others with DIGITS+1 significant digits (default 2: 0.371, 12.3)")
     common.add_argument("--ascii", action="store_true", default=None,
                         help="print * and -> instead of · and → (automatic when the terminal needs it)")
     fmt = argparse.RawDescriptionHelpFormatter
@@ -473,11 +481,15 @@ def _text_commands(add, conv, common):
     p = add("step", cmd_step, "walk backprop node by node, with the chain rule in numbers",
             ["convgraph step                # interactive on a terminal: Enter, b, j N, w u,v, q",
              "convgraph step --steps 20     # print the first 20 steps",
-             "convgraph step --from 100 --steps 5 --stride 2 --input 6x6"], parents=(conv, common))
+             "convgraph step --from 100 --steps 5 --stride 2 --input 6x6",
+             "convgraph step --steps 3 --width 60   # lines wrapped at 60 characters"], parents=(conv, common))
     p.add_argument("--steps", type=_count(1), metavar="N", help="print N steps and exit (no interaction)")
     p.add_argument("--from", dest="start", type=_count(1), default=1, metavar="K", help="start at step K (default 1)")
     p.add_argument("-i", "--interactive", action="store_true",
                    help="interactive even when standard input is not a terminal (commands one per line)")
+    p.add_argument("--width", type=_count(20), metavar="N",
+                   help="wrap lines at N characters (default: the terminal's width; piped output keeps one "
+                        "line per step)")
 
     p = add("check", cmd_check, "compare the graph's gradients with numpy and PyTorch (exit 1 if they disagree)",
             ["convgraph check", "convgraph check --input 2x3x9x9 --kernel 4x3x3x3 --dilation 2 --padding 2 --dy random"],

@@ -58,12 +58,18 @@ def load_ipython_extension(ipython):
 
 
 def _pre(lines):
-    return "<pre style='font-size:13px;line-height:1.35'>" + html.escape("\n".join(lines)) + "</pre>"
+    """The stepper's lines as HTML: monospace, each line wrapping to the column with a hanging indent
+    (continuations 6 characters in) instead of running off to the right."""
+    rows = "".join(f"<div style='padding-left:6ch;text-indent:-6ch'>{html.escape(line) or '&nbsp;'}</div>"
+                   for line in lines)
+    return ("<div style='font-family:monospace;font-size:13px;line-height:1.35;white-space:pre-wrap'>"
+            + rows + "</div>")
 
 
 def stepper_widget(trace, dY=None, *, digits=2, graph=False):
     """A widget that scrubs through the backprop steps of ``trace``: a slider, play button, ◀ ▶, and
-    for each step the chain rule with numbers, the running gradients and the dW / dX grids.
+    for each step the chain rule with numbers, the running gradients and the dW / dX grids, in the
+    words of ``convgraph step`` (nodes named as a slide names them: ``w[2,2]·x[4,3]``).
 
     The slider's value k is "step k of N" as every view counts it (0: before the first step); with
     ``graph=True`` the picture beside the text is ``to_digraph(trace, step=k)`` of the same walk.
@@ -75,7 +81,8 @@ def stepper_widget(trace, dY=None, *, digits=2, graph=False):
     dY : array, optional
         Seed gradient (default: the trace's last seed, else ones).
     digits : int
-        Decimals of printed numbers.
+        Precision of printed numbers: whole numbers bare, others with ``digits + 1`` significant
+        digits (default 2: ``0.371``, ``12.3``), as in every view.
     graph : bool
         Also draw the graph with the current node marked (Graphviz; small traces).
 

@@ -4,6 +4,7 @@ Each picture is rendered for a 1920×1080 slide, as the kit renders it, then sca
 README stays small; a clip is shown by its most telling frame.
 """
 
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 from PIL import Image
 
 import convgraph as cg
-from convgraph.lessons import EDGE
+from convgraph.lessons import EDGE, LESSON
 
 DOCS = Path(__file__).resolve().parent
 WIDTH = 960  # half a 1080p slide: sharp in the README, a few hundred KB at most
@@ -40,7 +41,30 @@ def main():
         small(clip, DOCS / "kit_backprop.png", frame=13)  # backward, halfway: dW and dX filling in
         clip = cg.animate(trace, tmp / "i.gif", scene="input-grad", size="slide", progress=False)
         small(clip, DOCS / "kit_input_grad.png", frame=20)  # the gather: rot180(W) over dY′
+        stepper(tmp)
     return 0
+
+
+def stepper(tmp):
+    """The HTML stepper at step 19 of the lesson, focused on w[2,2], as a 1280×720 projector shows it
+    (needs Playwright and Chromium, as the browser tests do)."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        chromium = None
+    if chromium is None:
+        print("skipped docs/html_stepper.png: needs Playwright and Chromium (make test installs them)")
+        return
+    page_path = cg.render_html(LESSON.trace(), tmp / "lesson.html")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.goto(page_path.resolve().as_uri() + "#step=19")
+        page.locator("#grad-w .cell").nth(8).click()  # dW[2,2]
+        page.screenshot(path=str(tmp / "stepper.png"))
+        browser.close()
+    small(tmp / "stepper.png", DOCS / "html_stepper.png")
 
 
 if __name__ == "__main__":

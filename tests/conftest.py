@@ -67,9 +67,9 @@ def browser(chromium):
 class Opened:
     """A page loaded from a file:// URL, with every console message, page error and request seen."""
 
-    def __init__(self, browser, path, hash_=""):
+    def __init__(self, browser, path, hash_="", size=(1600, 900)):
         self.url = path.resolve().as_uri()
-        self.page = browser.new_page(viewport={"width": 1600, "height": 900})
+        self.page = browser.new_page(viewport={"width": size[0], "height": size[1]})
         self.console, self.requests = [], []
         self.page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
         self.page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
@@ -94,8 +94,8 @@ class Opened:
 def opened(browser):
     pages = []
 
-    def _open(path, hash_=""):
-        p = Opened(browser, path, hash_)
+    def _open(path, hash_="", size=(1600, 900)):
+        p = Opened(browser, path, hash_, size)
         pages.append(p)
         return p
 

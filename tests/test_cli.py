@@ -78,10 +78,33 @@ def test_step_prints_the_chain_rule_with_numbers(capsys):
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == "convgraph step · x 5×5 ⊛ w 3×3 → y 3×3, dY ones · 187 steps, one per node"
-    assert lines[1] == "  1  y[2,2] = add#184 + mul#185   grad 1 → add#184 += 1·1, mul#185 += 1·1"
-    assert lines[2] == ("  2  mul#185 = w[2,2]·x[4,4]   grad 1 → w[2,2] += 1·24, x[4,4] += 1·(-1)"
+    # Nodes named as a slide names them; piped, each step stays one line however long.
+    assert lines[1] == ("  1  y[2,2] = y[2,2] after 8 of 9 taps + w[2,2]·x[4,4]   grad 1 → "
+                        "y[2,2] after 8 of 9 taps += 1·1, w[2,2]·x[4,4] += 1·1")
+    assert lines[2] == ("  2  w[2,2]·x[4,4]   grad 1 → w[2,2] += 1·24, x[4,4] += 1·(-1)"
                         "   │ w[2,2].grad 24 (1/9), x[4,4].grad -1 (1/1 ✓ final)")
     assert len(lines) == 1 + 6 + 1 and lines[-1] == "… 181 more steps (--steps N, --from K)"
+
+
+def test_step_lines_wrap_to_the_width(monkeypatch, capsys):
+    """--width (a terminal's width by default): a long step breaks at its parts, continuations
+    indented under the chain rule, and nothing is lost."""
+    wide = run(capsys, "step", "--steps", "3")[1].splitlines()
+    code, out, _ = run(capsys, "step", "--steps", "3", "--width", "60")
+    lines = out.splitlines()
+    assert code == 0 and max(map(len, lines)) <= 60 and len(lines) > len(wide)
+    assert lines[:2] == ["convgraph step · x 5×5 ⊛ w 3×3 → y 3×3, dY ones · 187 steps,", "    one per node"]
+    assert lines[2] == "  1  y[2,2] = y[2,2] after 8 of 9 taps + w[2,2]·x[4,4]"
+    assert all(line.startswith("       ") for line in lines[3:5])  # under the chain rule, not the number
+    assert " ".join(" ".join(lines).split()) == " ".join(" ".join(wide).split())
+    assert "--width: expected a whole number 20 or more, got '5'" in run(capsys, "step", "--width", "5")[2]
+    # Interactive: the terminal's width (COLUMNS) when --width is not given.
+    import io
+    monkeypatch.setattr(sys, "stdin", io.StringIO("j 2\nq\n"))
+    monkeypatch.setenv("COLUMNS", "50")
+    out = run(capsys, "step", "-i")[1]
+    assert max(len(line) for line in out.splitlines() if not line.startswith("▸")) <= 49
+    assert "x[4,4] += 1·(-1)" in out
 
 
 def test_step_without_a_terminal_prints_every_step(capsys):
@@ -95,7 +118,7 @@ def test_step_without_a_terminal_prints_every_step(capsys):
 
 def test_step_from_and_ascii(capsys):
     out = run(capsys, "step", "--from", "2", "--steps", "1", "--ascii")[1].splitlines()
-    assert out[1] == ("  2  mul#185 = w[2,2]*x[4,4]   grad 1 -> w[2,2] += 1*24, x[4,4] += 1*(-1)"
+    assert out[1] == ("  2  w[2,2]*x[4,4]   grad 1 -> w[2,2] += 1*24, x[4,4] += 1*(-1)"
                       "   | w[2,2].grad 24 (1/9), x[4,4].grad -1 (1/1 ok final)")
 
 
@@ -109,16 +132,17 @@ def test_interactive_stepper_driven_through_stdin(monkeypatch, capsys):
 
     keys = ["", "", "b", "j 10", "w 1,1", "w", "x 2,2", "j 999", "zz", "h", "q", "never read"]
     monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(keys) + "\n"))
+    monkeypatch.setenv("COLUMNS", "200")  # a wide terminal: no line wraps (see the --width test)
     code, out, _ = run(capsys, "step", "-i")
     assert code == 0
     views = _views(out)
     assert len(views) == 11  # the first view plus one per command before q
     heads = [v.splitlines()[0] for v in views]
     assert heads[0].startswith("step 1 of 187 · y[2,2] · an output")
-    assert heads[1].startswith("step 2 of 187 · mul#185 · part of y[2,2]: tap w[2,2] (9 of 9)")
+    assert heads[1].startswith("step 2 of 187 · w[2,2]·x[4,4] · part of y[2,2]: tap w[2,2] (9 of 9)")
     assert heads[2].startswith("step 3 of 187")
     assert heads[3].startswith("step 2 of 187")  # b
-    assert heads[4].startswith("step 10 of 187 · mul#177")  # j 10
+    assert heads[4].startswith("step 10 of 187 · w[1,1]·x[3,3]")  # j 10
     # w 1,1: the next multiply by w[1,1] after step 10 belongs to y[2,1]
     assert "w[1,1] is fed by 9 steps: 10, 27, 44, 61, 78, 95, 112, 129, 146" in views[5]
     assert heads[5].startswith("step 27 of 187") and "following w[1,1]: step 2 of the 9" in views[5]
@@ -455,12 +479,12 @@ def test_html_writes_one_offline_page(tmp_path, capsys):
 
 
 def test_an_ascii_only_terminal_gets_ascii():
-    env = {**ENV, "PYTHONIOENCODING": "ascii"}
+    env = {**ENV, "PYTHONIOENCODING": "ascii", "COLUMNS": "200"}
     r = subprocess.run([sys.executable, "-m", "convgraph", "step", "-i"], input="\nh\nw 1,1\nq\n",
                        capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode == 0, r.stderr
     assert r.stdout.isascii()
-    assert "mul#185 = w[2,2]*x[4,4]   grad 1 -> w[2,2] += 1*24" in r.stdout
+    assert "w[2,2]*x[4,4]   grad 1 -> w[2,2] += 1*24" in r.stdout
     assert "Enter: next step - b: back one step" in r.stdout
 
 

@@ -152,8 +152,8 @@ def test_arrow_highlights_the_node_and_prints_the_chain_rule(trace, page_path, o
         assert o.text("#counter") == f"step {k + 1} of 187"
         shape = o.page.locator(f'#graph .node[data-node="{node}"] > :first-child')
         assert shape.get_attribute("stroke") == style.CURRENT
-    # Step 2 is mul#185 = w[2,2]·x[4,4]: two arrows, each labelled with its amount.
-    assert o.text("#chain") == "mul#185 = w[2,2]·x[4,4]   grad 1 → w[2,2] += 1·24, x[4,4] += 1·(-1)"
+    # Step 2 is the multiply w[2,2]·x[4,4]: two arrows, each labelled with its amount.
+    assert o.text("#chain") == "w[2,2]·x[4,4]   grad 1 → w[2,2] += 1·24, x[4,4] += 1·(-1)"
     assert o.cells("#overlay .amount") == ["+= 24", "+= -1"]
     assert o.cells("#running").__len__() == 1 and "w[2,2].grad = 24   (1st of 9 contributions)" in o.text("#running")
     assert o.cells("#grad-w .cell.touched") == ["24"] and o.cells("#grad-x .cell.touched") == ["-1"]
@@ -221,7 +221,7 @@ def test_clicking_a_weight_lists_every_step_that_touches_it(trace, page_path, op
     rows = o.cells("#focus-list li")
     assert len(rows) == 9
     for row, (k, p) in zip(rows, expected):
-        assert row.startswith(f"step {k + 1:>3}  {trace.label(steps[k].node)}  += 1·{fmt(p.local)}")
+        assert row.startswith(f"step {k + 1:>3}  {trace.name(steps[k].node)}  += 1·{fmt(p.local)}")
         assert row.endswith(f"Σ {fmt(p.total)}")
     assert rows[-1].endswith(f"Σ {fmt(grads.w[1, 1])}")
     assert o.text("#focus-sum").endswith(f"= {fmt(grads.w[1, 1])}")
@@ -347,4 +347,106 @@ def test_past_the_node_budget_the_graph_collapses_and_the_grids_carry_on(tmp_pat
     assert o.text("#chain") == StepText(t, t.walk()).chain(steps[1])
     o.page.keyboard.press("End")
     assert o.cells("#grad-x .cell") == [fmt(v) for v in t.backward().x.ravel()]
+    o.assert_clean()
+
+
+# ---- on a projector: 1280×720 and 1920×1080 ----------------------------------------------------------
+# Everything the audience reads lies inside the window, no text is clipped by its box, the graph's
+# nodes lie inside the graph panel, the amounts of a step do not overlap each other or the nodes they
+# point at, and no two op circles touch.
+LAYOUT = """() => {
+  const vw = innerWidth, vh = innerHeight, bad = [];
+  const shown = (e) => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== "hidden";
+  const name = (e) => e.id ? "#" + e.id : e.tagName.toLowerCase() + "." + String(e.className.baseVal ?? e.className);
+  const inside = (r, b, pad) => r.left >= b.left - pad && r.top >= b.top - pad && r.right <= b.right + pad && r.bottom <= b.bottom + pad;
+  const win = {left: 0, top: 0, right: vw, bottom: vh};
+  const sel = "header h1, header button, header select, #slider, #counter, #info, #headline, #chain, #running, " +
+              "#graph-panel, #graph-note, #legend, .gridbox h2, .cell, #focus, #focus h2, #focus-sum";
+  for (const e of document.querySelectorAll(sel)) {
+    if (!shown(e)) continue;
+    const r = e.getBoundingClientRect();
+    if (!inside(r, win, 0.5)) bad.push(name(e) + " outside the window: " + [r.left, r.top, r.right, r.bottom].map(Math.round));
+    if (e.scrollWidth > e.clientWidth + 1 || e.scrollHeight > e.clientHeight + 1) bad.push(name(e) + " clips its text");
+  }
+  const panel = document.getElementById("graph").getBoundingClientRect();
+  for (const e of document.querySelectorAll("#graph .node, #overlay text.amount"))
+    if (!inside(e.getBoundingClientRect(), panel, 1)) bad.push(name(e) + " " + (e.dataset.node || e.textContent) + " outside the graph panel");
+  const boxes = [...document.querySelectorAll("#overlay text.amount")].map((t) => t.getBBox());
+  const hit = (a, b) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+  boxes.forEach((a, i) => boxes.slice(i + 1).forEach((b) => { if (hit(a, b)) bad.push("two amounts overlap"); }));
+  const circles = [...document.querySelectorAll("#graph .node > circle:first-child")].map((c) => [+c.getAttribute("cx"), +c.getAttribute("cy"), +c.getAttribute("r")]);
+  for (let i = 0; i < circles.length; i++) for (let j = i + 1; j < circles.length; j++) {
+    const [x, y, r] = circles[i], [u, v, s] = circles[j];
+    if (Math.hypot(x - u, y - v) < r + s + 2) bad.push("op circles " + i + " and " + j + " touch");
+  }
+  return bad;
+}"""
+
+
+def stride_two_page(tmp_path):
+    rng = np.random.default_rng(0)
+    x, w = rng.integers(-3, 4, (2, 6, 6)).astype(float), rng.integers(-2, 3, (2, 2, 3, 3)).astype(float)
+    return render_html(cg.trace_conv2d(x, w, stride=2, padding=1), tmp_path / "stride2.html")
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("size", [(1280, 720), (1920, 1080)], ids=["720p", "1080p"])
+def test_nothing_cut_off_or_overlapping_on_a_slide(trace, page_path, tmp_path, opened, size):
+    o = opened(page_path, "#step=2", size=size)
+    assert o.page.evaluate(LAYOUT) == []  # backward
+    assert o.page.locator("#overlay text.amount").count() == 2
+    o.page.locator("#value-w .cell").nth(4).click()  # focus on w[1,1]: the panel below the graph opens
+    assert o.page.evaluate(LAYOUT) == []
+    sum_line = o.page.locator("#focus-sum")
+    assert sum_line.is_visible() and o.text("#focus-sum") == "∂loss/∂w[1,1] = 18 + 17 + 16 + 13 + 12 + 11 + 8 + 7 + 6 = 108"
+    o.page.keyboard.press("f")
+    o.page.keyboard.press("ArrowRight")
+    assert o.page.evaluate(LAYOUT) == []  # forward, window 1, focus still open
+    o.page.keyboard.press("b")
+    o.page.keyboard.press("p")
+    assert o.page.evaluate(LAYOUT) == []  # presentation mode
+    for k in range(40, 70):  # the stride-2, two-channel page: "+" steps push two amounts side by side
+        o2 = opened(stride_two_page(tmp_path), f"#step={k}", size=size) if k == 40 else o2
+        o2.page.evaluate(f"convgraph.go({k})")
+        assert o2.page.evaluate(LAYOUT) == [], k
+    o.assert_clean()
+
+
+@pytest.mark.browser
+def test_a_click_on_a_cell_lights_its_nodes_in_the_graph(trace, page_path, opened):
+    o = opened(page_path, size=(1280, 720))
+    w11 = int(trace.tensors["w"].nodes[1, 1])
+    muls = {int(m) for m in trace.graph.successors(w11)}
+    assert len(muls) == 9
+    o.page.locator("#grad-w .cell").nth(4).click()  # dW[1,1]
+    lit = {int(n) for n in o.page.eval_on_selector_all("#graph .node.lit", "els => els.map(e => e.dataset.node)")}
+    assert lit == muls | {w11}
+    # The graph refits the smaller panel: its bottom row is still inside (the grids' height is unchanged).
+    panel = o.page.locator("#graph-panel").bounding_box()
+    bottom = max(b["y"] + b["height"] for b in (o.page.locator(f'#graph .node[data-node="{n}"]').bounding_box()
+                                               for n in trace.tensors["x"].nodes[-1]))
+    assert bottom <= panel["y"] + panel["height"]
+    x22 = int(trace.tensors["x"].nodes[2, 2])
+    o.page.locator("#value-x .cell").nth(12).click()  # x[2,2] feeds nine multiplies too
+    lit = {int(n) for n in o.page.eval_on_selector_all("#graph .node.lit", "els => els.map(e => e.dataset.node)")}
+    assert lit == {int(m) for m in trace.graph.successors(x22)} | {x22}
+    o.assert_clean()
+
+
+@pytest.mark.browser
+def test_presentation_mode_hides_the_controls_and_enlarges_the_type(page_path, opened):
+    o = opened(page_path, "#step=5", size=(1280, 720))
+    size = lambda: o.page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")  # noqa: E731
+    normal = size()
+    assert o.page.locator("#slider").is_visible()
+    o.page.keyboard.press("p")
+    assert size() == pytest.approx(1.3 * normal, rel=0.01)
+    assert not o.page.locator("#slider").is_visible() and not o.page.locator("#next").is_visible()
+    assert o.page.locator("#present").text_content() == "Exit" and o.text("#counter") == "step 5 of 187"
+    o.page.keyboard.press("ArrowRight")  # the keys still step
+    assert o.state()["pos"] == 6
+    o.page.keyboard.press("Escape")
+    assert size() == normal and o.page.locator("#slider").is_visible()
+    o.page.click("#present")
+    assert size() > normal
     o.assert_clean()

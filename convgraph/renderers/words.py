@@ -21,8 +21,8 @@ def definition(trace, step, readable=False):
     say = trace.name if readable else trace.label
     preds = [say(p.node) for p in step.pushes]
     name = say(step.node)
-    if readable and step.op == "mul" and trace.conv_role(step.node) is not None:
-        return name
+    if readable and step.op == "mul" and name != trace.label(step.node):
+        return name  # a convolution's multiply: its name is its product
     if step.op == "mul" and len(preds) == 2:
         return f"{name} = {preds[0]}·{preds[1]}"
     if step.op == "add" and len(preds) == 2:
@@ -33,9 +33,9 @@ def definition(trace, step, readable=False):
 
 
 def chain(trace, step, digits=2, readable=False):
-    """The chain rule of ``step`` in one line, with its numbers:
-    ``mul#42 = w[1,1]·x[2,3]   grad 1 → w[1,1] += 1·0.37, x[2,3] += 1·1`` (``readable``, for
-    slides: ``w[1,1]·x[2,3]   grad 1 → …``, see :func:`definition`)."""
+    """The chain rule of ``step`` in one line, with its numbers (:func:`~.numbers.fmt`, ``digits``
+    its precision): ``mul#42 = w[1,1]·x[2,3]   grad 1 → w[1,1] += 1·0.371, x[2,3] += 1·1``;
+    ``readable`` (the steppers, slides): ``w[1,1]·x[2,3]   grad 1 → …``, see :func:`definition`."""
     say = trace.name if readable else trace.label
     g = fmt(step.grad, digits)
     if not step.pushes:
@@ -54,8 +54,9 @@ def role(trace, node):
 
 
 def headline(trace, walk, step):
-    """``step 5 of 187 · mul#182 · part of y[2,2]: tap w[2,2] (9 of 9)``."""
-    parts = [walk.text(step.number), trace.label(step.node)]
+    """``step 5 of 187 · w[2,2]·x[4,3] · part of y[2,2]: tap w[2,2] (9 of 9)``: the step, its node
+    as a slide names it (:meth:`~convgraph.tracer.trace.Trace.name`) and where the node sits."""
+    parts = [walk.text(step.number), trace.name(step.node)]
     attrs = trace.graph.nodes[step.node]
     if attrs.get("tensor") == trace.output.name:
         parts.append("an output: its grad is the seed dY[" + ",".join(str(i) for i in attrs["index"]) + "]")

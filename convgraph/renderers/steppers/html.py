@@ -78,7 +78,7 @@ def _colour_tables():
         return {"fill": cols, "text": texts}
 
     return {
-        "background": style.BACKGROUND, "ink": style.INK, "current": style.CURRENT,
+        "background": style.BACKGROUND, "ink": style.INK, "current": style.CURRENT, "halo": style.HALO,
         "visited": style.VISITED, "no_grad": style.NO_GRAD, "op": dict(style.OP_COLORS),
         "focus": style.HTML["focus_outline"], "window": style.HTML["window_outline"],
         "muted": style.HTML["muted"], "edge": style.HTML["edge"],
@@ -97,7 +97,7 @@ def _css():
         "--font-px": f"clamp({h['font_px'][0]}px, {h['font_vw']}vw, {h['font_px'][1]}px)",
         "--chain-px": f"{h['chain_font_em']}rem", "--title-px": f"{h['title_font_em']}rem",
         "--cell-min": f"{h['cell_em'][0]}rem", "--cell-h": f"{h['cell_em'][1]}rem",
-        "--bg": c["background"], "--ink": c["ink"], "--current": c["current"], "--focus": c["focus"],
+        "--bg": c["background"], "--ink": c["ink"], "--current": c["current"], "--halo": c["halo"], "--focus": c["focus"],
         "--window": c["window"], "--muted": c["muted"], "--visited": c["visited"],
         "--no-grad": c["no_grad"], "--edge": c["edge"], "--panel-outline": c["panel_outline"],
         "--panel-fill": c["panel_fill"],
@@ -186,13 +186,12 @@ def _layout_part(trace, node_budget):
             "bbox": [round(float(v), 3) for v in lay.bbox]}
 
 
-def _heat_part(walk, digits):
+def _heat_part(walk):
     """One signed heat scale for every gradient the page can show: step grads, pushes and running totals."""
     arr = walk.arrays()
     mags = np.concatenate([np.abs(arr["grad"]), np.abs(arr["amount"]), np.abs(arr["total"])])
     heat = style.HeatScale.for_values(mags.tolist() or [0.0], signed=True, spread=True)
-    return {"vmax": heat.vmax, "gamma": heat.gamma, "signed": True,
-            "small": 0.5 * 10.0 ** -digits}  # below this fmt() switches to the g format
+    return {"vmax": heat.vmax, "gamma": heat.gamma, "signed": True}
 
 
 def page_data(trace, *, dY=None, digits=2, title=None, node_budget=style.NODE_BUDGET,
@@ -208,6 +207,8 @@ def page_data(trace, *, dY=None, digits=2, title=None, node_budget=style.NODE_BU
         and the pushes as flat ``pn``/``pl``/``pt``/``po``/``off`` arrays: operand, local derivative,
         running total and ordinal, as the walk recorded them),
         ``seeds``, ``tensors``, ``convs``, ``layout``, ``heat``, ``colors``, ``digits``, ``title``.
+        The page names nodes from ``labels`` and ``convs`` as :meth:`Trace.name
+        <convgraph.tracer.trace.Trace.name>` does.
     """
     digits, node_budget = _check(trace, digits, title, node_budget, max_nodes)
     walk = trace.walk(dY)  # validates dY
@@ -216,7 +217,7 @@ def page_data(trace, *, dY=None, digits=2, title=None, node_budget=style.NODE_BU
         "version": 1, "title": trace.describe() if title is None else title, "digits": digits,
         **_nodes_part(trace), "out": trace.output.name, "steps": _steps_part(walk), "seeds": seeds,
         "tensors": _tensors_part(trace), "convs": _convs_part(trace), "layout": _layout_part(trace, node_budget),
-        "heat": _heat_part(walk, digits), "colors": _colour_tables(),
+        "heat": _heat_part(walk), "colors": _colour_tables(),
     }
 
 
@@ -244,11 +245,14 @@ def render_html(trace, path, *, dY=None, digits=2, title=None, node_budget=style
     """Write the interactive backprop stepper for ``trace`` as one self-contained HTML file.
 
     Open it in any browser, offline. Keys: → / ← one step, Shift+→ / Shift+← ten, Home / End,
-    Space play/pause, F forward mode, B backward mode; a slider, a speed choice, and the URL hash
-    (``#step=12``, ``#forward=3``) keeps the step for links. Each step highlights its node, draws
-    the edges it pushes gradient along with their amounts, prints the chain rule with the numbers,
-    and updates dW/dX (every leaf's gradient grid) with the touched cells marked. Clicking any grid
-    cell or graph node lists every step that pushes into it, with the running sum.
+    Space play/pause, F forward mode, B backward mode, P presentation mode (controls hidden, larger
+    type; P or Escape again to leave); a slider, a speed choice, and the URL hash (``#step=12``,
+    ``#forward=3``) keeps the step for links. Each step highlights its node, draws the edges it
+    pushes gradient along with their amounts, prints the chain rule with the numbers (nodes named
+    as on a slide: ``w[2,2]·x[4,3]``), and updates dW/dX (every leaf's gradient grid) with the
+    touched cells marked. Clicking any grid cell or graph node lists every step that pushes into
+    it, with the running sum, and lights those nodes in the graph. The layout fits the window
+    (1280×720 and up): the grids shrink to fit beside the graph, the graph refits its panel.
 
     Parameters
     ----------
@@ -262,7 +266,8 @@ def render_html(trace, path, *, dY=None, digits=2, title=None, node_budget=style
         Seed gradient shaped like the output. Default: the seed of the trace's last backward pass,
         or ones when none has run.
     digits : int
-        Decimals of every number on the page (0..8; default 2).
+        Precision of every number on the page: whole numbers bare, others with ``digits + 1``
+        significant digits (0..8; default 2: ``0.371``, ``12.3``), as in every view.
     title : str, optional
         Heading of the page (default: ``trace.describe()``, e.g. ``x 5×5 ⊛ w 3×3 → y 3×3``).
     node_budget : int

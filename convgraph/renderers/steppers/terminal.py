@@ -3,11 +3,16 @@
 Keys (each followed by Enter): Enter next · ``b`` back · ``j N`` jump to step N · ``w u,v`` the next
 step that feeds weight w[u,v] (``w`` alone: the next one again) · ``x i,j`` the same for an input ·
 ``e`` the end · ``h`` help · ``q`` quit. Input and output are plain callables, so tests drive it.
+Lines are wrapped to the terminal's width with a hanging indent, so a long step reads whole on a
+projected terminal instead of breaking mid-word.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
+
+from .text import wrap
 
 __all__ = ["Stepper", "run_stepper", "HELP", "KEYS", "INTRO"]
 
@@ -26,7 +31,8 @@ class Stepper:
 
     ``command(line)`` applies one line of input and returns the lines to show; ``current`` is the
     number of the step on screen (1 … N, as every other view counts them; 0 is the screen before the
-    first step). The session never changes the trace or its walk.
+    first step). With ``width`` (characters), every line shown is wrapped to it with a hanging
+    indent. The session never changes the trace or its walk.
 
     >>> import numpy as np, convgraph as cg
     >>> t = cg.trace_conv2d(np.ones((3, 3)), np.ones((2, 2)))
@@ -34,36 +40,40 @@ class Stepper:
     >>> s = Stepper(StepText(t, t.walk()))
     >>> _ = s.command("j 5"); s.current
     5
-    >>> _ = s.command("w 1,1"); t.label(s.text.walk.node(s.current))
-    'mul#32'
+    >>> _ = s.command("w 1,1"); t.name(s.text.walk.node(s.current))
+    'w[1,1]·x[2,1]'
     """
 
-    def __init__(self, text, *, start=1):
+    def __init__(self, text, *, start=1, width=None):
         if not len(text):
             raise ValueError("there are no steps to show (the graph is empty)")
         if not 0 <= start <= len(text):
             raise ValueError(f"start must be a step number from 0 to {len(text)}, got {start}")
+        wrap("", width)  # a bad width fails here, naming it
         self.text = text
+        self.width = width
         self.current = start
         self.focus = None  # (label, node, [step numbers]) of the last w/x command
         self.done = False
 
     def view(self, note=None):
         """The lines of the current step, with ``note`` (a message) under it."""
-        text = self.text
+        text, width = self.text, self.width
         if self.current == 0:
-            lines = [text.before()] + ["  " + r for r in text.grids(0)]
+            grids = text.grids(0, line_width=100 if width is None else width - 2)
+            lines = wrap(text.before(), width) + ["  " + r for r in grids]
         else:
-            lines = text.block(text.walk.step(self.current))
+            lines = text.block(text.walk.step(self.current), width=width)
+        notes = []
         if self.focus is not None:
             name, _, feeding = self.focus
             if self.current in feeding:
                 k = feeding.index(self.current) + 1
-                lines.append("")
-                lines.append(f"  following {name}: step {k} of the {len(feeding)} that feed it (w / x again: the next)")
+                notes.append(f"  following {name}: step {k} of the {len(feeding)} that feed it (w / x again: the next)")
         if note:
-            lines.append("")
-            lines.append("  " + note)
+            notes.append("  " + note)
+        for line in notes:
+            lines += [""] + wrap(text.say(line), width)
         return [text.say(line) for line in lines]
 
     def command(self, line):
@@ -126,7 +136,7 @@ class Stepper:
         return self.view(f"{label} is fed by {len(feeding)} steps: {listing}{wrapped}")
 
 
-def run_stepper(text, *, read=input, write=print, clear=False, start=1, title=None):
+def run_stepper(text, *, read=input, write=print, clear=False, start=1, title=None, width=None):
     """Run an interactive session until ``q`` or end of input.
 
     Parameters
@@ -142,18 +152,30 @@ def run_stepper(text, *, read=input, write=print, clear=False, start=1, title=No
         The step to show first (0 … N; 0 is the screen before the first step).
     title : str, optional
         A line shown above every view.
+    width : int, optional
+        Characters per line: longer lines wrap at spaces with a hanging indent. Default: the
+        terminal's width (``shutil.get_terminal_size``: the ``COLUMNS`` variable, else 80 when
+        output is not a terminal), less one column.
 
     Returns
     -------
     int
         The number of the step on screen when the session ended.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``width`` is not an int of at least 20, or ``start`` is not a step number.
     """
-    stepper = Stepper(text, start=start)
+    if width is None:
+        width = max(shutil.get_terminal_size().columns - 1, 40)
+    stepper = Stepper(text, start=start, width=width)
     lines = stepper.view(INTRO)
     prompt = text.say("▸ ")
+    head = wrap(title, width) + [""] if title else []
+    keys = wrap(text.say(KEYS), width)
     while True:
-        head = [title, ""] if title else []
-        write((_CLEAR if clear else "") + "\n".join(head + lines + ["", text.say(KEYS)]))
+        write((_CLEAR if clear else "") + "\n".join(head + lines + [""] + keys))
         try:
             line = read(prompt)
         except (EOFError, KeyboardInterrupt):

@@ -7,13 +7,16 @@ this module writes. It reads the trace and a walk of it (:meth:`Trace.walk
 
 from __future__ import annotations
 
+import numbers
+import re
+
 import numpy as np
 
 from ...tracer.walk import seed_text
 from .. import words
 from ..numbers import factor, fmt
 
-__all__ = ["StepText", "fmt", "format_grid", "format_summary", "to_ascii"]
+__all__ = ["StepText", "fmt", "format_grid", "format_summary", "to_ascii", "wrap"]
 
 _ASCII = str.maketrans({"·": "*", "→": "->", "Σ": "sum ", "×": "x", "∂": "d", "…": "...", "⊛": "*",
                         "─": "-", "│": "|", "▸": ">", "✓": "ok"})
@@ -23,10 +26,73 @@ def to_ascii(text):
     """``text`` with the few non-ASCII symbols this module uses spelled in ASCII: ``·`` → ``*`` in a
     product, `` · `` → `` - `` between parts of a line.
 
-    >>> to_ascii("step 2 · mul#5 = w[0,1]·x[1,1] → w[0,1] += 1.00·2.00")
-    'step 2 - mul#5 = w[0,1]*x[1,1] -> w[0,1] += 1.00*2.00'
+    >>> to_ascii("step 2 · w[0,1]·x[1,1] → w[0,1] += 1·2")
+    'step 2 - w[0,1]*x[1,1] -> w[0,1] += 1*2'
     """
     return text.replace(" · ", " - ").translate(_ASCII)
+
+
+def _width(width):
+    if width is None:
+        return None
+    if isinstance(width, bool) or not isinstance(width, numbers.Integral):
+        raise TypeError(f"width must be an int or None, got {width!r}")
+    if width < 20:
+        raise ValueError(f"width must be at least 20 characters, got {width!r}")
+    return int(width)
+
+
+#: Where a step line breaks best: between its parts (two or more spaces), after a comma, before an
+#: arrow, a separator or an equals sign.
+_BREAKS = re.compile(r" {2,}|(?<=,) | (?=[→│·=-] )|(?<=->) ")
+#: Else between words, but never right after an operator (``+= 1``, ``grad 1`` stay together).
+_WORDS = re.compile(r"(?<![=+→·│>*-])(?<!grad) ")
+
+
+def _cut(text, room):
+    """(end of this line, start of the next) for ``text`` in ``room`` characters, or None. Words
+    inside parentheses (``(5 of 9)``) stay together unless nothing else fits."""
+    strong = [(m.start(), m.end()) for m in _BREAKS.finditer(text) if 0 < m.start() <= room]
+    weak = [(m.start(), m.end()) for m in _WORDS.finditer(text)
+            if 0 < m.start() <= room and text.count("(", 0, m.start()) <= text.count(")", 0, m.start())]
+    if strong and (strong[-1][0] >= 0.6 * room or not weak):
+        return strong[-1]
+    if weak:
+        return weak[-1]
+    spaces = [(m.start(), m.end()) for m in re.finditer(" ", text) if 0 < m.start() <= room]
+    if spaces:  # no good break: any space beats running past the width
+        return spaces[-1]
+    later = re.search(" ", text[room:])  # a word longer than the line stays whole
+    return None if later is None else (room + later.start(), room + later.end())
+
+
+def wrap(line, width, hang=None):
+    """``line`` broken into lines of at most ``width`` characters, with a hanging indent: each
+    continuation starts ``hang`` spaces in (default: the line's own indent plus 4). Breaks fall
+    between the line's parts where they can (``   ``, ``, ``, `` → ``, `` = ``), else between
+    words; a word longer than a line stays whole. ``width=None`` leaves the line as it is.
+
+    >>> wrap("  w[1,1].grad = 18 + 17 + 16 = 51   (3rd of 9 contributions)", 40)
+    ['  w[1,1].grad = 18 + 17 + 16 = 51', '      (3rd of 9 contributions)']
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``width`` is not an int of at least 20 (or None).
+    """
+    width = _width(width)
+    if width is None or len(line) <= width:
+        return [line]
+    lead = len(line) - len(line.lstrip(" "))
+    hang = min(lead + 4 if hang is None else hang, width // 2)
+    out, indent, rest = [], line[:lead], line[lead:]
+    while len(indent) + len(rest) > width:
+        cut = _cut(rest, width - len(indent))
+        if cut is None:
+            break
+        out.append(indent + rest[:cut[0]].rstrip(" "))
+        indent, rest = " " * hang, rest[cut[1]:].lstrip(" ")
+    return out + [indent + rest]
 
 
 def _ordinal(k):
@@ -43,7 +109,7 @@ def format_grid(array, *, digits=2, highlight=(), title=None, color=False, width
     ----------
     array : array-like, 2-D
     digits : int
-        Decimals per number.
+        Precision: ``digits + 1`` significant digits (see :func:`~convgraph.renderers.numbers.fmt`).
     highlight : iterable of (row, col)
     title : str, optional
         A first line above the grid.
@@ -162,7 +228,8 @@ class StepText:
     walk : Walk
         ``trace.walk(dY)``.
     digits : int
-        Decimals of every printed number.
+        Precision of every printed number: whole numbers bare, others with ``digits + 1``
+        significant digits (default 2: ``0.371``, ``12.3``; see :func:`~convgraph.renderers.numbers.fmt`).
     ascii : bool
         Spell ``·``, ``→``, ``Σ`` in ASCII (for terminals that cannot show them).
     color : bool
@@ -172,7 +239,9 @@ class StepText:
     >>> t = cg.trace_conv2d(np.arange(4.0).reshape(2, 2), np.ones((2, 2)))
     >>> st = StepText(t, t.walk())
     >>> st.chain(st.walk.step(2))
-    'mul#13 = w[1,1]·x[1,1]   grad 1 → w[1,1] += 1·3, x[1,1] += 1·1'
+    'w[1,1]·x[1,1]   grad 1 → w[1,1] += 1·3, x[1,1] += 1·1'
+    >>> st.headline(st.walk.step(1))
+    'step 1 of 15 · y[0,0] · an output: its grad is the seed dY[0,0]'
     """
 
     def __init__(self, trace, walk, *, digits=2, ascii=False, color=False):
@@ -205,9 +274,11 @@ class StepText:
 
     # ---- one step ---------------------------------------------------------------------------
     def chain(self, step):
-        """The chain rule of ``step`` in one line, with its numbers:
-        ``mul#42 = w[1,1]·x[2,3]   grad 1 → w[1,1] += 1·0.37, x[2,3] += 1·1``."""
-        return self.say(words.chain(self.trace, step, self.digits))
+        """The chain rule of ``step`` in one line, with its numbers, each node named as a slide names
+        it: ``w[1,1]·x[2,3]   grad 1 → w[1,1] += 1·0.371, x[2,3] += 1·1`` for a multiply of the
+        convolution, ``y[1,1] after 3 of 9 taps = y[1,1] after 2 of 9 taps + w[0,2]·x[1,3]   grad 1 → …``
+        for an add of its running sum, ``relu#7 = relu(y[0,0])   …`` for other ops."""
+        return self.say(words.chain(self.trace, step, self.digits, readable=True))
 
     def _terms(self, node, upto=None):
         """``a + b + c`` of the first ``upto`` amounts pushed into ``node`` (all by default)."""
@@ -244,27 +315,35 @@ class StepText:
         return [self.say(line) for line in lines]
 
     def headline(self, step):
-        """``step 5 of 187 · mul#182 · part of y[2,2]: tap w[2,2] (9 of 9)``."""
+        """``step 5 of 187 · w[2,2]·x[4,3] · part of y[2,2]: tap w[2,2] (9 of 9)``."""
         return self.say(words.headline(self.trace, self.walk, step))
 
     def before(self):
         """What step 0 (nothing visited yet) says."""
         return self.say(words.before(self.trace, self.walk))
 
-    def line(self, step):
+    def line(self, step, width=None):
         """The one-line form ``convgraph step`` prints when not interactive: chain rule and running
-        gradients of the leaves it touched."""
+        gradients of the leaves it touched. With ``width`` (a terminal's), the line is wrapped at
+        spaces to that many characters, continuations indented under the chain rule."""
         run = self.running(step, short=True)
-        return f"{step.number:>{len(str(len(self.walk)))}}  {self.chain(step)}" + (
-            self.say("   │ ") + ", ".join(run) if run else "")
+        number = f"{step.number:>{len(str(len(self.walk)))}}  "
+        text = number + self.chain(step) + (self.say("   │ ") + ", ".join(run) if run else "")
+        return "\n".join(wrap(text, width, hang=len(number) + 2))
 
-    def block(self, step, *, grids=True):
+    def block(self, step, *, grids=True, width=None):
         """The interactive view of one step: headline, chain rule, running gradients, and the dW and
-        dX grids as they stand after this step (small 2-D tensors only), touched cells marked."""
-        lines = [self.headline(step), "  " + self.chain(step)]
-        lines += ["  " + r for r in self.running(step)]
+        dX grids as they stand after this step (small 2-D tensors only), touched cells marked.
+
+        ``width`` (a terminal's, in characters): text lines are wrapped to it with a hanging indent
+        and the grids are laid out in rows no wider (a grid wider than that stays whole)."""
+        width = _width(width)
+        lines = wrap(self.headline(step), width)
+        for line in ["  " + self.chain(step)] + ["  " + r for r in self.running(step)]:
+            lines += wrap(line, width)
         if grids:
-            g = self.grids(step.number, touched={p.node for p in step.pushes} | {step.node})
+            g = self.grids(step.number, touched={p.node for p in step.pushes} | {step.node},
+                           line_width=100 if width is None else width - 2)
             if g:
                 lines.append("")
                 lines += ["  " + r for r in g]
