@@ -207,6 +207,20 @@ def _make_one(k, path):
     return name
 
 
+def _preload():
+    """Import and warm up what every renderer needs (matplotlib, its fonts, Pillow, the scene modules)
+    once, before forking, so that no worker pays for it again."""
+    from matplotlib import font_manager
+    from matplotlib.backends import backend_agg  # noqa: F401
+    from PIL import Image, PngImagePlugin  # noqa: F401
+
+    from .renderers import style
+    from .renderers.animations import clip, graph_scene, grid_frames, grid_scenes  # noqa: F401
+
+    for family in (style.FONT, style.MONO_FONT):
+        font_manager.findfont(family)
+
+
 def _make_all(tasks, out, jobs, bar):
     """Write every task's file into ``out``: in ``jobs`` forked worker processes, slowest first, or one
     after another where there is one job or the system cannot fork."""
@@ -223,6 +237,7 @@ def _make_all(tasks, out, jobs, bar):
                 log.info("wrote %s", _make_one(k, out / tasks[k][0]))
                 bar.update()
             return
+        _preload()
         with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=multiprocessing.get_context("fork")) as pool:
             futures = [pool.submit(_make_one, k, str(out / tasks[k][0])) for k in order]
             for done in as_completed(futures):

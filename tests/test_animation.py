@@ -174,6 +174,51 @@ def test_frames_are_deterministic(lesson):
     assert np.array_equal(a_r.render(a_f[3]), first)
 
 
+def test_the_graph_clip_redraws_only_what_changed_yet_every_frame_is_exact():
+    """Frames of the graph clip redraw only the nodes whose colour changed since the frame before;
+    every frame still equals drawing it afresh, whatever order the frames are asked for in."""
+    from convgraph.lessons import EDGE
+
+    trace = EDGE.trace()
+    r, frames = animation.build_frames(trace, "graph", dY=EDGE.dY, dpi=60)
+    fresh = {}
+    for k in (0, 1, 2, 7, 40, 41, len(frames) - 1):
+        r._base = None  # forget the canvas's markers: drawn from nothing
+        fresh[k] = r.render_rgba(frames[k])
+    seq = [r.render_rgba(f) for f in frames[:42]] + [r.render_rgba(frames[-1])]
+    for k in (0, 1, 2, 7, 40, 41):
+        assert np.array_equal(seq[k], fresh[k]), k
+    assert np.array_equal(seq[-1], fresh[len(frames) - 1])
+    for k in (41, 7, len(frames) - 1, 0, 40, 2):  # jumping about
+        assert np.array_equal(r.render_rgba(frames[k]), fresh[k]), k
+    assert np.array_equal(r.render(frames[7]), fresh[7][..., :3])
+
+
+def test_gif_from_rgba_frames_is_the_gif_from_rgb(tmp_path, lesson):
+    """Clips are drawn and encoded in RGBA (no alpha-dropping copy per frame); the GIF is the same."""
+    trace = cg.trace_conv2d(*lesson)
+    r, frames = animation.build_frames(trace, "input-grad", dpi=DPI)
+    rgba = [r.render_rgba(f) for f in frames]
+    assert all(a.shape == r.size + (4,) and (a[..., 3] == 255).all() for a in rgba)
+    pal = writers.shared_palette([a[..., :3] for a in rgba[:3]], fixed=r.palette_colors())
+    secs = [0.5] * len(frames)
+    one = writers.write_frames(rgba, tmp_path / "rgba.gif", seconds=secs, palette=pal)
+    two = writers.write_frames([np.ascontiguousarray(a[..., :3]) for a in rgba], tmp_path / "rgb.gif", seconds=secs,
+                               palette=pal)
+    assert one.read_bytes() == two.read_bytes()
+
+
+def test_frames_fitted_to_a_size_are_drawn_at_that_size(lesson):
+    trace = cg.trace_conv2d(*lesson)
+    for scene in ("forward", "graph"):
+        r, _ = animation.build_frames(trace, scene, fit=(1280, 720))
+        h, w = r.size
+        assert (w == 1280 and h <= 720) or (h == 720 and w <= 1280), (scene, r.size)
+    for bad in ((1280,), (1280, 0), [1280, 720], (1280.0, 720)):
+        with pytest.raises(ValueError, match="fit must be None or \\(width, height\\) in pixels"):
+            animation.build_frames(trace, "forward", fit=bad)
+
+
 def test_png_folder_and_mp4(tmp_path, lesson):
     trace = cg.trace_conv2d(*lesson)
     folder = animation.animate(trace, tmp_path / "frames", scene="forward", dpi=DPI)
@@ -194,16 +239,18 @@ def test_interrupted_write_leaves_no_file(tmp_path, lesson, monkeypatch):
     trace = cg.trace_conv2d(*lesson)
     from convgraph.renderers.animations import grid_frames as frames_mod
 
-    real = frames_mod.GridRenderer.render
     calls = {"n": 0}
 
-    def flaky(self, frame):
-        calls["n"] += 1
-        if calls["n"] == 8:
-            raise KeyboardInterrupt
-        return real(self, frame)
+    def flaky(real):  # a GIF is drawn with render_rgba, the rest with render
+        def draw(self, frame):
+            calls["n"] += 1
+            if calls["n"] == 8:
+                raise KeyboardInterrupt
+            return real(self, frame)
+        return draw
 
-    monkeypatch.setattr(frames_mod.GridRenderer, "render", flaky)
+    monkeypatch.setattr(frames_mod.GridRenderer, "render_rgba", flaky(frames_mod.GridRenderer.render_rgba))
+    monkeypatch.setattr(frames_mod.GridRenderer, "render", flaky(frames_mod.GridRenderer.render))
     for name in ("clip.gif", "clip.mp4", "frames"):
         calls["n"] = 0
         if name.endswith(".mp4"):

@@ -126,11 +126,13 @@ def _check_pixels(width_in, height_in, dpi):
                          f"use dpi={fits} or less")
 
 
-def build_frames(trace, scene="backprop", *, dY=None, dpi=100, max_frames=400, numbers=None, graph_steps=None):
+def build_frames(trace, scene="backprop", *, dY=None, dpi=100, max_frames=400, numbers=None, graph_steps=None,
+                 fit=None):
     """The renderer and the frame list of ``scene``, without writing anything (tests and notebooks).
 
     The trace is only read: the backward pass is ``trace.walk(dY)`` (default: the trace's last seed,
-    else ones).
+    else ones). With ``fit`` = (width, height) pixels, the drawing is made at the dpi that fills them
+    as far as its shape allows, instead of at ``dpi``.
 
     Returns
     -------
@@ -140,16 +142,19 @@ def build_frames(trace, scene="backprop", *, dY=None, dpi=100, max_frames=400, n
         scene as ``renderer.scene``; for ``"graph"``, frame k shows step k of the walk).
     """
     _, dpi, max_frames = _check_options(trace, scene, 10, dpi, max_frames, numbers)
+    if fit is not None and not (isinstance(fit, tuple) and len(fit) == 2 and all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 16 <= v <= 7680 for v in fit)):
+        raise ValueError(f"fit must be None or (width, height) in pixels, each from 16 to 7680, got {fit!r}")
     walk = trace.walk(dY)
     if scene == "graph":
         return _builder(scene)(trace, walk, dpi=dpi, max_frames=max_frames, numbers=numbers, stride=graph_steps,
-                               check=_check_pixels)
+                               check=_check_pixels, fit=fit)
     from .grid_frames import GridRenderer
 
     _check_grid(trace.conv.spec, scene)
     conv_dY = walk.final[trace.conv.y.nodes]  # the gradient reaching the first convolution's output
     sc = _builder(scene)(trace.conv, conv_dY, max_frames)
-    renderer = GridRenderer(sc, dpi=dpi, numbers=numbers, check=_check_pixels)
+    renderer = GridRenderer(sc, dpi=dpi, numbers=numbers, check=_check_pixels, fit=fit)
     return renderer, sc.frames
 
 
@@ -162,14 +167,21 @@ class _Letterbox:
         self._blank = None
 
     def render(self, frame):
-        rgb = self.inner.render(frame)
-        h, w = min(rgb.shape[0], self.height), min(rgb.shape[1], self.width)
-        if self._blank is None:
-            self._blank = np.empty((self.height, self.width, 3), np.uint8)
-            self._blank[...] = np.round(np.array(style.to_rgba(style.BACKGROUND)[:3]) * 255).astype(np.uint8)
+        return self._place(self.inner.render(frame))
+
+    def render_rgba(self, frame):
+        return self._place(self.inner.render_rgba(frame))
+
+    def _place(self, pixels):
+        if pixels.shape[:2] == self.size:  # drawn at the slide's size already
+            return pixels
+        h, w, c = min(pixels.shape[0], self.height), min(pixels.shape[1], self.width), pixels.shape[2]
+        if self._blank is None or self._blank.shape[2] != c:
+            self._blank = np.empty((self.height, self.width, c), np.uint8)
+            self._blank[...] = np.round(np.array(style.to_rgba(style.BACKGROUND)[:c]) * 255).astype(np.uint8)
         out = self._blank.copy()
         top, left = (self.height - h) // 2, (self.width - w) // 2
-        out[top:top + h, left:left + w] = rgb[:h, :w]
+        out[top:top + h, left:left + w] = pixels[:h, :w]
         return out
 
     def palette_colors(self):
@@ -188,16 +200,12 @@ def _check_size(size):
 
 
 def _frames_for(trace, scene, size, dpi, **options):
-    """build_frames, and for a slide size the same drawing at the dpi that fills the slide, each frame
-    centred on exactly that many pixels."""
-    renderer, frames = build_frames(trace, scene, dpi=dpi, **options)
+    """build_frames, and for a slide size the drawing at the dpi that fills the slide (one build, the
+    dpi worked out from the figure's inches first), each frame centred on exactly that many pixels."""
     if size is None:
-        return renderer, frames
+        return build_frames(trace, scene, dpi=dpi, **options)
     width, height = style.SIZES[size]
-    scale = min(width / renderer.size[1], height / renderer.size[0])
-    if abs(scale - 1.0) > 0.005:
-        renderer.close()
-        renderer, frames = build_frames(trace, scene, dpi=dpi * scale, **options)
+    renderer, frames = build_frames(trace, scene, dpi=dpi, fit=(width, height), **options)
     return _Letterbox(renderer, (width, height)), frames
 
 
@@ -280,7 +288,8 @@ def animate(trace, path, *, scene="backprop", dY=None, pace=None, pause=1.0, hol
             samples = [renderer.render(frames[k]) for k in sorted({0, len(frames) // 2, len(frames) - 1})]
             palette = encoding.shared_palette(samples, fixed=renderer.palette_colors())
         seconds = frame_seconds(frames, pace=pace, pause=pause, hold=hold)
-        out = encoding.write_frames((renderer.render(f) for f in frames), path, seconds=seconds, fps=fps,
+        draw = renderer.render_rgba if fmt == "gif" else renderer.render  # a GIF is encoded from RGBA
+        out = encoding.write_frames((draw(f) for f in frames), path, seconds=seconds, fps=fps,
                                     total=len(frames), palette=palette, progress=progress)
     finally:
         renderer.close()

@@ -139,34 +139,55 @@ class _ExactMapper:
         self.known = np.zeros(1 << 24, dtype=bool)
 
     def __call__(self, rgb):
+        """``rgb``: (H, W, 3) or (H, W, 4) uint8 (alpha ignored); an "L" image of palette indices."""
         from PIL import Image
 
         rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
-        # r | g << 8 | b << 16 of each pixel: Pillow adds the alpha byte, a little-endian view reads it
-        rgba = np.asarray(Image.fromarray(rgb, "RGB").convert("RGBA"))
-        keys = rgba.view("<u4")[..., 0] & 0xFFFFFF  # (H, W)
-        new = np.unique(keys[~self.known[keys]])
-        if new.size:
+        h, w = rgb.shape[:2]
+        im = Image.fromarray(self.lookup(_keys(rgb.reshape(h * w, -1))).reshape(h, w), "L")
+        im.putpalette(self.flat)
+        return im
+
+    def lookup(self, keys):
+        """Palette indices of colour ``keys`` (see :func:`_keys`), matching each new colour once."""
+        seen = self.known[keys]
+        if not seen.all():  # most frames bring no new colour
+            new = np.unique(keys[~seen])
             cols = np.stack([new & 255, (new >> 8) & 255, (new >> 16) & 255], axis=1).astype(np.int32)  # (k, 3)
             for start in range(0, len(cols), 4096):
                 part = cols[start:start + 4096]
                 d = ((part[:, None, :] - self.table[None, :, :]) ** 2).sum(axis=2)  # (k, 255)
                 self.lut[new[start:start + 4096]] = d.argmin(axis=1).astype(np.uint8)
             self.known[new] = True
-        im = Image.fromarray(self.lut[keys], "L")
-        im.putpalette(self.flat)
-        return im
+        return self.lut[keys]
+
+
+def _keys(pixels):
+    """r | g << 8 | b << 16 of (n, 3) or (n, 4) uint8 pixels (alpha ignored), as uint32."""
+    if pixels.shape[1] == 4:  # a little-endian view of RGBA reads it directly
+        return np.ascontiguousarray(pixels).view("<u4")[:, 0] & 0xFFFFFF
+    p = pixels.astype(np.uint32)
+    return p[:, 0] | (p[:, 1] << 8) | (p[:, 2] << 16)
+
+
+def _differs(a, b):
+    """(H, W) bool: where two frames' pixels differ."""
+    if a.shape[2] == 4:
+        return np.ascontiguousarray(a).view("<u4")[..., 0] != np.ascontiguousarray(b).view("<u4")[..., 0]
+    return (a != b).any(axis=2)
 
 
 def _changed_box(rgb, prev):
     """(left, top, right, bottom) around the pixels where ``rgb`` differs from ``prev`` (one pixel when
     none do: GIF needs something to draw). Rows are compared as flat bytes, which is fast."""
-    h, w = rgb.shape[:2]
-    diff = rgb.reshape(h, -1) != prev.reshape(h, -1)  # (H, W·3)
+    h, w, c = rgb.shape
+    if c == 4 and rgb.flags.c_contiguous and prev.flags.c_contiguous:  # one 32-bit word per pixel
+        rgb, prev, c = rgb.view("<u4"), prev.view("<u4"), 1
+    diff = rgb.reshape(h, -1) != prev.reshape(h, -1)  # (H, W·channels)
     rows = np.flatnonzero(diff.any(axis=1))
     if not rows.size:
         return 0, 0, 1, 1
-    cols = np.flatnonzero(diff[rows[0]:rows[-1] + 1].any(axis=0)) // 3
+    cols = np.flatnonzero(diff[rows[0]:rows[-1] + 1].any(axis=0)) // c
     return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
@@ -206,12 +227,16 @@ def _write_gif(timed, tmp, palette):
             else:
                 box = _changed_box(rgb, last)
                 left, top, right, bottom = box
-                idx = np.asarray(mapper(rgb[top:bottom, left:right]))
+                # Inside the rectangle only the pixels that changed are mapped; the rest, and any whose
+                # palette index stays the same, are transparent: they compress to nearly nothing.
+                moved = _differs(rgb[top:bottom, left:right], last[top:bottom, left:right])
                 old = prev[top:bottom, left:right]
-                # unchanged pixels inside the rectangle are transparent: they compress to nearly nothing
-                part = Image.fromarray(np.where(idx == old, _KEEP, idx).astype(np.uint8), "P")
+                idx = mapper.lookup(_keys(rgb[top:bottom, left:right][moved]))
+                out = np.full(old.shape, _KEEP, np.uint8)
+                out[moved] = np.where(idx == old[moved], _KEEP, idx)
+                old[moved] = idx
+                part = Image.fromarray(out, "P")
                 part.putpalette(palette.getpalette())
-                old[...] = idx
             for chunk in GifImagePlugin.getdata(part, offset=box[:2], duration=ms, disposal=1,
                                                 **({"transparency": _KEEP} if k else {})):
                 f.write(chunk)
@@ -219,6 +244,12 @@ def _write_gif(timed, tmp, palette):
         if prev is None:
             raise ValueError("no frames to write")
         f.write(b";")  # the trailer
+
+
+def _rgb(frame):
+    """(H, W, 3) of a frame that may carry an alpha channel."""
+    frame = np.asarray(frame, dtype=np.uint8)
+    return frame if frame.shape[2] == 3 else np.ascontiguousarray(frame[..., :3])
 
 
 def _write_mp4(frames, tmp, fps):
@@ -277,7 +308,8 @@ def write_frames(frames, path, *, seconds, fps=None, total=None, palette=None, p
     Parameters
     ----------
     frames : iterable of numpy.ndarray
-        (H, W, 3) uint8 arrays, all the same size.
+        (H, W, 3) uint8 arrays, all the same size (or (H, W, 4), alpha ignored: a GIF is encoded
+        fastest from RGBA, as the clips draw it).
     path : str or os.PathLike
     seconds : sequence of float
         How long each frame shows.
@@ -315,8 +347,8 @@ def write_frames(frames, path, *, seconds, fps=None, total=None, palette=None, p
             _write_gif(_timed(frames, seconds, fps), tmp, palette)
         elif fmt == "mp4":
             rate = 15.0 if fps is None else fps
-            _write_mp4((rgb for rgb, _ in _timed(frames, seconds, rate)), tmp, rate)
+            _write_mp4((_rgb(rgb) for rgb, _ in _timed(frames, seconds, rate)), tmp, rate)
         else:
-            _write_pngs(frames, tmp)
+            _write_pngs((_rgb(rgb) for rgb in frames), tmp)
     log.info("wrote %s", path)
     return path

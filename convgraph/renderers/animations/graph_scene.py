@@ -17,7 +17,7 @@ from .. import style, words
 from ..layout import layout
 from ..numbers import num
 from .encoding import palette_colors
-from .lettering import Glyphs, canvas_rgb, fit_text, stamp_alpha, stamp_line
+from .lettering import Glyphs, canvas_rgba, fit_dpi, fit_text, rgba_to_rgb, stamp_alpha, stamp_line
 
 __all__ = ["GraphFrame", "graph_frames", "graph_clip", "GraphRenderer"]
 
@@ -70,11 +70,19 @@ def graph_frames(trace, walk, *, max_frames=400, stride=None):
     return frames
 
 
-def graph_clip(trace, walk, *, dpi, max_frames=400, numbers=None, stride=None, check=None):
+def graph_clip(trace, walk, *, dpi, max_frames=400, numbers=None, stride=None, check=None, fit=None):
     """The renderer and the frames of the graph clip (see :func:`graph_frames`). Past
     ``style.NODE_BUDGET`` nodes the picture is collapsed, as the diagrams are: tensor cells only."""
     frames = graph_frames(trace, walk, max_frames=max_frames, stride=stride)
-    return GraphRenderer(trace, walk, frames, dpi=dpi, numbers=numbers, check=check), frames
+    return GraphRenderer(trace, walk, frames, dpi=dpi, numbers=numbers, check=check, fit=fit), frames
+
+
+def _two(colors):
+    """``colors`` with at least two rows. matplotlib stamps a collection of one colour as one
+    rasterised marker (slightly different pixels); with two or more it draws each marker's path.
+    Every marker of a graph frame is drawn the second way, however many share a colour, so a few
+    markers redrawn alone match a full drawing pixel for pixel."""
+    return colors if len(colors) != 1 else np.concatenate([colors, colors])
 
 
 class GraphRenderer:
@@ -91,14 +99,17 @@ class GraphRenderer:
         Gradients written into tensor-element cells; default: when the cells are big enough.
     check : callable(width_in, height_in, dpi), optional
         Raises when the frames would be too big.
+    fit : (width, height), optional
+        Pixels the drawing should fill: the dpi that makes it as large as fits replaces ``dpi``.
     """
 
-    def __init__(self, trace, walk, frames, *, dpi, numbers=None, check=None):
+    def __init__(self, trace, walk, frames, *, dpi, numbers=None, check=None, fit=None):
         A = style.ANIM
         self.trace, self.walk, self.frames = trace, walk, frames
         self.collapsed = trace.graph.number_of_nodes() > style.NODE_BUDGET
         lay = layout(trace, leaf_size=_LEAF, collapsed=self.collapsed)
-        self.slot_pt = self._figure(lay, dpi, check)
+        self.slot_pt = self._figure(lay, dpi, check, fit)
+        dpi = self.dpi
         self.pos = np.full((trace.graph.number_of_nodes(), 2), np.nan)
         for n, xy in lay.pos.items():
             self.pos[n] = xy
@@ -119,16 +130,38 @@ class GraphRenderer:
         self.leaf_font = style.cell_font_pt(self.leaf_pt, 4)
         self.canvas.draw()
         self._bg = self.canvas.copy_from_bbox(self.fig.bbox)
+        self._bg_pixels = canvas_rgba(self.canvas)
         w, h = self.canvas.get_width_height()
         self.size = (int(h), int(w))
         # Leaf cell centres in pixels, for the numbers.
         xy = self.ax.transData.transform(self.pos[self.leaf_ids]) if len(self.leaf_ids) else np.empty((0, 2))
         self.leaf_px = np.column_stack([np.round(xy[:, 0]), np.round(self.size[0] - xy[:, 1])]).astype(int)
         self._k = {id(f): k for k, f in enumerate(frames)}
+        self._dirty_boxes()
+
+    def _dirty_boxes(self):
+        """Each marker's pixel box (display coordinates, with room for its outline and antialiasing)
+        and, for each, the markers whose boxes meet it: what redrawing one marker touches."""
+        placed = np.flatnonzero(self.placed)
+        self._base = None  # the marker colours drawn on the canvas now (None: not drawn yet)
+        if self.collapsed or not len(placed):
+            return
+        centre = self.ax.transData.transform(self.pos[placed])
+        px = self.dpi / 72
+        half = np.where(np.isin(placed, self.leaf_ids), self.leaf_pt / 2 + 0.4, self._op_pt / 2 + 0.5) * px + 2
+        box = np.column_stack([np.floor(centre - half[:, None]), np.ceil(centre + half[:, None])])  # x0 y0 x1 y1
+        self._box = np.full((len(self.pos), 4), np.nan)
+        self._box[placed] = box
+        meets = ((box[:, None, 0] < box[None, :, 2]) & (box[None, :, 0] < box[:, None, 2])
+                 & (box[:, None, 1] < box[None, :, 3]) & (box[None, :, 1] < box[:, None, 3]))
+        self._meets = {int(n): placed[np.flatnonzero(row)] for n, row in zip(placed, meets)}
+        self._is_leaf = np.zeros(len(self.pos), bool)
+        self._is_leaf[self.leaf_ids] = True
 
     # ---- drawn once --------------------------------------------------------------------------
-    def _figure(self, lay, dpi, check=None):
-        """A figure sized for a 16:9 slide around the layout; returns points per layout slot."""
+    def _figure(self, lay, dpi, check=None, fit=None):
+        """A figure sized for a 16:9 slide around the layout, at ``dpi`` or at the dpi that fills
+        ``fit`` pixels (kept as ``self.dpi``); returns points per layout slot."""
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
@@ -141,6 +174,9 @@ class GraphRenderer:
         slot = min(max_w / span_w, (max_h - top - bottom) / span_h, 0.5)  # inches per slot
         self.fig_w = max(span_w * slot, 9.0)
         self.fig_h = span_h * slot + top + bottom
+        if fit is not None:
+            dpi = fit_dpi(self.fig_w, self.fig_h, fit)
+        self.dpi = dpi
         if check is not None:  # the pixel budget, before any figure is made
             check(self.fig_w, self.fig_h, dpi)
         self.fig = Figure(figsize=(self.fig_w, self.fig_h), dpi=dpi, facecolor=style.BACKGROUND)
@@ -191,7 +227,7 @@ class GraphRenderer:
         self.leaf_ids = np.flatnonzero(is_leaf & self.placed)
         self.op_ids = np.flatnonzero(~is_leaf & self.placed)
         self.leaf_pt = max(min(_LEAF) * 0.85 * self.slot_pt, 2.0)
-        op_pt = max(min(0.7 * self.slot_pt, A["node_pt"][1]), 1.5)
+        op_pt = self._op_pt = max(min(0.7 * self.slot_pt, A["node_pt"][1]), 1.5)
         # The diagrams' heat scale: signed, square-root spread when one gradient dwarfs the rest;
         # the largest |gradient| any node holds at any time fixes it.
         totals = np.abs(self.walk.arrays()["total"])
@@ -221,7 +257,11 @@ class GraphRenderer:
         self.ax.add_collection(self.active)
         self.ring = self.ax.scatter([], [], s=(max(self.leaf_pt, op_pt) * 1.6) ** 2, facecolors="none",
                                     edgecolors=A["window"], linewidths=A["window_pt"], zorder=4, path_effects=style.halo())
-        for a in (self.leaves, self.ops, self.active, self.ring):
+        # The same markers for a few nodes at a time: what a frame redraws where colours changed.
+        self.some_leaves = self.ax.scatter([], [], s=self.leaf_pt ** 2, marker="s", linewidths=0.8,
+                                           edgecolors=A["leaf_outline"], zorder=2)
+        self.some_ops = self.ax.scatter([], [], s=op_pt ** 2, marker="o", linewidths=1.0 if op_pt > 5 else 0.4, zorder=2)
+        for a in (self.leaves, self.ops, self.active, self.ring, self.some_leaves, self.some_ops):
             a.set_animated(True)
 
     def _colorbar(self):
@@ -242,6 +282,10 @@ class GraphRenderer:
     # ---- each frame --------------------------------------------------------------------------
     def render(self, frame):
         """Pixels of ``frame`` (a :class:`GraphFrame` of this clip): (H, W, 3) uint8."""
+        return rgba_to_rgb(self.render_rgba(frame))
+
+    def render_rgba(self, frame):
+        """Pixels of ``frame`` as (H, W, 4) uint8, alpha 255: what a GIF is encoded from."""
         self._index(frame)
         grads = self.walk.grads_after(frame.last)
         reached = self.walk.touched_after(frame.last)
@@ -251,15 +295,15 @@ class GraphRenderer:
         colors[~reached] = self.empty
         op_edges = self.op_edges.copy()
         op_edges[~reached[self.op_ids]] = self.unreached_edge
-        self.ops.set_edgecolors(op_edges)
-        self.canvas.restore_region(self._bg)
-        if not self.collapsed:
-            self.leaves.set_facecolors(colors[self.leaf_ids])
-        self.ops.set_facecolors(colors[self.op_ids])
-        for im, nodes in self.images:
-            cells = np.where((nodes >= 0)[..., None], colors[np.maximum(nodes, 0)], 0.0)  # (rows, cols, 4)
-            im.set_data(cells)
-            self.fig.draw_artist(im)
+        if self.collapsed:
+            self.canvas.restore_region(self._bg)
+            for im, nodes in self.images:
+                cells = np.where((nodes >= 0)[..., None], colors[np.maximum(nodes, 0)], 0.0)  # (rows, cols, 4)
+                im.set_data(cells)
+                self.fig.draw_artist(im)
+        else:
+            self._draw_markers(colors, op_edges)
+            under = self.canvas.copy_from_bbox(self.fig.bbox)  # the markers, without this frame's arrows
         cur, pos = frame.current, self.pos
         if cur is not None and self.placed[cur]:
             self.active.set_segments([[pos[p], pos[cur]] for p in frame.pushed if self.placed[p]])
@@ -267,16 +311,62 @@ class GraphRenderer:
         else:
             self.active.set_segments([])
             self.ring.set_offsets(np.empty((0, 2)))
-        for a in (self.leaves, self.ops, self.active, self.ring):
+        for a in (self.active, self.ring):
             self.fig.draw_artist(a)
-        rgb = canvas_rgb(self.canvas)
+        rgba = canvas_rgba(self.canvas)
+        if not self.collapsed:
+            self.canvas.restore_region(under)  # the next frame starts from the markers alone
+        rgb = rgba[..., :3]  # a view: the stamps write into the frame
         if self.numbers:
             self._stamp_leaf_numbers(rgb, colors, grads, reached)
         y = self.title_top
         for line in frame.title.split("\n"):
             y += stamp_line(rgb, self._glyphs, line, self.title_pt, y, True, self.ink)
         stamp_line(rgb, self._glyphs, frame.caption, self.caption_pt, self.caption_bottom, False, self.ink)
-        return rgb
+        return rgba
+
+    def _draw_markers(self, colors, op_edges):
+        """Bring the canvas's markers to these colours. The first time, every marker over the
+        background; after that only where colours changed, exactly as a full drawing would come out:
+        for a changed marker's box R, the markers meeting R are drawn whole over the background (in
+        the box R' that holds them all) and only R is kept of that drawing."""
+        face = colors.copy()
+        edge = np.zeros_like(colors)
+        edge[self.op_ids] = op_edges
+        if self._base is None:
+            self.canvas.restore_region(self._bg)
+            self.leaves.set_facecolors(_two(face[self.leaf_ids]))
+            self.ops.set_facecolors(_two(face[self.op_ids]))
+            self.ops.set_edgecolors(_two(op_edges))
+            self.fig.draw_artist(self.leaves)
+            self.fig.draw_artist(self.ops)
+        else:
+            old_face, old_edge = self._base
+            changed = np.flatnonzero(self.placed & ((face != old_face).any(axis=1) | (edge != old_edge).any(axis=1)))
+            buf = np.asarray(self.canvas.buffer_rgba())  # the canvas's own pixels, writable
+            for n in changed.tolist():
+                near = self._meets[n]
+                r = self._rows_cols(self._box[n])
+                whole = self._rows_cols(np.concatenate([self._box[near, :2].min(axis=0), self._box[near, 2:].max(axis=0)]))
+                keep = buf[whole].copy()
+                buf[whole] = self._bg_pixels[whole]
+                for artist, ids in ((self.some_leaves, near[self._is_leaf[near]]), (self.some_ops, near[~self._is_leaf[near]])):
+                    if len(ids):
+                        artist.set_offsets(self.pos[ids])
+                        artist.set_facecolors(_two(face[ids]))
+                        if artist is self.some_ops:
+                            artist.set_edgecolors(_two(edge[ids]))
+                        self.fig.draw_artist(artist)
+                inner = buf[r].copy()
+                buf[whole] = keep
+                buf[r] = inner
+        self._base = (face, edge)
+
+    def _rows_cols(self, box):
+        """The buffer slices of a display box (x0, y0, x1, y1): rows count from the top."""
+        height, width = self.size
+        x0, y0, x1, y1 = (int(v) for v in box)
+        return slice(max(height - y1, 0), max(height - y0, 0)), slice(max(x0, 0), max(min(x1, width), 0))
 
     def _index(self, frame):
         k = self._k.get(id(frame))

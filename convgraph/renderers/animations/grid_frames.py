@@ -14,7 +14,7 @@ import numpy as np
 from .. import style
 from ..numbers import num
 from .encoding import palette_colors
-from .lettering import Glyphs, canvas_rgb, fit_text, stamp_alpha, stamp_line
+from .lettering import Glyphs, canvas_rgba, fit_dpi, fit_text, rgba_to_rgb, stamp_alpha, stamp_line
 
 _FADED_INK = 110  # grey level of the numbers on faded cells (what lands on padding)
 
@@ -115,15 +115,20 @@ class GridRenderer:
         Write numbers into cells; default: when cells are large enough to read them.
     check : callable(width_in, height_in, dpi), optional
         Raises when the frames would be too big.
+    fit : (width, height), optional
+        Pixels the drawing should fill: the dpi that makes it as large as fits replaces ``dpi``.
     """
 
-    def __init__(self, scene, *, dpi, numbers=None, check=None):
+    def __init__(self, scene, *, dpi, numbers=None, check=None, fit=None):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
         A = style.ANIM
         self.scene = scene
         sheet = self.sheet = _Sheet(scene)
+        if fit is not None:
+            dpi = fit_dpi(sheet.fig_w, sheet.fig_h, fit)
+        self.dpi = dpi
         if check is not None:  # the pixel budget, before any figure is made
             check(sheet.fig_w, sheet.fig_h, dpi)
         self.cell_pt = sheet.cell * 72
@@ -301,6 +306,10 @@ class GridRenderer:
 
     def render(self, frame):
         """Pixels of ``frame``: an (H, W, 3) uint8 array."""
+        return rgba_to_rgb(self.render_rgba(frame))
+
+    def render_rgba(self, frame):
+        """Pixels of ``frame`` as an (H, W, 4) uint8 array, alpha 255: what a GIF is encoded from."""
         self.canvas.restore_region(self._bg)
         draw = self.fig.draw_artist
         for key, values in frame.values.items():
@@ -324,7 +333,8 @@ class GridRenderer:
             p.marks.set_segments(segs)
             draw(p.marks)
         self._marked = marked
-        rgb = canvas_rgb(self.canvas)  # (H, W, 3)
+        rgba = canvas_rgba(self.canvas)
+        rgb = rgba[..., :3]  # a view: the stamps write into the frame
         y = self.title_top
         for line in frame.title.split("\n"):
             y += self._stamp_line(rgb, line, self.title_pt, y, top=True)
@@ -332,7 +342,7 @@ class GridRenderer:
         for p in self.dynamic:
             if p.texts is not None:
                 self._stamp_numbers(rgb, p)
-        return rgb
+        return rgba
 
     def _stamp_line(self, rgb, text, pt, y, top):
         return stamp_line(rgb, self._glyphs, text, pt, y, top, self.ink)

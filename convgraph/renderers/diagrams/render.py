@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -103,11 +104,30 @@ def render_graph(trace, path, **options):
     with into_place(path) as tmp:
         if suffix in (".dot", ".gv"):
             tmp.write_text(source, encoding="utf-8")
+        elif suffix == ".png" and options.get("size") is not None:
+            size = style.SIZES[options["size"]]
+            _run_dot(source, "png", _slide_dpi(source, size, tmp, path, timeout), tmp, path, timeout)
+            _fit_to_slide(tmp, size)
         else:
             _run_dot(source, suffix[1:], _png_dpi(dg), tmp, path, timeout)
-            if suffix == ".png" and options.get("size") is not None:
-                _fit_to_slide(tmp, style.SIZES[options["size"]])
     return path
+
+
+def _slide_dpi(source, size, tmp, path, timeout):
+    """The dpi at which Graphviz draws ``source`` as large as fits ``size`` (width, height) pixels: read
+    off the picture's size in points, which an SVG of it states (cheap: the layout is fixed, -n2).
+    Drawn at the slide's own resolution, text is crisp and nothing needs resampling."""
+    probe = tmp.with_name(tmp.name + ".svg")
+    try:
+        _run_dot(source, "svg", 72, probe, path, timeout)
+        head = probe.read_text(encoding="utf-8", errors="replace")[:4000]
+    finally:
+        probe.unlink(missing_ok=True)
+    m = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', head)
+    if m is None:  # an unexpected SVG: draw big and let the slide fit scale it
+        return style.diagram()["png_dpi"]
+    w_in, h_in = float(m.group(1)) / 72, float(m.group(2)) / 72
+    return max(min(size[0] / w_in, size[1] / h_in) * 0.999, 8)
 
 
 def _fit_to_slide(png, size):
@@ -118,7 +138,9 @@ def _fit_to_slide(png, size):
     with Image.open(png) as im:
         im = im.convert("RGB")
     scale = min(size[0] / im.width, size[1] / im.height)
-    fitted = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.LANCZOS)
+    fitted = im
+    if not 1 <= scale <= 1.01:  # drawn at the slide's resolution already: placed as it is
+        fitted = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.LANCZOS)
     slide = Image.new("RGB", size, style.BACKGROUND)
     slide.paste(fitted, ((size[0] - fitted.width) // 2, (size[1] - fitted.height) // 2))
-    slide.save(png, format="PNG", optimize=True)
+    slide.save(png, format="PNG")
