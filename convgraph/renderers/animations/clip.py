@@ -283,14 +283,15 @@ def animate(trace, path, *, scene="backprop", dY=None, pace=None, pause=1.0, hol
     renderer, frames = _frames_for(trace, scene, _check_size(size), dpi, dY=dY, max_frames=max_frames,
                                    numbers=numbers, graph_steps=graph_steps)
     try:
-        palette = None
-        if fmt == "gif":
-            samples = [renderer.render(frames[k]) for k in sorted({0, len(frames) // 2, len(frames) - 1})]
-            palette = encoding.shared_palette(samples, fixed=renderer.palette_colors())
+        palette, drawn = None, {}
+        if fmt == "gif":  # a GIF is encoded from RGBA; the palette's sample frames are drawn once
+            drawn = {k: renderer.render_rgba(frames[k]) for k in sorted({0, len(frames) // 2, len(frames) - 1})}
+            palette = encoding.shared_palette([a[..., :3] for a in drawn.values()], fixed=renderer.palette_colors())
         seconds = frame_seconds(frames, pace=pace, pause=pause, hold=hold)
-        draw = renderer.render_rgba if fmt == "gif" else renderer.render  # a GIF is encoded from RGBA
-        out = encoding.write_frames((draw(f) for f in frames), path, seconds=seconds, fps=fps,
-                                    total=len(frames), palette=palette, progress=progress)
+        draw = renderer.render_rgba if fmt == "gif" else renderer.render
+        pixels = (drawn.pop(k) if k in drawn else draw(f) for k, f in enumerate(frames))
+        out = encoding.write_frames(pixels, path, seconds=seconds, fps=fps, total=len(frames), palette=palette,
+                                    progress=progress)
     finally:
         renderer.close()
     log.info("%s: %d frames of scene %r", out, len(frames), scene)
