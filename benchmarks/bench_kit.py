@@ -41,6 +41,25 @@ def main():
     print(f"{'one after another (jobs=1)':<32}{one:>9.1f}")
     print(f"{f'{cores} worker processes (jobs={cores})':<32}{many:>9.1f}")
     print(f"speed-up {one / many:.2f}x")
+    slowest(args.repeat)
+
+
+def slowest(repeat):
+    """Each file of the kit alone, in one process (imports done), slowest first: where the time goes."""
+    from pathlib import Path
+
+    from convgraph import kit
+    from convgraph.lessons import EDGE
+
+    trace = EDGE.trace()
+    tasks = kit._tasks(trace, kit.focus_points(trace, trace.backward(EDGE.dY)), EDGE.dY)
+    kit._preload()
+    with tempfile.TemporaryDirectory() as tmp:
+        times = [(timed(lambda: make(Path(tmp) / name), repeat), name) for name, _, make in tasks]
+    total = sum(t for t, _ in times)
+    print(f"\neach file alone, median of {repeat} (sum {total:.1f} s)")
+    for t, name in sorted(times, reverse=True)[:8]:
+        print(f"{name:<32}{t:>9.2f}")
 
 
 if __name__ == "__main__":

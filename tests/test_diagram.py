@@ -543,6 +543,32 @@ def test_slide_auto_detail_collapses_what_would_not_be_legible(dot, tmp_path):
     assert svg_smallest_text_px(svg) >= style.MIN_SLIDE_TEXT_PX
 
 
+@pytest.mark.parametrize("x_shape, w_shape", [((1, 3, 16, 16), (4, 3, 3, 3)), ((2, 3, 12, 12), (6, 3, 3, 3)),
+                                              ((2, 6, 6), (2, 2, 3, 3))])
+def test_slide_collapsed_views_of_many_channels_stay_legible(x_shape, w_shape, dot, tmp_path):
+    """Many slices on a 16:9 slide: smaller cells (never narrower than a title), then x | w | y side by
+    side (w turned to channels by filters when there are more filters), until the text is 14 px."""
+    rng = np.random.default_rng(0)
+    t = cg.trace_conv2d(rng.normal(size=x_shape), rng.normal(size=w_shape))
+    t.backward()
+    for focus in (None, ("w", (0,) * len(w_shape))):
+        svg = render_graph(t, tmp_path / "c.svg", size="slide", focus=focus)
+        assert svg_smallest_text_px(svg) >= style.MIN_SLIDE_TEXT_PX, (x_shape, focus)
+        assert "small type" not in svg.read_text(encoding="utf-8")
+    assert "collapsed view" in to_digraph(t, size="slide").source
+    assert to_digraph(t).source == to_digraph(t, size=None).source  # without a size: as before
+
+
+def test_slide_collapsed_view_says_when_its_slices_are_too_many(dot):
+    rng = np.random.default_rng(0)
+    t = cg.trace_conv2d(rng.normal(size=(1, 8, 10, 10)), rng.normal(size=(8, 8, 3, 3)))
+    t.backward()
+    src = to_digraph(t, size="slide").source
+    assert re.search(r"\(80 slices: small type on a 1920×1080 slide, about \d+ px; a focus view draws fewer and "
+                     r"larger\)", src)
+    assert "small type" not in to_digraph(t).source
+
+
 def test_an_output_focus_states_its_dot_product(after):
     src = to_digraph(after, focus=("y", (1, 1))).source
     assert "y[1,1] = Σ w·x = 1·6 + 0·7 + (-1)·8 + 2·11 + 0·12 + (-2)·13 + 1·16 + 0·17 + (-1)·18 = -8" in src

@@ -211,7 +211,7 @@ class _Section:
     """The panels of one traced convolution, placed relative to the section's top-left corner:
     x panels, then the w grid (and b) above the imprint bands, then y panels level with their bands."""
 
-    def __init__(self, rec, leaf, collapsed, taken, owner, order):
+    def __init__(self, rec, leaf, collapsed, taken, owner, order, wide=False):
         self.rec, self.order = rec, order
         self.internal = rec.internal()  # every × and +
         spec = rec.spec
@@ -236,8 +236,8 @@ class _Section:
             lead = dict(zip(spec.lead_names("w"), p.lead))
             self.w_rows.setdefault(lead.get("o", 0), []).append(p)
         self.bands = [] if collapsed else self._imprint_bands()
-        w_width, w_height = self._place_w_grid(collapsed)
-        self._place_columns(w_width, w_height, collapsed)
+        w_width, w_height = self._place_w_grid(collapsed, wide)
+        self._place_columns(w_width, w_height, collapsed, wide)
 
     def _imprint_bands(self):
         """One band per (n, o): an OH × OW grid of blocks, each multiply at its kernel tap (c, u, v)
@@ -271,16 +271,20 @@ class _Section:
                 bands.append(((n, o), b))
         return bands
 
-    def _place_w_grid(self, collapsed):
-        """The w grid (row o, column c) from the top, b beside it (below it when collapsed)."""
+    def _place_w_grid(self, collapsed, wide=False):
+        """The w grid (row o, column c) from the top, b beside it (below it when collapsed). Collapsed
+        and ``wide`` with more filters than channels: row c, column o (a wider, shorter grid)."""
+        rows = [self.w_rows[o] for o in sorted(self.w_rows)]
+        if wide and collapsed and rows and len({len(r) for r in rows}) == 1 and len(rows) > len(rows[0]):
+            rows = [list(r) for r in zip(*rows)]
         w_width, cursor_y = 0.0, 0.0
-        for o in sorted(self.w_rows):
+        for row in rows:
             x = 0.0
-            for p in self.w_rows[o]:
+            for p in row:
                 p.x0, p.y0 = x, cursor_y
                 x += p.w + _PANEL_GAP
             w_width = max(w_width, x - _PANEL_GAP)
-            cursor_y += max(p.h for p in self.w_rows[o]) + _PANEL_GAP
+            cursor_y += max(p.h for p in row) + _PANEL_GAP
         if self.bs:
             if collapsed or not self.w_rows:
                 for p in self.bs:
@@ -295,8 +299,9 @@ class _Section:
                 w_width = x - _PANEL_GAP
         return w_width, max(cursor_y - _PANEL_GAP, 0.0)
 
-    def _place_columns(self, w_width, w_height, collapsed):
-        """Column 1: x panels. Column 2: the w grid (+ b) on top of the bands. Column 3: y panels."""
+    def _place_columns(self, w_width, w_height, collapsed, wide=False):
+        """Column 1: x panels. Column 2: the w grid (+ b) on top of the bands. Column 3: y panels.
+        Collapsed and ``wide``: the three columns side by side, each centred on one line."""
         xs, ys, bands = self.xs, self.ys, self.bands
         if bands:
             y = w_height + (_PANEL_GAP if w_height else 0.0)
@@ -311,6 +316,10 @@ class _Section:
             mid_w, mid_h = w_width, w_height
             col_h = max(_stack_height(xs, wrap=True), _stack_height(ys, wrap=True))
             center = (mid_h + 1.5 * _PANEL_GAP if mid_h else 0.0) + col_h / 2
+            if wide:  # x | w | y level with each other: half the height, for a 16:9 slide
+                center = max(mid_h, col_h) / 2
+                for p in [p for o in sorted(self.w_rows) for p in self.w_rows[o]] + self.bs:
+                    p.y0 += center - mid_h / 2
 
         x_w = _stack(xs, 0.0, center, wrap=collapsed) if xs else 0.0
         mid_x = x_w + (_COLUMN_GAP if xs else 0.0)
@@ -523,10 +532,10 @@ def _owners(trace):
     return owner
 
 
-def _place_sections(trace, leaf, collapsed, owner, taken):
+def _place_sections(trace, leaf, collapsed, owner, taken, wide=False):
     """The convolution sections left to right, centred on one line. Returns (sections, builders,
     right edge, centre line)."""
-    sections = [_Section(rec, leaf, collapsed, taken, owner, k) for k, rec in enumerate(trace.convs)]
+    sections = [_Section(rec, leaf, collapsed, taken, owner, k, wide) for k, rec in enumerate(trace.convs)]
     center = max((s.height for s in sections), default=0.0) / 2
     x, builders = 0.0, []
     for s in sections:
@@ -591,7 +600,7 @@ def _assemble(builders, want, collapsed, cell_size):
     return Layout(pos, regions, tuple(panels), cell_size, collapsed, bbox, panel_of)
 
 
-def layout(trace, nodes=None, *, collapsed=False, leaf_size=LEAF_SIZE, leaf_sizes=None):
+def layout(trace, nodes=None, *, collapsed=False, leaf_size=LEAF_SIZE, leaf_sizes=None, wide=False):
     """Compute grid-anchored positions for ``trace``'s nodes (see the module docstring).
 
     Parameters
@@ -605,6 +614,9 @@ def layout(trace, nodes=None, *, collapsed=False, leaf_size=LEAF_SIZE, leaf_size
         Cell of one tensor element, in slots (width, height).
     leaf_sizes : dict, optional
         Cell sizes of particular tensors by name (say bigger cells for a small kernel).
+    wide : bool
+        Collapsed view only: x, w and y panels side by side, level with each other (a wide picture
+        for a 16:9 slide), instead of x and y below the w grid.
 
     Returns
     -------
@@ -629,7 +641,7 @@ def layout(trace, nodes=None, *, collapsed=False, leaf_size=LEAF_SIZE, leaf_size
     collapsed = bool(collapsed)
     owner = _owners(trace)
     taken = set()
-    sections, builders, conv_right, center = _place_sections(trace, leaf, collapsed, owner, taken)
+    sections, builders, conv_right, center = _place_sections(trace, leaf, collapsed, owner, taken, bool(wide))
     generic = _Generic(trace, leaf, default, owner, builders, sections, taken).place()
     if collapsed:
         generic = [b for b in generic if b.kind == "tensor"]

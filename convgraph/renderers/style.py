@@ -110,6 +110,7 @@ SLIDE_DIAGRAM = MappingProxyType({
     "cell_numbers_pt": 48.0,
     "small_panel_pt": 110.0,
     "route_edges": True,  # arrows leave a grid through the gaps between its boxes (diagrams/routes.py)
+    "fit_slide": True,  # collapsed view: cells shrink until the text keeps MIN_SLIDE_TEXT_PX on the slide
 })
 
 _DIAGRAM = contextvars.ContextVar("convgraph_diagram_look", default=DIAGRAM)

@@ -14,13 +14,20 @@ from .dot import (caption, cmap_rgb, digraph, esc, legend, note_extent, Painter,
 
 __all__ = ["collapsed_view"]
 
+#: The text size estimate (from the panels' boxes) runs a few per cent above what Graphviz draws.
+_MARGIN = 1.05
+
 
 def collapsed_view(trace, shown, grads, heat, caption_lines, focus_node):
     """One heat-map table per tensor panel (one cell per element), one arrow per pair of panels that
     feed each other; past ``style.diagram()["panel_arrows"]`` pairs the caption says so instead."""
     d = style.diagram()
     slot_pt = d["slot_inch"] * 72
-    panels, sizes = _panels(trace, shown, slot_pt)
+    panels, sizes, px = _fitted_panels(trace, shown, slot_pt, len(caption_lines) + 1)
+    if px < style.MIN_SLIDE_TEXT_PX:  # too many slices for a slide: say so rather than pretend
+        caption_lines = caption_lines[:-1] + [esc(
+            f"({len(panels)} slices: small type on a 1920×1080 slide, about {px:.0f} px; "
+            f"a focus view draws fewer and larger)")] + caption_lines[-1:]
     nodes = trace.graph.nodes
     cells = [int(n) for p in panels for n in p.nodes.ravel() if n >= 0]
     in_view = (lambda n: True) if shown is None else (lambda n: n in shown)
@@ -54,21 +61,63 @@ def collapsed_view(trace, shown, grads, heat, caption_lines, focus_node):
     return dg
 
 
-def _panels(trace, shown, slot_pt):
+def _fitted_panels(trace, shown, slot_pt, caption_lines):
+    """:func:`_panels`; for a slide (``style.diagram()["fit_slide"]``), the first arrangement that keeps
+    the smallest text (titles, legend, caption) at ``style.MIN_SLIDE_TEXT_PX`` or more on a 1920×1080
+    slide: the usual one, then with smaller cells (never narrower than a panel's title), then x | w | y
+    side by side; else the most legible of them. Returns (panels, sizes, smallest text in px)."""
+    d = style.diagram()
+    if not d.get("fit_slide"):
+        return _panels(trace, shown, slot_pt) + (float("inf"),)
+    best = None
+    for wide in (False, True):  # x and y below w; else x | w | y side by side, half as tall
+        shrink = 1.0
+        while True:
+            panels, sizes = _panels(trace, shown, slot_pt, shrink, wide)
+            px = _text_px(panels, slot_pt, caption_lines)
+            if best is None or px > best[0] + 0.05:
+                best = (px, panels, sizes)
+            if px >= _MARGIN * style.MIN_SLIDE_TEXT_PX:
+                return panels, sizes, px
+            if shrink < 0.3:
+                break
+            shrink *= 0.85
+    return best[1], best[2], best[0]
+
+
+def _text_px(panels, slot_pt, caption_lines):
+    """The smallest text of the collapsed picture of ``panels`` on a 1920×1080 slide, in pixels."""
+    d = style.diagram()
+    if not panels:
+        return float("inf")
+    x0 = min(p.box[0] for p in panels)
+    x1 = max(p.box[2] for p in panels)
+    y0 = min(p.box[1] for p in panels)
+    y1 = max(p.box[3] for p in panels)
+    w = (x1 - x0 + 3) * slot_pt
+    h = (y1 - y0 + 3) * slot_pt + 1.05 * d["caption_font_pt"] * caption_lines + 12 * d["legend_font_pt"]
+    width, height = style.SIZES["slide"]
+    return min(d["legend_font_pt"], d["title_font_pt"]) * min(width / w, height / h)
+
+
+def _panels(trace, shown, slot_pt, shrink=1.0, wide=False):
     """The tensor panels in view, laid out with cells as big as fit (a small tensor, a kernel, gets
-    cells big enough to see, up to the largest); and each tensor's cell size in points."""
+    cells big enough to see, up to the largest), times ``shrink``; and each tensor's cell size in
+    points."""
     d = style.diagram()
     full_lay = layout(trace, [], collapsed=True)  # panel shapes only
     panels = [p for p in full_lay.panels if shown is None or np.isin(p.nodes[p.nodes >= 0], list(shown)).any()]
     biggest = max((max(p.nodes.shape) for p in panels), default=1)
     lo, hi = d["cell_pt"]
-    cell_pt = min(max(260.0 / biggest, lo), hi)
+    cell_pt = min(max(260.0 / biggest, lo), hi) * shrink
     sizes = {}
     for p in panels:
-        own = max(cell_pt, min(hi, d["small_panel_pt"] / max(p.nodes.shape)))
+        own = max(cell_pt, min(hi, d["small_panel_pt"] / max(p.nodes.shape)) * shrink)
+        if d.get("fit_slide"):  # never narrower than its title: titles side by side must not run together
+            own = max(own, 0.62 * d["title_font_pt"] * len(p.title) / p.nodes.shape[1])
         sizes[p.tensor] = max(sizes.get(p.tensor, 0.0), own)
     lay = layout(trace, [], collapsed=True, leaf_size=(cell_pt / slot_pt, cell_pt / slot_pt),
-                 leaf_sizes={t: (c / slot_pt, c / slot_pt) for t, c in sizes.items()})
+                 leaf_sizes={t: (c / slot_pt, c / slot_pt) for t, c in sizes.items()}, wide=wide)
     by_title = {p.title: p for p in lay.panels}
     return [by_title[p.title] for p in panels], sizes
 
