@@ -216,6 +216,7 @@ def test_a_failed_clip_leaves_no_folder(trace, tmp_path, monkeypatch):
     def broken(self, frame):
         raise RuntimeError("the renderer broke")
     monkeypatch.setattr(grid_frames.GridRenderer, "render", broken)
+    monkeypatch.setattr(grid_frames.GridRenderer, "render_rgba", broken)  # what a GIF is drawn with
     with pytest.raises(RuntimeError, match="the renderer broke"):
         cg.animate(trace, tmp_path / "new" / "deeper" / "clip.gif", progress=False)
     assert list(tmp_path.iterdir()) == []
