@@ -208,6 +208,28 @@ def test_gif_from_rgba_frames_is_the_gif_from_rgb(tmp_path, lesson):
     assert one.read_bytes() == two.read_bytes()
 
 
+def test_a_gif_letterboxed_by_the_encoder_is_the_gif_of_letterboxed_frames(tmp_path):
+    """For a slide size the encoder centres the frames (one copy onto the background, then shifted
+    changes) instead of each frame being copied onto it: the same bytes."""
+    from convgraph.lessons import EDGE
+    from convgraph.renderers.animations.clip import _frames_for
+
+    r, frames = _frames_for(EDGE.trace(), "weight-grad", "slide-720", 60, dY=EDGE.dY, max_frames=400, numbers=None,
+                            graph_steps=None)
+    inner = [r.inner.render_rgba(f) for f in frames]
+    assert inner[0].shape[:2] != r.size  # narrower or shorter than the slide: there is a letterbox
+    pal = writers.shared_palette([a[..., :3] for a in inner[:3]], fixed=r.palette_colors())
+    secs = [0.5] * len(frames)
+    screen = (r.width, r.height, r.background)
+    one = writers.write_frames(inner, tmp_path / "screen.gif", seconds=secs, palette=pal, screen=screen)
+    two = writers.write_frames([r.render_rgba(f) for f in frames], tmp_path / "boxed.gif", seconds=secs, palette=pal)
+    assert one.read_bytes() == two.read_bytes()
+    with Image.open(one) as im:
+        assert im.size == (1280, 720)
+    with pytest.raises(ValueError, match="do not fit the screen of 100x100"):
+        writers.write_frames(inner, tmp_path / "small.gif", seconds=secs, palette=pal, screen=(100, 100, (255,) * 3))
+
+
 def test_frames_fitted_to_a_size_are_drawn_at_that_size(lesson):
     trace = cg.trace_conv2d(*lesson)
     for scene in ("forward", "graph"):

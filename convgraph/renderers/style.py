@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import math
 from dataclasses import dataclass
 from types import MappingProxyType
 
-__all__ = ["CURRENT", "HALO", "halo", "FONT", "MONO_FONT", "OP_COLORS", "HEAT_CMAP", "SIGNED_CMAP", "VALUE_CMAP", "HeatScale",
+__all__ = ["CURRENT", "HALO", "halo", "colormap", "FONT", "MONO_FONT", "OP_COLORS", "HEAT_CMAP", "SIGNED_CMAP", "VALUE_CMAP", "HeatScale",
            "text_color", "hex_color", "to_rgba", "DIAGRAM", "SLIDE_DIAGRAM", "SIZES", "MIN_SLIDE_TEXT_PX", "diagram",
            "diagram_preset", "HTML", "ANIM", "NODE_BUDGET", "PAGE_MAX_NODES", "cell_font_pt"]
 
@@ -151,6 +152,16 @@ HTML = MappingProxyType({
 })
 
 
+@functools.lru_cache(maxsize=None)
+def colormap(name):
+    """The matplotlib colour map ``name``, made once per process and shared: never modify it.
+    (``matplotlib.colormaps[name]`` hands out a fresh copy, which builds its lookup table again the
+    first time it is called; a diagram asks for a colour hundreds of times.)"""
+    from matplotlib import colormaps
+
+    return colormaps[name]
+
+
 def text_color(rgb):
     """Black or white, whichever reads better on a fill of ``rgb`` (floats 0..1)."""
     r, g, b = rgb[:3]
@@ -232,9 +243,7 @@ class HeatScale:
         return f ** (1.0 / self.gamma) * self.vmax
 
     def rgb(self, g):
-        from matplotlib import colormaps
-
-        return colormaps[self.cmap_name](self.fraction(g))[:3]
+        return colormap(self.cmap_name)(self.fraction(g))[:3]
 
     def hex(self, g):
         """Fill colour of gradient ``g`` as ``#rrggbb``."""

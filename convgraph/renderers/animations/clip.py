@@ -164,6 +164,7 @@ class _Letterbox:
     def __init__(self, renderer, size):
         self.inner, (self.width, self.height) = renderer, size
         self.size = (self.height, self.width)
+        self.background = tuple(int(v) for v in np.round(np.array(style.to_rgba(style.BACKGROUND)[:3]) * 255))
         self._blank = None
 
     def render(self, frame):
@@ -283,15 +284,18 @@ def animate(trace, path, *, scene="backprop", dY=None, pace=None, pause=1.0, hol
     renderer, frames = _frames_for(trace, scene, _check_size(size), dpi, dY=dY, max_frames=max_frames,
                                    numbers=numbers, graph_steps=graph_steps)
     try:
-        palette, drawn = None, {}
-        if fmt == "gif":  # a GIF is encoded from RGBA; the palette's sample frames are drawn once
+        palette, drawn, screen = None, {}, None
+        if fmt == "gif":  # encoded from RGBA, letterboxed by the encoder (one copy, not one a frame)
+            if isinstance(renderer, _Letterbox):
+                screen = (renderer.width, renderer.height, renderer.background)
+                renderer = renderer.inner
             drawn = {k: renderer.render_rgba(frames[k]) for k in sorted({0, len(frames) // 2, len(frames) - 1})}
             palette = encoding.shared_palette([a[..., :3] for a in drawn.values()], fixed=renderer.palette_colors())
         seconds = frame_seconds(frames, pace=pace, pause=pause, hold=hold)
         draw = renderer.render_rgba if fmt == "gif" else renderer.render
-        pixels = (drawn.pop(k) if k in drawn else draw(f) for k, f in enumerate(frames))
+        pixels = (drawn.pop(k) if k in drawn else draw(f) for k, f in enumerate(frames))  # samples drawn once
         out = encoding.write_frames(pixels, path, seconds=seconds, fps=fps, total=len(frames), palette=palette,
-                                    progress=progress)
+                                    progress=progress, screen=screen)
     finally:
         renderer.close()
     log.info("%s: %d frames of scene %r", out, len(frames), scene)

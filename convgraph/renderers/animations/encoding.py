@@ -69,7 +69,8 @@ def check_fps(fps):
 
 def shared_palette(samples, colors=_KEEP, fixed=()):
     """One palette image (mode ``"P"``) for every frame: the ``fixed`` colours exactly, then median
-    cut over every second pixel of a few sample frames (H, W, 3) uint8 for the rest.
+    cut over every fourth pixel (in each direction) of a few sample frames (H, W, 3) uint8 for the
+    rest: the median cut's time grows with the pixels it sees, and a slide's frames hold millions.
 
     ``fixed`` holds the colours that must come out exact: background, ink, outlines and samples of
     every colour map in use (a gradient that exists only in the middle of a clip still finds its
@@ -82,7 +83,7 @@ def shared_palette(samples, colors=_KEEP, fixed=()):
     rest = colors - len(fixed)
     extra = []
     if rest > 0 and samples:
-        stack = np.concatenate([np.asarray(s, dtype=np.uint8)[::2, ::2] for s in samples], axis=0)  # (k·H/2, W/2, 3)
+        stack = np.concatenate([np.asarray(s, dtype=np.uint8)[::4, ::4] for s in samples], axis=0)  # (k·H/4, W/4, 3)
         mc = Image.fromarray(stack, "RGB").quantize(colors=rest, method=Image.Quantize.MEDIANCUT,
                                                     dither=Image.Dither.NONE)
         used = len(mc.getcolors(maxcolors=256) or [])
@@ -201,15 +202,30 @@ def _write_unchanged(f, ms, palette):
         f.write(chunk)
 
 
-def _write_gif(timed, tmp, palette):
+def _on_screen(rgb, screen):
+    """``rgb`` centred on a ``screen`` = (width, height, background RGB) frame; and its (left, top)."""
+    width, height, background = screen
+    h, w, c = rgb.shape
+    if w > width or h > height:
+        raise ValueError(f"frames of {w}x{h} do not fit the screen of {width}x{height}")
+    full = np.empty((height, width, c), np.uint8)
+    full[...] = tuple(background)[:c] + (255,) * (c - 3)
+    left, top = (width - w) // 2, (height - h) // 2
+    full[top:top + h, left:left + w] = rgb
+    return full, left, top
+
+
+def _write_gif(timed, tmp, palette, screen=None):
     """Stream (frame, milliseconds) pairs into a looping GIF, one at a time: the header and one shared
     palette first, then each frame as the rectangle that changed since the one before (drawn over
     it), so memory does not grow with the clip's length. Only that rectangle is mapped to the
-    palette."""
+    palette. With ``screen``, the frames are centred on it: only the first is copied onto the
+    background, the rest are written as their changes, shifted."""
     from PIL import GifImagePlugin, Image
 
     mapper = _ExactMapper(palette)
-    prev = last = None  # the previous frame's palette indices, and its RGB array
+    prev = last = None  # the previous frame's palette indices (on the screen), and its RGB array
+    dx = dy = 0  # where the frames sit on the screen
     with open(tmp, "wb") as f:
         for k, (rgb, ms) in enumerate(timed):
             if rgb is last:  # a frame repeated for a fixed frame rate: one unchanged pixel, nothing to map
@@ -217,27 +233,30 @@ def _write_gif(timed, tmp, palette):
                 continue
             rgb = np.asarray(rgb, dtype=np.uint8)
             if prev is None:
-                part = mapper(rgb)
+                full = rgb
+                if screen is not None:
+                    full, dx, dy = _on_screen(rgb, screen)
+                part = mapper(full)
                 prev = np.array(part)  # (H, W) palette indices, kept up to date
                 header, _ = GifImagePlugin.getheader(part, info={"loop": 0, "optimize": False, "duration": ms})
                 f.write(b"".join(header))
-                box = (0, 0, prev.shape[1], prev.shape[0])
-            elif rgb.shape[:2] != prev.shape:
-                raise ValueError(f"every frame must have the same size; got {rgb.shape} after {prev.shape + (3,)}")
+                offset = (0, 0)
+            elif rgb.shape != last.shape:
+                raise ValueError(f"every frame must have the same size; got {rgb.shape} after {last.shape}")
             else:
-                box = _changed_box(rgb, last)
-                left, top, right, bottom = box
+                left, top, right, bottom = _changed_box(rgb, last)
                 # Inside the rectangle only the pixels that changed are mapped; the rest, and any whose
                 # palette index stays the same, are transparent: they compress to nearly nothing.
                 moved = _differs(rgb[top:bottom, left:right], last[top:bottom, left:right])
-                old = prev[top:bottom, left:right]
+                old = prev[top + dy:bottom + dy, left + dx:right + dx]
                 idx = mapper.lookup(_keys(rgb[top:bottom, left:right][moved]))
                 out = np.full(old.shape, _KEEP, np.uint8)
                 out[moved] = np.where(idx == old[moved], _KEEP, idx)
                 old[moved] = idx
                 part = Image.fromarray(out, "P")
                 part.putpalette(palette.getpalette())
-            for chunk in GifImagePlugin.getdata(part, offset=box[:2], duration=ms, disposal=1,
+                offset = (left + dx, top + dy)
+            for chunk in GifImagePlugin.getdata(part, offset=offset, duration=ms, disposal=1,
                                                 **({"transparency": _KEEP} if k else {})):
                 f.write(chunk)
             last = rgb
@@ -302,7 +321,7 @@ def _timed(frames, seconds, fps):
             yield rgb, cs * 10
 
 
-def write_frames(frames, path, *, seconds, fps=None, total=None, palette=None, progress=None):
+def write_frames(frames, path, *, seconds, fps=None, total=None, palette=None, progress=None, screen=None):
     """Write RGB frames to ``path``: ``.gif``, ``.mp4`` or a folder of ``frame_0000.png`` files.
 
     Parameters
@@ -322,6 +341,10 @@ def write_frames(frames, path, *, seconds, fps=None, total=None, palette=None, p
         A ``"P"`` image from :func:`shared_palette`; required for GIF.
     progress : bool, optional
         Show a tqdm bar; default: only when stderr is a terminal.
+    screen : (width, height, background), optional
+        Centre every frame on a picture of this many pixels filled with ``background`` (RGB 0..255):
+        a letterbox. A GIF copies only its first frame onto it and writes the others as their
+        changes, shifted; the other formats letterbox each frame.
 
     Returns
     -------
@@ -344,11 +367,15 @@ def write_frames(frames, path, *, seconds, fps=None, total=None, palette=None, p
     frames = _progress(frames, total, progress, path.name)
     with into_place(path, folder=fmt == "png", suffix=".mp4" if fmt == "mp4" else "", owned=FRAME_NAME) as tmp:
         if fmt == "gif":
-            _write_gif(_timed(frames, seconds, fps), tmp, palette)
+            _write_gif(_timed(frames, seconds, fps), tmp, palette, screen)
         elif fmt == "mp4":
+            if screen is not None:
+                frames = (_on_screen(np.asarray(rgb, dtype=np.uint8), screen)[0] for rgb in frames)
             rate = 15.0 if fps is None else fps
             _write_mp4((_rgb(rgb) for rgb, _ in _timed(frames, seconds, rate)), tmp, rate)
         else:
+            if screen is not None:
+                frames = (_on_screen(np.asarray(rgb, dtype=np.uint8), screen)[0] for rgb in frames)
             _write_pngs((_rgb(rgb) for rgb in frames), tmp)
     log.info("wrote %s", path)
     return path

@@ -217,7 +217,6 @@ class GraphRenderer:
 
     def _markers(self):
         """Squares for tensor elements, circles for ops, the current node's ring and its pushes."""
-        from matplotlib import colormaps
         from matplotlib.collections import LineCollection
 
         A = style.ANIM
@@ -234,7 +233,7 @@ class GraphRenderer:
         seeds = np.abs(np.asarray(self.walk.dY, dtype=float)).ravel()
         vmax = float(max(totals.max(initial=0.0), seeds.max(initial=0.0))) or 1.0
         self.heat = style.HeatScale.for_values(np.append(self.walk.final, vmax), signed=True, spread=True)
-        self.cmap = colormaps[self.heat.cmap_name]
+        self.cmap = style.colormap(self.heat.cmap_name)
         self.empty = np.array(style.to_rgba(A["empty"]))
         self.unreached_edge = np.array(style.to_rgba(style.VISITED))
         self.op_edges = np.array([style.to_rgba(style.OP_COLORS.get(nodes[n]["op"], style.INK))

@@ -9,6 +9,8 @@ the pixels out. This is matplotlib's blitting, used offscreen on the Agg canvas.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .. import style
@@ -33,10 +35,12 @@ _MIN_FIG_W = 8.0  # the formula in the title needs this much width to stay reada
 
 
 def _cmap(scale):
-    from matplotlib import colormaps
+    return _cmap_named(style.SIGNED_CMAP if scale.kind == "grad" else style.VALUE_CMAP)
 
-    name = style.SIGNED_CMAP if scale.kind == "grad" else style.VALUE_CMAP
-    return colormaps[name].with_extremes(bad=(0.0, 0.0, 0.0, 0.0))  # NaN: transparent, the cell looks empty
+
+@functools.lru_cache(maxsize=None)
+def _cmap_named(name):
+    return style.colormap(name).with_extremes(bad=(0.0, 0.0, 0.0, 0.0))  # NaN: transparent, the cell looks empty
 
 
 class _Panel:

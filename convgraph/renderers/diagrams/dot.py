@@ -123,9 +123,7 @@ def legend(scale, heat, edges=True):
 
 
 def cmap_rgb(scale, f):
-    from matplotlib import colormaps
-
-    return colormaps[scale.cmap_name](f)[:3]
+    return style.colormap(scale.cmap_name)(f)[:3]
 
 
 class Painter:

@@ -37,7 +37,7 @@ def _png_dpi(dg):
 def _run_dot(source, fmt, dpi, tmp, path, timeout):
     cmd = ["dot", "-Kneato", "-n2", f"-T{fmt}", "-o", str(tmp)]
     if fmt == "png":
-        cmd.insert(3, f"-Gdpi={dpi:.0f}")
+        cmd.insert(3, f"-Gdpi={dpi:.3f}")
     try:  # on any exception (a timeout, Ctrl-C, SIGTERM in the command line) run() kills dot first
         done = subprocess.run(cmd, input=source.encode("utf-8"), capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired:
