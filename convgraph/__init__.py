@@ -14,8 +14,10 @@ from .tracer import __all__ as _tracer_all
 
 __version__ = "0.1.0"
 
-# Renderers import matplotlib and friends: loaded on first use, never at import time.
+# Renderers import matplotlib and friends, practice mode the number formats: loaded on first use,
+# never at import time.
 _RENDERERS = {
+    "quiz": "convgraph.practice",
     "to_digraph": "convgraph.renderers.diagrams",
     "render_graph": "convgraph.renderers.diagrams",
     "animate": "convgraph.renderers.animations",

@@ -270,6 +270,64 @@ def cmd_trace(args):
     return 0
 
 
+def _quiz_problem(args):
+    """The questions the options ask for: about the convolution they describe when any conv option
+    is given, else about the random problem of --level and --seed. Returns (trace, questions)."""
+    from .practice import problem_trace, quiz
+
+    own = any(getattr(args, name) is not None for name in ("input", "kernel", "x_file", "w_file", "bias")) or (
+        args.stride != 1 or args.padding != 0 or args.dilation != 1 or args.groups != 1 or args.dy != "ones")
+    if own:
+        trace, dY = _build(args)
+        trace.backward(dY)
+    else:
+        trace = problem_trace(args.level, args.seed)
+    try:
+        return trace, quiz(trace, seed=args.seed, count=args.count)
+    except (TypeError, ValueError) as e:
+        raise UsageError(str(e)) from e
+
+
+def cmd_quiz(args):
+    from .practice import problem_lines, run_quiz
+
+    trace, questions = _quiz_problem(args)
+    if args.answers:
+        for q in questions:
+            _say(q.key, args.ascii)
+        return 0
+    _say("\n".join(["convgraph quiz: work each answer out by hand, then type it "
+                     "(a number, a shape like 3x3, or cells like 1,1 2,3)", ""] + problem_lines(trace)), args.ascii)
+    if sys.stdin.isatty() and sys.stdout.isatty():
+        read = input
+    else:
+        def read(prompt):  # piped: one answer per line, no prompt
+            line = sys.stdin.readline()
+            if not line:
+                raise EOFError
+            return line.rstrip("\n")
+    run_quiz(questions, read=read, write=lambda text: _say(text, args.ascii),
+             prompt="answer ▸ " if not args.ascii else "answer > ")
+    return 0
+
+
+def cmd_worksheet(args):
+    from .practice import worksheet
+
+    trace, questions = _quiz_problem(args)
+    out = Path(args.out)
+    key_path = out.with_name(out.stem + "-answers" + (out.suffix or ".md"))
+    for path in (out, key_path):
+        _writable(path)
+    sheet, key = worksheet(questions, trace)
+    from .renderers.files import write_text
+
+    write_text(out, sheet)
+    write_text(key_path, key)
+    print(f"wrote {out} and {key_path}")
+    return 0
+
+
 def cmd_check(args):
     from .check import check_gradients
 
@@ -490,6 +548,26 @@ def _text_commands(add, conv, common):
     p.add_argument("--width", type=_count(20), metavar="N",
                    help="wrap lines at N characters (default: the terminal's width; piped output keeps one "
                         "line per step)")
+
+    for name, func, help_, examples in (
+            ("quiz", cmd_quiz, "practice: predict gradients and values, checked with the chain rule's terms",
+             ["convgraph quiz                        # the lesson's shape: 10 questions, one at a time",
+              "convgraph quiz --level 3 --seed 7     # stride 2 and padding 1",
+              "convgraph quiz --seed 3 --answers     # the answer key, one line per question",
+              "convgraph quiz --seed 3 --answers | convgraph quiz --seed 3"]),
+            ("worksheet", cmd_worksheet, "write a worksheet of quiz problems and its answer key (markdown)",
+             ["convgraph worksheet --level 2 --seed 5 --count 8 -o outputs/sheet.md"])):
+        p = add(name, func, help_, examples, parents=(conv, common))
+        p.add_argument("--level", type=_count(1, 6), default=1,
+                       help="1 the lesson's shape, 2 padding and bias, 3 stride, 4 dilation, 5 channels, "
+                            "6 groups (default 1; ignored when conv options describe a problem of your own)")
+        p.add_argument("--count", type=_count(1, 100), default=10, metavar="N", help="questions (default 10)")
+        if name == "quiz":
+            p.add_argument("--answers", action="store_true",
+                           help="print the answer key instead, one line per question, as the quiz accepts it")
+        else:
+            p.add_argument("-o", "--out", default="worksheet.md", metavar="PATH",
+                           help="the worksheet; the key goes beside it as NAME-answers.md (default worksheet.md)")
 
     p = add("check", cmd_check, "compare the graph's gradients with numpy and PyTorch (exit 1 if they disagree)",
             ["convgraph check", "convgraph check --input 2x3x9x9 --kernel 4x3x3x3 --dilation 2 --padding 2 --dy random"],

@@ -35,7 +35,12 @@ def env():
 
 
 def shell(command, cwd, stdin=""):
-    """Run one README command line as a reader would (`python` is the project's)."""
+    """Run one README command line as a reader would (`python` is the project's); ``a | b`` pipes the
+    first command's output into the second."""
+    if " | " in command:
+        first, _, rest = command.partition(" | ")
+        r = shell(first, cwd, stdin)
+        return shell(rest, cwd, r.stdout) if r.returncode == 0 else r
     argv = shlex.split(command)
     if argv[0] == "python":
         argv[0] = sys.executable
