@@ -470,6 +470,8 @@ def cmd_html(args):
         kw["title"] = args.title
     if args.max_nodes is not None:
         kw["max_nodes"] = args.max_nodes
+    if args.quiz:
+        kw["quiz"] = True
     path = _call(cg.render_html, trace, out, dY=dY, **kw)
     print(f"wrote {path}")
     return 0
@@ -611,12 +613,15 @@ def _picture_commands(add):
                    help="numbers in the cells (default: when they are large enough to read)")
 
     p = add("html", cmd_html, "write the interactive HTML stepper: one self-contained page",
-            ["convgraph html", "convgraph html --input 3x6x6 --kernel 2x3x3x3 --out channels.html"])
+            ["convgraph html", "convgraph html --input 3x6x6 --kernel 2x3x3x3 --out channels.html",
+             "convgraph html --quiz --out practice.html   # type dW, dX and y; the page checks them"])
     p.add_argument("-o", "--out", default="lesson.html", metavar="PATH", help="(default lesson.html)")
     p.add_argument("--digits", type=int, default=2, help="decimals of every number on the page (default 2)")
     p.add_argument("--title", help="heading of the page (default: the convolution)")
     p.add_argument("--max-nodes", type=_count(1), metavar="N",
                    help="refuse traces with more nodes (default 200,000: bigger pages are tens of megabytes)")
+    p.add_argument("--quiz", action="store_true",
+                   help="practice: dW, dX (and y in forward mode) hidden until typed in; the page checks each")
 
 
 def _terminated(signum, frame):

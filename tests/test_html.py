@@ -450,3 +450,63 @@ def test_presentation_mode_hides_the_controls_and_enlarges_the_type(page_path, o
     o.page.click("#present")
     assert size() > normal
     o.assert_clean()
+
+
+# ---- practice mode ---------------------------------------------------------------------------------
+@pytest.mark.browser
+def test_quiz_page_hides_the_gradients_until_typed_and_checks_them(trace, tmp_path, opened):
+    grads = trace.backward()
+    page = render_html(trace, tmp_path / "quiz.html", quiz=True)
+    assert embedded(page)["quiz"] is True and embedded(render_html(trace, tmp_path / "plain.html"))["quiz"] is False
+    o = opened(page, "#step=30", size=(1280, 720))
+    assert o.page.locator("#grad-w input.answer").count() == 9 and o.page.locator("#grad-x input.answer").count() == 25
+    assert o.page.locator("#value-y input.answer").count() == 9
+    assert o.text("#quiz-score") == "practice: 0 of 43 right"
+    # Nothing on the page gives dW or dX away: no ∂ labels on the leaves, no running sums of them.
+    w11 = int(trace.tensors["w"].nodes[1, 1])
+    sub = o.page.eval_on_selector(f'#graph .node[data-node="{w11}"]', "g => g.querySelectorAll('text')[1].textContent")
+    assert "∂" not in sub and ".grad =" not in o.text("#running")
+    o.page.locator("#grad-w .cell").nth(4).click()  # clicking a hidden cell puts the caret in it
+    assert o.page.evaluate("document.activeElement.getAttribute('aria-label')") == "dW[1,1]"
+    o.page.keyboard.type("100")
+    o.page.keyboard.press("Enter")  # wrong: the cell says so and the focus lists what makes it
+    assert o.page.evaluate("convgraph.quiz()") == {"right": 0, "revealed": 0, "wrong": 1, "total": 43}
+    assert "wrong" in o.page.locator("#grad-w .cell").nth(4).get_attribute("class")
+    assert o.page.locator("#focus-list li").count() == 9 and o.text("#focus-sum").endswith("= 108")
+    o.page.keyboard.press("ArrowRight")  # typing keys stay in the box: the page does not step
+    assert o.state()["pos"] == 30
+    box = o.page.locator("#grad-w .cell").nth(4).locator("input")
+    box.fill(fmt(grads.w[1, 1]))
+    box.press("Enter")
+    assert o.page.evaluate("convgraph.quiz()")["right"] == 1
+    assert o.text("#quiz-score") == "practice: 1 of 43 right, 1 wrong try"
+    cell = o.page.locator("#grad-w .cell").nth(4)
+    assert "right" in cell.get_attribute("class") and cell.locator("input").count() == 0
+    junk = o.page.locator("#grad-x .cell").nth(0).locator("input")
+    junk.fill("banana")
+    junk.press("Enter")  # not an answer: asked again, not counted
+    assert o.page.evaluate("convgraph.quiz()")["wrong"] == 1 and junk.get_attribute("placeholder") == "a number"
+    assert o.page.evaluate(LAYOUT) == []
+    o.page.click("#reveal")
+    assert o.page.evaluate("convgraph.quiz()") == {"right": 1, "revealed": 42, "wrong": 1, "total": 43}
+    assert o.page.locator("input.answer").count() == 0
+    o.page.evaluate("convgraph.go(convgraph.K)")  # answered or revealed, a cell follows the walk again
+    assert o.cells("#grad-x .cell") == [fmt(v) for v in grads.x.ravel()]
+    o.assert_clean()
+
+
+@pytest.mark.browser
+def test_quiz_in_forward_mode_asks_for_y(trace, tmp_path, opened):
+    o = opened(render_html(trace, tmp_path / "quiz.html", quiz=True), "#forward=5", size=(1280, 720))
+    y = trace.conv.y.data
+    assert o.text("#running").endswith("= ?   (type y[1,1] in the y grid)")  # the window's terms, not its sum
+    box = o.page.locator("#value-y .cell").nth(4).locator("input")
+    box.fill(fmt(y[1, 1]))
+    box.press("Enter")
+    assert o.page.evaluate("convgraph.quiz()")["right"] == 1
+    assert o.text("#running").endswith(f"= {fmt(y[1, 1])}")
+    wrong = o.page.locator("#value-y .cell").nth(0).locator("input")
+    wrong.fill("12345")
+    wrong.press("Enter")  # a wrong y: the page moves the kernel to its window
+    assert o.state()["mode"] == "forward" and o.state()["pos"] == 1
+    o.assert_clean()

@@ -195,7 +195,7 @@ def _heat_part(walk):
 
 
 def page_data(trace, *, dY=None, digits=2, title=None, node_budget=style.NODE_BUDGET,
-              max_nodes=style.PAGE_MAX_NODES):
+              max_nodes=style.PAGE_MAX_NODES, quiz=False):
     """The JSON-ready document the page draws from (see :func:`render_html` for the parameters).
 
     Reads ``trace.walk(dY)``; writes nothing onto the trace.
@@ -206,18 +206,21 @@ def page_data(trace, *, dY=None, digits=2, title=None, node_budget=style.NODE_BU
         ``n`` (nodes), ``ops``/``op``/``val``/``labels`` (per node), ``steps`` (``node``, ``grad``
         and the pushes as flat ``pn``/``pl``/``pt``/``po``/``off`` arrays: operand, local derivative,
         running total and ordinal, as the walk recorded them),
-        ``seeds``, ``tensors``, ``convs``, ``layout``, ``heat``, ``colors``, ``digits``, ``title``.
+        ``seeds``, ``tensors``, ``convs``, ``layout``, ``heat``, ``colors``, ``digits``, ``title``,
+        ``quiz``.
         The page names nodes from ``labels`` and ``convs`` as :meth:`Trace.name
         <convgraph.tracer.trace.Trace.name>` does.
     """
     digits, node_budget = _check(trace, digits, title, node_budget, max_nodes)
+    if not isinstance(quiz, bool):
+        raise TypeError(f"quiz must be True or False, got {quiz!r}")
     walk = trace.walk(dY)  # validates dY
     seeds = [[n, _num(g)] for n, g in zip(trace.output.nodes.ravel().tolist(), walk.dY.ravel().tolist())]
     return {
         "version": 1, "title": trace.describe() if title is None else title, "digits": digits,
         **_nodes_part(trace), "out": trace.output.name, "steps": _steps_part(walk), "seeds": seeds,
         "tensors": _tensors_part(trace), "convs": _convs_part(trace), "layout": _layout_part(trace, node_budget),
-        "heat": _heat_part(walk), "colors": _colour_tables(),
+        "heat": _heat_part(walk), "colors": _colour_tables(), "quiz": quiz,
     }
 
 
@@ -241,7 +244,7 @@ def _script_json(obj):
 
 
 def render_html(trace, path, *, dY=None, digits=2, title=None, node_budget=style.NODE_BUDGET,
-                max_nodes=style.PAGE_MAX_NODES):
+                max_nodes=style.PAGE_MAX_NODES, quiz=False):
     """Write the interactive backprop stepper for ``trace`` as one self-contained HTML file.
 
     Open it in any browser, offline. Keys: → / ← one step, Shift+→ / Shift+← ten, Home / End,
@@ -275,6 +278,12 @@ def render_html(trace, path, *, dY=None, digits=2, title=None, node_budget=style
         the grids carry the detail (default 1,500).
     max_nodes : int
         Refuse bigger traces (default 200,000: about 30 MB of page).
+    quiz : bool
+        Practice mode: every cell of dW, dX (and db) is a box the student types into, and in forward
+        mode every cell of y; the page checks each value (within a thousandth), marks the cell right
+        or wrong, and after a wrong one lists the contributions that make it (the focus list). The
+        numbers that would give the answers away (the graph's ∂ labels and running sums of those
+        elements) stay hidden until the cell is answered; a score, and a button that reveals all.
 
     Returns
     -------
@@ -294,7 +303,7 @@ def render_html(trace, path, *, dY=None, digits=2, title=None, node_budget=style
     output_path(path)  # refuse before any work
     path = Path(path)
     data = page_data(trace, dY=dY, digits=digits, title=title, node_budget=node_budget,
-                     max_nodes=max_nodes)
+                     max_nodes=max_nodes, quiz=quiz)
     page = _fill(_template(), {_CSS_MARK: _css(), _TITLE_MARK: html.escape(data["title"]),
                                _DATA_MARK: _script_json(data)})
     write_text(path, page)
