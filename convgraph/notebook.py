@@ -11,7 +11,7 @@ import html
 import logging
 import sys
 
-__all__ = ["register", "load_ipython_extension", "trace_svg", "stepper_widget"]
+__all__ = ["register", "load_ipython_extension", "trace_svg", "stepper_widget", "quiz_widget"]
 
 log = logging.getLogger(__name__)
 
@@ -131,4 +131,78 @@ def stepper_widget(trace, dY=None, *, digits=2, graph=False):
     show()
     box = widgets.VBox([widgets.HBox([play, back, slider, ahead]), picture, view])
     box.slider = slider
+    return box
+
+
+def quiz_widget(trace=None, *, level=1, seed=0, count=10):
+    """Practice in a notebook: the problem's grids, one question at a time with a box for the answer,
+    the verdict with the chain rule's terms, and the score; the questions of
+    :func:`convgraph.quiz` for the same arguments.
+
+    Parameters
+    ----------
+    trace : Trace, optional
+        Ask about this convolution (default: a random problem of ``level``).
+    level, seed, count : int
+        As for :func:`convgraph.quiz`.
+
+    Returns
+    -------
+    ipywidgets.VBox
+        ``.answer`` is the text box, ``.check`` and ``.next`` the buttons, ``.verdict`` the HTML the
+        verdict is written into, ``.questions`` the questions and ``.score()`` the (right, asked) pair.
+
+    Raises
+    ------
+    ImportError
+        If ipywidgets is missing, with the install command.
+    TypeError, ValueError
+        As :func:`convgraph.quiz`.
+    """
+    try:
+        import ipywidgets as widgets
+    except ImportError as e:
+        raise ImportError("the quiz widget needs ipywidgets: pip install 'convgraph[notebook]'") from e
+    from .practice import problem_lines, problem_trace, quiz
+
+    if trace is None:
+        trace = problem_trace(level, seed)
+    questions = quiz(trace, seed=seed, count=count)
+    problem = widgets.HTML(_pre(problem_lines(trace)))
+    question, verdict = widgets.HTML(), widgets.HTML()
+    answer = widgets.Text(placeholder="your answer", continuous_update=False)
+    check, ahead = widgets.Button(description="check"), widgets.Button(description="next", disabled=True)
+    state = {"k": 0, "right": 0, "done": []}
+
+    def ask():
+        q = questions[state["k"]]
+        question.value = f"<b>Q{state['k'] + 1}/{len(questions)}.</b> {html.escape(q.text)}"
+        answer.value, verdict.value, ahead.disabled, check.disabled = "", "", True, False
+
+    def on_check(_=None):
+        q = questions[state["k"]]
+        try:
+            q.parse(answer.value)
+        except ValueError as e:  # no answer at all: say so, ask again
+            verdict.value = f"<i>{html.escape(str(e))}</i>"
+            return
+        right = q.check(answer.value)
+        state["right"] += right
+        state["done"].append(right)
+        head = "right." if right else f"wrong: the answer is {html.escape(q.key)}."
+        verdict.value = (f"<b>{head}</b> " + _pre(q.explanation.split("\n"))
+                         + f"<p>score: {state['right']}/{len(state['done'])} of {len(questions)}</p>")
+        check.disabled, ahead.disabled = True, state["k"] + 1 >= len(questions)
+
+    def on_next(_=None):
+        state["k"] += 1
+        ask()
+
+    check.on_click(on_check)
+    ahead.on_click(on_next)
+    answer.observe(lambda change: on_check() if not check.disabled else None, names="value")
+    ask()
+    box = widgets.VBox([problem, question, widgets.HBox([answer, check, ahead]), verdict])
+    box.answer, box.check, box.next, box.verdict, box.questions = answer, check, ahead, verdict, questions
+    box.score = lambda: (state["right"], len(state["done"]))
     return box

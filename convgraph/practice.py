@@ -376,7 +376,8 @@ class _Asker:
         text = (f"What is the shape of y? (x is {'×'.join(map(str, spec.x_shape))}, w is "
                 f"{'×'.join(map(str, spec.w_shape))}, stride {_pair(spec.stride)}, padding {_pad(spec.padding)}, "
                 f"dilation {_pair(spec.dilation)})")
-        why = f"each side: ⌊(size + padding − dilation·(kernel − 1) − 1) / stride⌋ + 1: {'; '.join(parts)}"
+        why = (f"each side: ⌊(size + padding − dilation·(kernel − 1) − 1) / stride⌋ + 1: {'; '.join(parts)}; "
+               f"convgraph trace with the same options prints y")
         return Question("shape", text, shape, "x".join(map(str, shape)), why)
 
     def _unread(self):
@@ -386,9 +387,11 @@ class _Asker:
     def _unread_input(self):
         cells = self._unread()
         text = "Which input cells does no output read (their gradient is 0 whatever dY is)?"
+        first = self.rec.x.nodes[min(cells)] if cells else None
+        view = f"; {self._focus(int(first))} (no multiply reads it)" if first is not None else ""
         return Question("unread-input", text, cells, _cells_key(cells),
                         f"with stride {_pair(self.rec.spec.stride)} the window skips them: "
-                        f"{_cells_text(cells, self.rec.x.name)}")
+                        f"{_cells_text(cells, self.rec.x.name)}{view}")
 
     def _padding_taps(self):
         used = set(self.taps.w.tolist())
@@ -397,8 +400,11 @@ class _Asker:
     def _padding_tap(self):
         cells = self._padding_taps()
         text = "Which weight taps only ever see padding (their gradient is 0 whatever dY is)?"
+        first = self.rec.w.nodes[min(cells)] if cells else None
+        view = f"; {self._focus(int(first))} (no multiply reads it)" if first is not None else ""
         return Question("padding-tap", text, cells, _cells_key(cells),
-                        f"at every position these taps fall on the zero padding: {_cells_text(cells, self.rec.w.name)}")
+                        f"at every position these taps fall on the zero padding: "
+                        f"{_cells_text(cells, self.rec.w.name)}{view}")
 
 
 def _d(label):

@@ -80,6 +80,25 @@ def test_stepper_widget_can_draw_the_graph_at_each_step(lesson, dot):
     assert "step 5 of 187: processing" in picture.value and "step 5 of 187 · " in box.children[-1].value
 
 
+def test_quiz_widget_asks_checks_and_scores():
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        need("ipywidgets", False, "pip install 'convgraph[notebook]'")
+    box = notebook.quiz_widget(level=2, seed=4, count=3)
+    assert [q.key for q in box.questions] == [q.key for q in cg.quiz(level=2, seed=4, count=3)]
+    assert "dY" in box.children[0].value and "Q1/3." in box.children[1].value
+    box.answer.value = "banana"  # no answer: said so, asked again
+    assert "is not a number" in box.verdict.value and box.score() == (0, 0) and not box.check.disabled
+    box.answer.value = box.questions[0].key
+    assert box.verdict.value.startswith("<b>right.</b>") and box.score() == (1, 1) and box.check.disabled
+    box.next.click()
+    assert "Q2/3." in box.children[1].value and box.verdict.value == ""
+    box.answer.value = "123456"
+    assert f"wrong: the answer is {box.questions[1].key}." in box.verdict.value and box.score() == (1, 2)
+    assert "score: 1/2 of 3" in box.verdict.value
+
+
 # ---- the lesson notebook, run in a real Jupyter kernel ---------------------------------------------
 LESSON_NOTEBOOK = Path(__file__).resolve().parent.parent / "examples" / "day17_lesson.ipynb"
 

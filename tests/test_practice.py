@@ -17,23 +17,20 @@ ENV = {"PYTHONIOENCODING": "utf-8", "PATH": ""}
 
 
 def brute(trace):
-    """Every multiply of the first convolution as (w index, x index, y index), from the conv's
-    definition: y[o,i,j] = Σ w[o,c,u,v]·x[g·C/G + c, i·s + u·d − p, j·s + v·d − p]."""
+    """Every multiply of the first convolution as (w index, x index, y index) in (O, C/G, KH, KW),
+    (N, C, H, W) and (N, O, OH, OW) form, from the conv's definition:
+    y[n,o,i,j] = Σ w[o,c,u,v]·x[n, g·C/G + c, i·s + u·d − p, j·s + v·d − p]."""
     spec = trace.conv.spec
     C, O, G = spec.C, spec.O, spec.groups
     Cg, Og = C // G, O // G
     out = []
-    for o in range(O):
+    for n, o, i, j in np.ndindex(spec.N, O, spec.OH, spec.OW):
         g = o // Og
-        for i in range(spec.OH):
-            for j in range(spec.OW):
-                for c in range(Cg):
-                    for u in range(spec.KH):
-                        for v in range(spec.KW):
-                            r = i * spec.stride[0] + u * spec.dilation[0] - spec.padding[0]
-                            s = j * spec.stride[1] + v * spec.dilation[1] - spec.padding[2]
-                            if 0 <= r < spec.H and 0 <= s < spec.W:
-                                out.append(((o, c, u, v), (g * Cg + c, r, s), (o, i, j)))
+        for c, u, v in np.ndindex(Cg, spec.KH, spec.KW):
+            r = i * spec.stride[0] + u * spec.dilation[0] - spec.padding[0]
+            s = j * spec.stride[1] + v * spec.dilation[1] - spec.padding[2]
+            if 0 <= r < spec.H and 0 <= s < spec.W:
+                out.append(((o, c, u, v), (n, g * Cg + c, r, s), (n, o, i, j)))
     return out
 
 
@@ -55,17 +52,17 @@ def check_answers(trace, questions):
     dW_ref, dX_ref = cg.conv2d_backward(x, w, dY, **opts)
     grads = trace.backward(dY)
     assert np.allclose(grads.w, dW_ref) and np.allclose(grads.x, dX_ref)
-    X = x.reshape((-1,) + x.shape[-2:])  # (C, H, W)
+    X = x.reshape((spec.N, spec.C) + x.shape[-2:])  # (N, C, H, W)
     W4 = w.reshape((spec.O, spec.C // spec.groups) + w.shape[-2:])
-    D = dY.reshape((spec.O,) + dY.shape[-2:])
+    D = dY.reshape((spec.N, spec.O) + dY.shape[-2:])
     xn, wn, yn = x.ndim, w.ndim, dY.ndim
     for q in questions:
         kind, target = q.kind, q.text
         assert q.check(q.key), (kind, q.key)
         if kind == "forward":
             idx = tuple(int(i) for i in target.split("[", 1)[1].split("]")[0].split(","))
-            full = (0,) * (3 - len(idx)) + idx
-            want = sum(W4[wi] * X[xi] for wi, xi, yi in taps if yi == full) + (0 if b is None else b[full[0]])
+            full = (0,) * (4 - len(idx)) + idx
+            want = sum(W4[wi] * X[xi] for wi, xi, yi in taps if yi == full) + (0 if b is None else b[full[1]])
             assert q.answer == pytest.approx(want) == pytest.approx(y_ref[idx])
         elif kind in ("weight-grad", "input-grad"):
             label = target.split("∂loss/∂")[1].split("]")[0] + "]"
@@ -75,18 +72,18 @@ def check_answers(trace, questions):
                 want = sum(D[yi] * X[xi] for wi, xi, yi in taps if wi == full)
                 assert q.answer == pytest.approx(want) == pytest.approx(dW_ref[idx])
             else:
-                full = (0,) * (3 - len(idx)) + idx
+                full = (0,) * (4 - len(idx)) + idx
                 want = sum(D[yi] * W4[wi] for wi, xi, yi in taps if xi == full)
                 assert q.answer == pytest.approx(want) == pytest.approx(dX_ref[idx])
         elif kind == "bias-grad":
             o = int(target.split("b[")[1].split("]")[0])
-            assert q.answer == pytest.approx(D[o].sum()) == pytest.approx(grads.b[o])
+            assert q.answer == pytest.approx(D[:, o].sum()) == pytest.approx(grads.b[o])
         elif kind == "push":
             # the multiply w·x with gradient dY of its output pushes dY·(the other factor)
             name = target.split("multiply ")[1].split(" whose")[0]
             wl, xl = name.rstrip(",").split("·")
             wi = (0,) * (4 - wn) + tuple(int(i) for i in wl[2:-1].split(","))
-            xi = (0,) * (3 - xn) + tuple(int(i) for i in xl[2:-1].split(","))
+            xi = (0,) * (4 - xn) + tuple(int(i) for i in xl[2:-1].split(","))
             yi = next(yi for a, c, yi in taps if a == wi and c == xi)
             into = target.split("push into ")[1].rstrip("?")
             want = D[yi] * (X[xi] if into.startswith("w") else W4[wi])
@@ -97,7 +94,7 @@ def check_answers(trace, questions):
             assert q.answer == {short(xi, xn) for a, xi, _ in taps if a == wi}
         elif kind == "input-reach":
             xl = target.split("does ")[1].split(" feed")[0]
-            xi = (0,) * (3 - xn) + tuple(int(i) for i in xl[2:-1].split(","))
+            xi = (0,) * (4 - xn) + tuple(int(i) for i in xl[2:-1].split(","))
             assert q.answer == {short(yi, yn) for _, c, yi in taps if c == xi}
         elif kind == "shape":
             assert q.answer == y_ref.shape
@@ -121,11 +118,13 @@ def test_every_answer_is_the_convolutions_own_number(level, seed):
 
 
 @pytest.mark.parametrize("side, options", [(6, dict(stride=2)), (2, dict(padding=2, stride=3)),
-                                           (6, dict(stride=3, padding=1, dilation=2)), (6, dict(padding=1, groups=2))])
+                                           (6, dict(stride=3, padding=1, dilation=2)), (6, dict(padding=1, groups=2)),
+                                           (-5, dict(stride=2, padding=1))])
 def test_questions_about_a_trace_of_ones_own_cover_the_zero_cases(side, options):
+    """Every variant: stride, padding, dilation, groups, bias, and a batch of two (side < 0)."""
     rng = np.random.default_rng(1)
     groups = options.get("groups", 1)
-    x = rng.integers(-2, 3, (2, side, side)).astype(float)
+    x = rng.integers(-2, 3, ((2, 2, -side, -side) if side < 0 else (2, side, side))).astype(float)
     w = rng.integers(-2, 3, (2, 2 // groups, 3, 3)).astype(float)
     trace = cg.trace_conv2d(x, w, np.array([1.0, -1.0]), **options)
     trace.backward(rng.integers(-2, 3, trace.conv.y.shape).astype(float))
