@@ -290,6 +290,7 @@ def _quiz_problem(args):
 
 def cmd_quiz(args):
     from .practice import problem_lines, run_quiz
+    from .renderers.steppers.text import wrap
 
     trace, questions = _quiz_problem(args)
     if args.answers:
@@ -306,8 +307,11 @@ def cmd_quiz(args):
             if not line:
                 raise EOFError
             return line.rstrip("\n")
-    run_quiz(questions, read=read, write=lambda text: _say(text, args.ascii),
-             prompt="answer ▸ " if not args.ascii else "answer > ")
+    width = max(shutil.get_terminal_size().columns - 1, 40) if sys.stdout.isatty() else None
+
+    def write(text):  # on a terminal, long explanations wrap at its width
+        _say("\n".join(part for line in text.split("\n") for part in wrap(line, width)), args.ascii)
+    run_quiz(questions, read=read, write=write, prompt="answer ▸ " if not args.ascii else "answer > ")
     return 0
 
 

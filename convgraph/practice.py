@@ -443,9 +443,7 @@ def problem_lines(trace):
     from .renderers.steppers.text import format_grid
 
     rec = trace.conv
-    spec = rec.spec
-    lines = [f"{trace.describe()}: stride {_pair(spec.stride)}, padding {_pad(spec.padding)}, dilation "
-             f"{_pair(spec.dilation)}" + (f", groups {spec.groups}" if spec.groups > 1 else "")]
+    lines = [trace.describe()]  # with its stride, padding, dilation and groups where they are not 1 and 0
     seed = trace.walk().dY
     arrays = [(rec.x.name, rec.x.data), (rec.w.name, rec.w.data)]
     if rec.b is not None:
