@@ -105,15 +105,30 @@ class Question:
         return frozenset(cells)
 
     def check(self, response):
-        """Whether ``response`` (a line of text) is the answer: numbers within 1e-6 plus a thousandth
-        of the answer, shapes and sets exactly. Text that is not an answer at all is wrong."""
+        """Whether ``response`` (a line of text) is the answer: numbers within 1e-6 plus half a
+        percent of the answer (three significant digits are right), shapes and sets exactly. Text that
+        is not an answer at all is wrong."""
         try:
             got = self.parse(response)
         except ValueError:
             return False
         if isinstance(self.answer, float):
-            return abs(got - self.answer) <= 1e-6 + 1e-3 * abs(self.answer)
+            return _close(got, self.answer)
         return got == self.answer
+
+
+def _close(got, want):
+    return abs(got - want) <= TOLERANCE[0] + TOLERANCE[1] * abs(want)
+
+
+#: A number is right within ``TOLERANCE[0] + TOLERANCE[1] * |answer|`` (the HTML page uses the same).
+TOLERANCE = (1e-6, 5e-3)
+
+
+def _number_key(value):
+    """The answer key of a number: as every view prints it, or more digits where that would not pass."""
+    text = fmt(value)
+    return text if _close(float(text), value) else f"{value:.10g}"
 
 
 def _hint(q):
@@ -279,7 +294,7 @@ class _Asker:
         text = f"What is {label}, the output at that position (the window's dot product{' plus bias' if bias else ''})?"
         why = (f"{label} = {' + '.join(names)}{bias}\n= {' + '.join(terms) or '0'} = {fmt(value)}; "
                f"{self._focus(y)}")
-        return Question("forward", text, value, fmt(value), why)
+        return Question("forward", text, value, _number_key(value), why)
 
     def _shared_grad(self, kind):
         """dW[u,v] or dX[i,j]: the sum of what every multiply that reads it sends back."""
@@ -307,7 +322,7 @@ class _Asker:
                    f"through the flipped kernel)" if len(rows) else f"no output reads {label}")
         why = (f"{how}: {short} = {' + '.join(names) or '0'}\n= {' + '.join(terms) or '0'} = {fmt(grad)}; "
                f"{self._focus(node)}")
-        return Question(kind, text, grad, fmt(grad), why)
+        return Question(kind, text, grad, _number_key(grad), why)
 
     def _weight_grad(self):
         return self._shared_grad("weight-grad")
@@ -326,7 +341,7 @@ class _Asker:
         text = f"What is d{label} = ∂loss/∂{label}?"
         why = (f"{label} is added once into every output of filter {o}, with local derivative 1: "
                f"d{label} = Σ dY over its {len(ys)} outputs = {' + '.join(terms)} = {fmt(grad)}; {self._focus(b)}")
-        return Question("bias-grad", text, grad, fmt(grad), why)
+        return Question("bias-grad", text, grad, _number_key(grad), why)
 
     def _push(self):
         taps, walk = self.taps, self.walk
@@ -342,7 +357,7 @@ class _Asker:
         why = (f"grad · local = {fmt(step.grad)} · {factor(target.local)} = {fmt(amount)}: the local derivative of "
                f"a product with respect to one factor is the other factor, here {self._label(other)} = "
                f"{fmt(target.local)}; the HTML stepper shows it at #step={k} (convgraph html)")
-        return Question("push", text, amount, fmt(amount), why)
+        return Question("push", text, amount, _number_key(amount), why)
 
     def _weight_reach(self):
         rec, taps = self.rec, self.taps
@@ -444,11 +459,11 @@ def problem_lines(trace):
 
     rec = trace.conv
     lines = [trace.describe()]  # with its stride, padding, dilation and groups where they are not 1 and 0
-    seed = trace.walk().dY
+    reaching = trace.walk().final[np.asarray(rec.y.nodes)]  # ∂loss/∂y: the seed, or what later ops send back
     arrays = [(rec.x.name, rec.x.data), (rec.w.name, rec.w.data)]
     if rec.b is not None:
         arrays.append((rec.b.name, np.asarray(rec.b.data).reshape(1, -1)))
-    arrays.append(("dY", np.asarray(seed, dtype=float).reshape(rec.y.shape)))
+    arrays.append(("dY", np.asarray(reaching, dtype=float).reshape(rec.y.shape)))
     for name, data in arrays:
         data = np.asarray(data, dtype=float)
         for lead in np.ndindex(*data.shape[:-2]) if data.ndim > 2 else [()]:

@@ -137,6 +137,27 @@ def test_questions_about_a_trace_of_ones_own_cover_the_zero_cases(side, options)
     check_answers(trace, questions)
 
 
+def test_a_network_is_asked_about_its_convolution_with_the_gradient_that_reaches_it():
+    rec = cg.Recorder()
+    rng = np.random.default_rng(0)
+    xt, wt = rec.input(rng.integers(-2, 3, (4, 4)).astype(float)), rec.weight(rng.integers(-2, 3, (2, 2)).astype(float))
+    net = rec.trace(cg.mse_loss(cg.relu(cg.conv2d(xt, wt)), np.zeros((3, 3))))
+    grads = net.backward()
+    questions = cg.quiz(net, count=20, seed=2)
+    assert all(q.check(q.key) for q in questions)
+    for q in questions:
+        if q.kind == "weight-grad":  # 1.78 for 16/9: three significant digits are right, the key passes
+            idx = tuple(int(i) for i in q.text.split("∂loss/∂w[")[1].split("]")[0].split(","))
+            assert q.answer == pytest.approx(grads.w[idx])
+    from convgraph.renderers.numbers import fmt
+
+    lines = practice.problem_lines(net)
+    reaching = net.walk().final[np.asarray(net.conv.y.nodes)]  # ∂loss/∂y through relu and the loss
+    at = next(k for k, line in enumerate(lines) if line.strip() == "dY")
+    assert " ".join(lines[at + 1:at + 4]).split() == [fmt(v) for v in reaching.ravel()]
+    assert not np.allclose(reaching, 1.0)  # not the loss's own seed
+
+
 def test_an_explanation_lists_the_terms_and_names_the_focus_view():
     from convgraph.lessons import LESSON
 
@@ -150,6 +171,8 @@ def test_answers_are_read_with_a_tolerance_and_junk_is_not_an_answer():
     number = practice.Question("forward", "?", 108.0, "108", "")
     assert number.check("108") and number.check(" 108.0 ") and number.check("108.05") and not number.check("109")
     assert practice.Question("forward", "?", 1 / 9, "0.111", "").check("1/9")
+    third = practice.Question("forward", "?", 16 / 9, "1.78", "")
+    assert third.check("1.78") and not third.check("1.8")  # three significant digits, not two
     assert practice.Question("forward", "?", -3.0, "-3", "").check("−3")  # a typographic minus
     for junk in ("", "banana", "1,2", "--"):
         assert not number.check(junk)

@@ -280,7 +280,7 @@ def render_html(trace, path, *, dY=None, digits=2, title=None, node_budget=style
         Refuse bigger traces (default 200,000: about 30 MB of page).
     quiz : bool
         Practice mode: every cell of dW, dX (and db) is a box the student types into, and in forward
-        mode every cell of y; the page checks each value (within a thousandth), marks the cell right
+        mode every cell of y; the page checks each value (within half a percent), marks the cell right
         or wrong, and after a wrong one lists the contributions that make it (the focus list). The
         numbers that would give the answers away (the graph's ∂ labels and running sums of those
         elements) stay hidden until the cell is answered; a score, and a button that reveals all.
