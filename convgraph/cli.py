@@ -211,6 +211,12 @@ def _build(args):
     return trace, _seed_gradient(args, trace, rng)
 
 
+def _conv_given(args):
+    """Whether any conv option describes a convolution of the user's own (else the command's default)."""
+    return any(getattr(args, a) is not None for a in ("input", "kernel", "x_file", "w_file", "bias")) or any(
+        getattr(args, a) != d for a, d in (("stride", 1), ("padding", 0), ("dilation", 1), ("groups", 1), ("dy", "ones")))
+
+
 def _which(args, message):
     """Prefix a tracer message with the option it came from."""
     for option, given, name in (("--input", args.input or args.x_file, "x"), ("--kernel", args.kernel or args.w_file, "w"),
@@ -275,9 +281,7 @@ def _quiz_problem(args):
     is given, else about the random problem of --level and --seed. Returns (trace, questions)."""
     from .practice import problem_trace, quiz
 
-    own = any(getattr(args, name) is not None for name in ("input", "kernel", "x_file", "w_file", "bias")) or (
-        args.stride != 1 or args.padding != 0 or args.dilation != 1 or args.groups != 1 or args.dy != "ones")
-    if own:
+    if _conv_given(args):
         trace, dY = _build(args)
         trace.backward(dY)
     else:
@@ -485,9 +489,7 @@ def cmd_demo(args):
     from .kit import lecture_kit
 
     out = Path(args.out)
-    given = any(getattr(args, a) is not None for a in ("input", "kernel", "x_file", "w_file", "bias")) or any(
-        getattr(args, a) != d for a, d in (("stride", 1), ("padding", 0), ("dilation", 1), ("groups", 1), ("dy", "ones")))
-    trace, dY = _build(args) if given else (None, None)
+    trace, dY = _build(args) if _conv_given(args) else (None, None)
     written = _call(lecture_kit, out, trace=trace, dY=dY, progress=not args.quiet, overwrite=args.overwrite,
                     jobs=args.jobs)
     print(f"wrote the lecture kit ({len(written)} files) to {out}/; open first: {out / 'index.md'} (what each file "

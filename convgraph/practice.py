@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .renderers.numbers import factor, fmt
+from .tracer.params import shape_text
 
 __all__ = ["Question", "quiz", "problem", "problem_trace", "problem_lines", "run_quiz", "worksheet", "LEVELS",
            "KINDS"]
@@ -268,9 +269,9 @@ class _Asker:
         if kind == "shape":
             return spec.stride != (1, 1) or spec.dilation != (1, 1) or any(spec.padding)
         if kind == "unread-input":
-            return bool(self._unread())
+            return bool(self._never_read(self.rec.x, self.taps.x))
         if kind == "padding-tap":
-            return bool(self._padding_taps())
+            return bool(self._never_read(self.rec.w, self.taps.w))
         return True
 
     def ask(self, kind):
@@ -388,38 +389,32 @@ class _Asker:
                                       (spec.W, spec.KW, spec.stride[1], spec.dilation[1], spec.padding[2],
                                        spec.padding[3], spec.OW)):
             parts.append(f"⌊({n} + {p0 + p1} − {d}·({k} − 1) − 1) / {s}⌋ + 1 = {o}")
-        text = (f"What is the shape of y? (x is {'×'.join(map(str, spec.x_shape))}, w is "
-                f"{'×'.join(map(str, spec.w_shape))}, stride {_pair(spec.stride)}, padding {_pad(spec.padding)}, "
-                f"dilation {_pair(spec.dilation)})")
+        text = (f"What is the shape of y? (x is {shape_text(spec.x_shape)}, w is {shape_text(spec.w_shape)}, "
+                f"{', '.join(spec.options(every=True)[:3])})")
         why = (f"each side: ⌊(size + padding − dilation·(kernel − 1) − 1) / stride⌋ + 1: {'; '.join(parts)}; "
                f"convgraph trace with the same options prints y")
         return Question("shape", text, shape, "x".join(map(str, shape)), why)
 
-    def _unread(self):
-        read = set(self.taps.x.tolist())
-        return frozenset(self._index(int(n)) for n in np.asarray(self.rec.x.nodes).ravel() if int(n) not in read)
+    def _never_read(self, tensor, read):
+        """The cells of ``tensor`` that no multiply reads (``read``: the nodes the taps read)."""
+        read = set(read.tolist())
+        return frozenset(self._index(int(n)) for n in np.asarray(tensor.nodes).ravel() if int(n) not in read)
+
+    def _zero_case(self, kind, tensor, read, text, how):
+        """A question whose answer is the cells of ``tensor`` that no multiply reads."""
+        cells = self._never_read(tensor, read)
+        view = f"; {self._focus(int(tensor.nodes[min(cells)]))} (no multiply reads it)" if cells else ""
+        return Question(kind, text, cells, _cells_key(cells), f"{how}: {_cells_text(cells, tensor.name)}{view}")
 
     def _unread_input(self):
-        cells = self._unread()
-        text = "Which input cells does no output read (their gradient is 0 whatever dY is)?"
-        first = self.rec.x.nodes[min(cells)] if cells else None
-        view = f"; {self._focus(int(first))} (no multiply reads it)" if first is not None else ""
-        return Question("unread-input", text, cells, _cells_key(cells),
-                        f"with stride {_pair(self.rec.spec.stride)} the window skips them: "
-                        f"{_cells_text(cells, self.rec.x.name)}{view}")
-
-    def _padding_taps(self):
-        used = set(self.taps.w.tolist())
-        return frozenset(self._index(int(n)) for n in np.asarray(self.rec.w.nodes).ravel() if int(n) not in used)
+        return self._zero_case("unread-input", self.rec.x, self.taps.x,
+                               "Which input cells does no output read (their gradient is 0 whatever dY is)?",
+                               f"with {self.rec.spec.options(every=True)[0]} the window skips them")
 
     def _padding_tap(self):
-        cells = self._padding_taps()
-        text = "Which weight taps only ever see padding (their gradient is 0 whatever dY is)?"
-        first = self.rec.w.nodes[min(cells)] if cells else None
-        view = f"; {self._focus(int(first))} (no multiply reads it)" if first is not None else ""
-        return Question("padding-tap", text, cells, _cells_key(cells),
-                        f"at every position these taps fall on the zero padding: "
-                        f"{_cells_text(cells, self.rec.w.name)}{view}")
+        return self._zero_case("padding-tap", self.rec.w, self.taps.w,
+                               "Which weight taps only ever see padding (their gradient is 0 whatever dY is)?",
+                               "at every position these taps fall on the zero padding")
 
 
 def _d(label):
@@ -437,12 +432,6 @@ def _cells_text(cells, name):
     return ", ".join(f"{name}[{','.join(map(str, c))}]" for c in sorted(cells)) or "none"
 
 
-def _pair(p):
-    return str(p[0]) if p[0] == p[1] else f"{p[0]},{p[1]}"
-
-
-def _pad(p):
-    return str(p[0]) if len(set(p)) == 1 else ",".join(map(str, p))
 
 
 # ---- the problem, the session, the worksheet ------------------------------------------------------

@@ -165,7 +165,6 @@ class _Letterbox:
         self.inner, (self.width, self.height) = renderer, size
         self.size = (self.height, self.width)
         self.background = tuple(int(v) for v in np.round(np.array(style.to_rgba(style.BACKGROUND)[:3]) * 255))
-        self._blank = None
 
     def render(self, frame):
         return self._place(self.inner.render(frame))
@@ -176,14 +175,7 @@ class _Letterbox:
     def _place(self, pixels):
         if pixels.shape[:2] == self.size:  # drawn at the slide's size already
             return pixels
-        h, w, c = min(pixels.shape[0], self.height), min(pixels.shape[1], self.width), pixels.shape[2]
-        if self._blank is None or self._blank.shape[2] != c:
-            self._blank = np.empty((self.height, self.width, c), np.uint8)
-            self._blank[...] = np.round(np.array(style.to_rgba(style.BACKGROUND)[:c]) * 255).astype(np.uint8)
-        out = self._blank.copy()
-        top, left = (self.height - h) // 2, (self.width - w) // 2
-        out[top:top + h, left:left + w] = pixels[:h, :w]
-        return out
+        return encoding.on_screen(pixels, (self.width, self.height, self.background))[0]  # the encoder's letterbox
 
     def palette_colors(self):
         return self.inner.palette_colors()

@@ -16,8 +16,9 @@ import numpy as np
 
 from .. import style
 from ..files import FRAME_NAME, into_place, output_path
+from .lettering import rgba_to_rgb
 
-__all__ = ["FORMATS", "output_format", "check_fps", "write_frames", "shared_palette", "palette_colors"]
+__all__ = ["FORMATS", "output_format", "check_fps", "write_frames", "shared_palette", "palette_colors", "on_screen"]
 
 log = logging.getLogger(__name__)
 
@@ -171,25 +172,21 @@ def _keys(pixels):
     return p[:, 0] | (p[:, 1] << 8) | (p[:, 2] << 16)
 
 
-def _differs(a, b):
-    """(H, W) bool: where two frames' pixels differ."""
-    if a.shape[2] == 4:
-        return np.ascontiguousarray(a).view("<u4")[..., 0] != np.ascontiguousarray(b).view("<u4")[..., 0]
-    return (a != b).any(axis=2)
-
-
-def _changed_box(rgb, prev):
-    """(left, top, right, bottom) around the pixels where ``rgb`` differs from ``prev`` (one pixel when
-    none do: GIF needs something to draw). Rows are compared as flat bytes, which is fast."""
-    h, w, c = rgb.shape
-    if c == 4 and rgb.flags.c_contiguous and prev.flags.c_contiguous:  # one 32-bit word per pixel
-        rgb, prev, c = rgb.view("<u4"), prev.view("<u4"), 1
-    diff = rgb.reshape(h, -1) != prev.reshape(h, -1)  # (H, W·channels)
+def _changes(rgb, prev):
+    """Where ``rgb`` differs from ``prev``: the box (left, top, right, bottom) around the pixels that
+    changed (one pixel when none did: GIF needs something to draw) and, inside it, the (h, w) mask of
+    those pixels; the frames are compared once. RGBA compares one 32-bit word per pixel."""
+    if rgb.shape[2] == 4:
+        diff = np.ascontiguousarray(rgb).view("<u4")[..., 0] != np.ascontiguousarray(prev).view("<u4")[..., 0]
+    else:
+        diff = (rgb != prev).any(axis=2)  # (H, W)
     rows = np.flatnonzero(diff.any(axis=1))
     if not rows.size:
-        return 0, 0, 1, 1
-    cols = np.flatnonzero(diff[rows[0]:rows[-1] + 1].any(axis=0)) // c
-    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+        return (0, 0, 1, 1), diff[:1, :1]
+    top, bottom = int(rows[0]), int(rows[-1]) + 1
+    cols = np.flatnonzero(diff[top:bottom].any(axis=0))
+    left, right = int(cols[0]), int(cols[-1]) + 1
+    return (left, top, right, bottom), diff[top:bottom, left:right]
 
 
 def _write_unchanged(f, ms, palette):
@@ -202,8 +199,9 @@ def _write_unchanged(f, ms, palette):
         f.write(chunk)
 
 
-def _on_screen(rgb, screen):
-    """``rgb`` centred on a ``screen`` = (width, height, background RGB) frame; and its (left, top)."""
+def on_screen(rgb, screen):
+    """``rgb`` centred on a ``screen`` = (width, height, background RGB) frame; and its (left, top).
+    The one letterbox: a GIF's first frame, every MP4 and PNG frame, and a slide-size renderer's."""
     width, height, background = screen
     h, w, c = rgb.shape
     if w > width or h > height:
@@ -235,7 +233,7 @@ def _write_gif(timed, tmp, palette, screen=None):
             if prev is None:
                 full = rgb
                 if screen is not None:
-                    full, dx, dy = _on_screen(rgb, screen)
+                    full, dx, dy = on_screen(rgb, screen)
                 part = mapper(full)
                 prev = np.array(part)  # (H, W) palette indices, kept up to date
                 header, _ = GifImagePlugin.getheader(part, info={"loop": 0, "optimize": False, "duration": ms})
@@ -244,10 +242,9 @@ def _write_gif(timed, tmp, palette, screen=None):
             elif rgb.shape != last.shape:
                 raise ValueError(f"every frame must have the same size; got {rgb.shape} after {last.shape}")
             else:
-                left, top, right, bottom = _changed_box(rgb, last)
+                (left, top, right, bottom), moved = _changes(rgb, last)
                 # Inside the rectangle only the pixels that changed are mapped; the rest, and any whose
                 # palette index stays the same, are transparent: they compress to nearly nothing.
-                moved = _differs(rgb[top:bottom, left:right], last[top:bottom, left:right])
                 old = prev[top + dy:bottom + dy, left + dx:right + dx]
                 idx = mapper.lookup(_keys(rgb[top:bottom, left:right][moved]))
                 out = np.full(old.shape, _KEEP, np.uint8)
@@ -268,7 +265,7 @@ def _write_gif(timed, tmp, palette, screen=None):
 def _rgb(frame):
     """(H, W, 3) of a frame that may carry an alpha channel."""
     frame = np.asarray(frame, dtype=np.uint8)
-    return frame if frame.shape[2] == 3 else np.ascontiguousarray(frame[..., :3])
+    return frame if frame.shape[2] == 3 else rgba_to_rgb(frame)
 
 
 def _write_mp4(frames, tmp, fps):
@@ -370,12 +367,12 @@ def write_frames(frames, path, *, seconds, fps=None, total=None, palette=None, p
             _write_gif(_timed(frames, seconds, fps), tmp, palette, screen)
         elif fmt == "mp4":
             if screen is not None:
-                frames = (_on_screen(np.asarray(rgb, dtype=np.uint8), screen)[0] for rgb in frames)
+                frames = (on_screen(np.asarray(rgb, dtype=np.uint8), screen)[0] for rgb in frames)
             rate = 15.0 if fps is None else fps
             _write_mp4((_rgb(rgb) for rgb, _ in _timed(frames, seconds, rate)), tmp, rate)
         else:
             if screen is not None:
-                frames = (_on_screen(np.asarray(rgb, dtype=np.uint8), screen)[0] for rgb in frames)
+                frames = (on_screen(np.asarray(rgb, dtype=np.uint8), screen)[0] for rgb in frames)
             _write_pngs((_rgb(rgb) for rgb in frames), tmp)
     log.info("wrote %s", path)
     return path

@@ -15,7 +15,7 @@ from .. import style
 _WORDS = 20_000  # word bitmaps kept (small: a number, a symbol)
 _LINES = 64  # whole-line bitmaps kept (big: a line is as wide as the frame)
 
-__all__ = ["Glyphs", "fit_text", "fit_dpi", "stamp_line", "stamp_alpha", "canvas_rgb", "canvas_rgba", "rgba_to_rgb"]
+__all__ = ["Glyphs", "fit_text", "fit_dpi", "stamp_line", "stamp_alpha", "canvas_rgba", "rgba_to_rgb"]
 
 
 def fit_text(glyphs, texts, avail_px, pt):
@@ -124,12 +124,6 @@ def stamp_alpha(rgb, alpha, cx, cy, ink):
     region = rgb[y0:y0 + h, x0:x0 + w].astype(np.float32)
     a = alpha[..., None]
     rgb[y0:y0 + h, x0:x0 + w] = (region * (1.0 - a) + ink * a + 0.5).astype(np.uint8)
-
-
-def canvas_rgb(canvas):
-    """The pixels of a drawn Agg ``canvas`` as a writable (H, W, 3) uint8 array (Pillow drops the
-    alpha channel about twice as fast as a strided numpy copy)."""
-    return rgba_to_rgb(canvas_rgba(canvas))
 
 
 def canvas_rgba(canvas):
