@@ -210,12 +210,17 @@ def _make_one(k, path):
 def _preload():
     """Import and warm up what every renderer needs (matplotlib, its fonts, Pillow, the scene modules)
     once, before forking, so that no worker pays for it again."""
+    import graphviz  # noqa: F401
+    import matplotlib.colorbar  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+    import matplotlib.patheffects  # noqa: F401
     from matplotlib import font_manager
     from matplotlib.backends import backend_agg  # noqa: F401
-    from PIL import Image, PngImagePlugin  # noqa: F401
+    from PIL import GifImagePlugin, Image, PngImagePlugin  # noqa: F401
 
-    from .renderers import style
+    from .renderers import diagrams, style  # noqa: F401
     from .renderers.animations import clip, graph_scene, grid_frames, grid_scenes  # noqa: F401
+    from .renderers.steppers import html, text  # noqa: F401
 
     for family in (style.FONT, style.MONO_FONT):
         font_manager.findfont(family)

@@ -137,8 +137,9 @@ class _ExactMapper:
         self.flat = flat
         self.table = np.array(flat, dtype=np.int32).reshape(-1, 3)[:_KEEP]  # (255, 3): 255 is "unchanged"
         self.n = len(self.table)
-        self.lut = np.zeros(1 << 24, dtype=np.uint8)
-        self.known = np.zeros(1 << 24, dtype=bool)
+        self.lut = np.full(1 << 24, _KEEP, dtype=np.uint8)  # _KEEP: not matched yet (no colour maps to it)
+        own, first = np.unique(_keys(self.table.astype(np.uint8)), return_index=True)
+        self.lut[own] = first  # each palette colour is its own nearest (a repeated one: its first entry, as argmin)
 
     def __call__(self, rgb):
         """``rgb``: (H, W, 3) or (H, W, 4) uint8 (alpha ignored); an "L" image of palette indices."""
@@ -152,16 +153,17 @@ class _ExactMapper:
 
     def lookup(self, keys):
         """Palette indices of colour ``keys`` (see :func:`_keys`), matching each new colour once."""
-        seen = self.known[keys]
-        if not seen.all():  # most frames bring no new colour
-            new = np.unique(keys[~seen])
+        idx = self.lut[keys]
+        missed = idx == _KEEP
+        if missed.any():  # most frames bring no new colour
+            new = np.unique(keys[missed])
             cols = np.stack([new & 255, (new >> 8) & 255, (new >> 16) & 255], axis=1).astype(np.int32)  # (k, 3)
             for start in range(0, len(cols), 4096):
                 part = cols[start:start + 4096]
                 d = ((part[:, None, :] - self.table[None, :, :]) ** 2).sum(axis=2)  # (k, 255)
                 self.lut[new[start:start + 4096]] = d.argmin(axis=1).astype(np.uint8)
-            self.known[new] = True
-        return self.lut[keys]
+            idx[missed] = self.lut[keys[missed]]
+        return idx
 
 
 def _keys(pixels):
@@ -174,29 +176,27 @@ def _keys(pixels):
 
 def _changes(rgb, prev):
     """Where ``rgb`` differs from ``prev``: the box (left, top, right, bottom) around the pixels that
-    changed (one pixel when none did: GIF needs something to draw) and, inside it, the (h, w) mask of
-    those pixels; the frames are compared once. RGBA compares one 32-bit word per pixel."""
+    changed (one pixel when none did: GIF needs something to draw) and the (rows, cols) of those
+    pixels inside it; the frames are compared once. RGBA compares one 32-bit word per pixel."""
     if rgb.shape[2] == 4:
         diff = np.ascontiguousarray(rgb).view("<u4")[..., 0] != np.ascontiguousarray(prev).view("<u4")[..., 0]
     else:
         diff = (rgb != prev).any(axis=2)  # (H, W)
-    rows = np.flatnonzero(diff.any(axis=1))
-    if not rows.size:
-        return (0, 0, 1, 1), diff[:1, :1]
-    top, bottom = int(rows[0]), int(rows[-1]) + 1
-    cols = np.flatnonzero(diff[top:bottom].any(axis=0))
-    left, right = int(cols[0]), int(cols[-1]) + 1
-    return (left, top, right, bottom), diff[top:bottom, left:right]
+    at = np.flatnonzero(diff)  # few: a frame changes a small part of the picture
+    if not at.size:
+        return (0, 0, 1, 1), (at, at)
+    rows, cols = np.divmod(at, diff.shape[1])
+    top, bottom, left, right = int(rows[0]), int(rows[-1]) + 1, int(cols.min()), int(cols.max()) + 1
+    return (left, top, right, bottom), (rows - top, cols - left)
 
 
-def _write_unchanged(f, ms, palette):
-    """A GIF frame that changes nothing and lasts ``ms``: one transparent pixel."""
+def _unchanged(ms, palette):
+    """The bytes of a GIF frame that changes nothing and lasts ``ms``: one transparent pixel."""
     from PIL import GifImagePlugin, Image
 
     part = Image.new("P", (1, 1), _KEEP)
     part.putpalette(palette.getpalette())
-    for chunk in GifImagePlugin.getdata(part, offset=(0, 0), duration=ms, disposal=1, transparency=_KEEP):
-        f.write(chunk)
+    return b"".join(GifImagePlugin.getdata(part, offset=(0, 0), duration=ms, disposal=1, transparency=_KEEP))
 
 
 def on_screen(rgb, screen):
@@ -224,10 +224,13 @@ def _write_gif(timed, tmp, palette, screen=None):
     mapper = _ExactMapper(palette)
     prev = last = None  # the previous frame's palette indices (on the screen), and its RGB array
     dx = dy = 0  # where the frames sit on the screen
+    repeats = {}  # milliseconds: the bytes of a repeated frame lasting that long
     with open(tmp, "wb") as f:
         for k, (rgb, ms) in enumerate(timed):
             if rgb is last:  # a frame repeated for a fixed frame rate: one unchanged pixel, nothing to map
-                _write_unchanged(f, ms, palette)
+                if ms not in repeats:
+                    repeats[ms] = _unchanged(ms, palette)
+                f.write(repeats[ms])
                 continue
             rgb = np.asarray(rgb, dtype=np.uint8)
             if prev is None:
@@ -242,14 +245,15 @@ def _write_gif(timed, tmp, palette, screen=None):
             elif rgb.shape != last.shape:
                 raise ValueError(f"every frame must have the same size; got {rgb.shape} after {last.shape}")
             else:
-                (left, top, right, bottom), moved = _changes(rgb, last)
+                (left, top, right, bottom), (rows, cols) = _changes(rgb, last)
                 # Inside the rectangle only the pixels that changed are mapped; the rest, and any whose
-                # palette index stays the same, are transparent: they compress to nearly nothing.
-                old = prev[top + dy:bottom + dy, left + dx:right + dx]
-                idx = mapper.lookup(_keys(rgb[top:bottom, left:right][moved]))
-                out = np.full(old.shape, _KEEP, np.uint8)
-                out[moved] = np.where(idx == old[moved], _KEEP, idx)
-                old[moved] = idx
+                # palette index stays the same, are transparent: they compress to nearly nothing. The
+                # changed pixels are few: they are addressed by position, not by a mask of the rectangle.
+                idx = mapper.lookup(_keys(rgb[rows + top, cols + left]))
+                old = prev[rows + (top + dy), cols + (left + dx)]
+                out = np.full((bottom - top, right - left), _KEEP, np.uint8)
+                out[rows, cols] = np.where(idx == old, _KEEP, idx)
+                prev[rows + (top + dy), cols + (left + dx)] = idx
                 part = Image.fromarray(out, "P")
                 part.putpalette(palette.getpalette())
                 offset = (left + dx, top + dy)

