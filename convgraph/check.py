@@ -1,4 +1,5 @@
-"""Cross-checking a traced convolution's forward value and gradients against numpy and PyTorch."""
+"""Cross-checking a traced convolution's forward value and gradients against numpy and PyTorch: conv2d,
+conv1d and conv_transpose2d, each against its own reference and its own PyTorch function."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .tracer import conv2d_backward, conv2d_forward
+from . import tracer as _tracer
 
 __all__ = ["Comparison", "CheckReport", "check_gradients", "TORCH_VERSION", "TORCH_HINT"]
 
@@ -64,21 +65,62 @@ class CheckReport:
         return out
 
 
-def _nchw(trace):
+def _inputs(trace):
+    """The spec and x, w, b in PyTorch's batched shapes; x padded here (and the references told
+    padding 0) for conv2d and conv1d, so asymmetric 'same' padding needs nothing from either."""
     conv = trace.conv
     if conv is None:
         raise ValueError("trace holds no convolution to check; use trace_conv2d or conv2d on a Recorder")
     s = conv.spec
-    x, w, b = conv.values4("x"), conv.values4("w"), conv.values4("b")  # (N, C, H, W), (O, C/groups, KH, KW), (O,)
+    x, w, b = conv.values4("x"), conv.values4("w"), conv.values4("b")
+    if s.transposed:
+        return s, x, w, b
     pt, pb, pl, pr = s.padding
-    # Padding applied here, so asymmetric ('same' with an even kernel) needs nothing from either reference.
     xp = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)))
+    if s.dims == 1:
+        return s, xp[:, :, 0, :], w[:, :, 0, :], b
     return s, xp, w, b
 
 
+def _options(s):
+    """The options of the reference call: one number per axis for conv1d, the padding applied already
+    except for a transposed convolution."""
+    if s.dims == 1:
+        return dict(stride=s.stride[1], dilation=s.dilation[1], groups=s.groups, padding=0)
+    if s.transposed:
+        return dict(stride=s.stride, dilation=s.dilation, groups=s.groups, padding=(s.padding[0], s.padding[2]),
+                    output_padding=s.output_padding)
+    return dict(stride=s.stride, dilation=s.dilation, groups=s.groups, padding=0)
+
+
 def _crop(s, dXp):
+    """dX without the padding x was given here (a transposed convolution's dX is x's shape already)."""
+    if s.transposed:
+        return dXp
     pt, _, pl, _ = s.padding
-    return dXp[:, :, pt:pt + s.H, pl:pl + s.W]
+    return dXp[..., pt:pt + s.H, pl:pl + s.W] if s.dims == 2 else dXp[..., pl:pl + s.W]
+
+
+def _numpy_refs(s, x, w, b, dY):
+    forward = getattr(_tracer, f"{s.op}_forward")
+    backward = getattr(_tracer, f"{s.op}_backward")
+    with np.errstate(all="ignore"):  # the graph refused non-finite values already; no warnings on screen
+        y = forward(x, w, b=b, **_options(s))
+        dW, dXp = backward(x, w, dY, **_options(s))
+    return {"y": y, "dW": dW, "dX": _crop(s, dXp), "db": dY.sum(axis=tuple(k for k in range(dY.ndim) if k != 1))}
+
+
+def _torch_refs(torch, s, x, w, b, dY):
+    call = getattr(torch.nn.functional, s.op)
+    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    wt = torch.tensor(w, dtype=torch.float64, requires_grad=True)
+    bt = None if b is None else torch.tensor(b, dtype=torch.float64, requires_grad=True)
+    yt = call(xt, wt, bt, **_options(s))
+    yt.backward(torch.tensor(dY, dtype=torch.float64))
+    refs = {"y": yt.detach().numpy(), "dW": wt.grad.numpy(), "dX": _crop(s, xt.grad.numpy())}
+    if bt is not None:
+        refs["db"] = bt.grad.numpy()
+    return refs
 
 
 def check_gradients(trace, dY=None, *, use_torch=None, rtol=1e-9):
@@ -90,7 +132,8 @@ def check_gradients(trace, dY=None, *, use_torch=None, rtol=1e-9):
     Parameters
     ----------
     trace : Trace
-        From :func:`convgraph.trace_conv2d`.
+        From :func:`convgraph.trace_conv2d`, :func:`~convgraph.trace_conv1d` or
+        :func:`~convgraph.trace_conv_transpose2d`.
     dY : array, optional
         Seed gradient shaped like y (default ones).
     use_torch : bool or None
@@ -116,23 +159,18 @@ def check_gradients(trace, dY=None, *, use_torch=None, rtol=1e-9):
     """
     if isinstance(rtol, bool) or not isinstance(rtol, (int, float)) or not 0 <= rtol < float("inf"):
         raise ValueError(f"rtol must be a finite number at least 0, got {rtol!r}")
-    s, xp, w, b = _nchw(trace)
+    s, x, w, b = _inputs(trace)
     if trace.output is not trace.conv.y:
         raise ValueError("check_gradients compares a single convolution; this trace's output is "
                          f"{trace.output.name!r}, not the convolution's y")
     grads = trace.backward(dY)
-    dY4 = np.asarray(trace.dY).reshape(s.N, s.O, s.OH, s.OW)  # (N, O, OH, OW)
-    ours = {"y": trace.y.reshape(s.N, s.O, s.OH, s.OW), "dW": grads.w.reshape(w.shape),
-            "dX": grads.x.reshape(s.N, s.C, s.H, s.W)}
+    y_shape = (s.N, s.O, s.OW) if s.dims == 1 else (s.N, s.O, s.OH, s.OW)
+    dY_b = np.asarray(trace.dY).reshape(y_shape)  # batched, as PyTorch takes it
+    ours = {"y": trace.y.reshape(y_shape), "dW": grads.w.reshape(w.shape),
+            "dX": grads.x.reshape(s.N, s.C, *((s.W,) if s.dims == 1 else (s.H, s.W)))}
     if b is not None:
         ours["db"] = grads.b.reshape(s.O)
-
-    kw = dict(stride=s.stride, dilation=s.dilation, groups=s.groups)
-    refs = {}
-    with np.errstate(all="ignore"):  # the graph refused non-finite values already; no warnings on screen
-        y = conv2d_forward(xp, w, b=b, padding=0, **kw)
-        dW, dXp = conv2d_backward(xp, w, dY4, padding=0, **kw)
-    refs["numpy"] = {"y": y, "dW": dW, "dX": _crop(s, dXp), "db": dY4.sum(axis=(0, 2, 3))}
+    refs = {"numpy": _numpy_refs(s, x, w, b, dY_b)}
 
     skipped = []
     torch = None
@@ -144,15 +182,7 @@ def check_gradients(trace, dY=None, *, use_torch=None, rtol=1e-9):
                 raise ImportError(f"checking against PyTorch needs it installed: {TORCH_HINT}") from e
             skipped.append(f"PyTorch not installed: {TORCH_HINT}")
     if torch is not None:
-        F = torch.nn.functional
-        xt = torch.tensor(xp, dtype=torch.float64, requires_grad=True)
-        wt = torch.tensor(w, dtype=torch.float64, requires_grad=True)
-        bt = None if b is None else torch.tensor(b, dtype=torch.float64, requires_grad=True)
-        yt = F.conv2d(xt, wt, bt, stride=s.stride, padding=0, dilation=s.dilation, groups=s.groups)
-        yt.backward(torch.tensor(dY4, dtype=torch.float64))
-        refs["torch"] = {"y": yt.detach().numpy(), "dW": wt.grad.numpy(), "dX": _crop(s, xt.grad.numpy())}
-        if bt is not None:
-            refs["torch"]["db"] = bt.grad.numpy()
+        refs["torch"] = _torch_refs(torch, s, x, w, b, dY_b)
 
     comparisons = []
     for ref_name, ref in refs.items():

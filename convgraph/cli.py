@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 from .renderers.animations.catalog import SCENE_TABLE, SCENES
+from .tracer.params import OPS
 
 __all__ = ["main"]
 
@@ -118,8 +119,14 @@ def _conv_options():
     g.add_argument("--w-file", type=Path, metavar="FILE", help=argparse.SUPPRESS)  # the same as --kernel FILE
     g.add_argument("--bias", nargs="?", const="random", metavar="B",
                    help="add a bias: random (no value), one number, a comma list, or a file")
+    g.add_argument("--op", choices=OPS, default="conv2d",
+                   help="the operation (default conv2d); conv1d takes X as L or CxL (rows: one signal) and W as "
+                        "K or OxC/groupsxK, conv_transpose2d W as CxO/groupsxKHxKW; without X and W each shows its "
+                        "own example (conv1d: the signal, conv_transpose2d: the 2x2 to 4x4 upsampling)")
     g.add_argument("--stride", type=_pair, default=1, metavar="S", help="N or N,M (default 1)")
     g.add_argument("--padding", type=_padding, default=0, metavar="P", help="N, N,M, same or valid (default 0)")
+    g.add_argument("--output-padding", type=_pair, default=0, metavar="P",
+                   help="conv_transpose2d only: N or N,M rows and columns added at the bottom and right (default 0)")
     g.add_argument("--dilation", type=_pair, default=1, metavar="D", help="N or N,M (default 1)")
     g.add_argument("--groups", type=_count(1), default=1, metavar="G", help="(default 1)")
     g.add_argument("--dy", type=_dy, default="ones", metavar="DY",
@@ -151,7 +158,10 @@ def _bias(args, w, rng, np):
 
     if args.bias is None:
         return None
-    O = w.shape[0] if w.ndim == 4 else 1
+    if args.op == "conv_transpose2d":
+        O = w.shape[1] * args.groups if w.ndim == 4 else 1
+    else:
+        O = w.shape[0] if w.ndim == (3 if args.op == "conv1d" else 4) else 1
     if args.bias == "random":
         return rng.standard_normal((O,)).round(1) + 0.0
     if Path(args.bias).suffix.lower() in (".npy", ".csv", ".txt"):
@@ -188,33 +198,59 @@ def _build(args):
 
     import convgraph as cg
 
-    from .lessons import LESSON
+    from .lessons import default_for
 
     rng = np.random.default_rng(args.seed)
-    x = _array(args, "x", rng)
-    w = _array(args, "w", rng)
+    x, w = _array(args, "x", rng), _array(args, "w", rng)
+    if args.op == "conv1d":  # one row of numbers is one signal (or one kernel)
+        x, w = (a[0] if a is not None and a.ndim == 2 and a.shape[0] == 1 else a for a in (x, w))
+    example = default_for(args.op)
+    options = _options(args)
+    if x is None and w is None and not _options_given(args):
+        options = dict(example.options)  # the example as it is meant: the upsampling with its stride
     if x is None:
-        x = LESSON.x
-    if w is None and x.ndim < 3:  # the lesson's kernel (and the tracer's message for a 1-D x)
-        w = LESSON.w
-    elif w is None:  # one 3x3 filter per group over every channel of the group
-        groups, C = args.groups, x.shape[-3]
-        if C % groups:
-            raise UsageError(f"--groups {groups} must divide the input's {C} channels")
-        w = rng.standard_normal((groups, C // groups, 3, 3)).round(1) + 0.0
+        x = example.x
+    if w is None:
+        w = _default_kernel(args, x, example, rng)
     b = _bias(args, w, rng, np)
     try:
-        trace = cg.trace_conv2d(x, w, b, stride=args.stride, padding=args.padding,
-                                dilation=args.dilation, groups=args.groups)
+        trace = getattr(cg, f"trace_{args.op}")(x, w, b, **options)
     except (ValueError, TypeError) as e:
         raise UsageError(_which(args, str(e))) from e
     return trace, _seed_gradient(args, trace, rng)
 
 
+def _options(args):
+    options = dict(stride=args.stride, padding=args.padding, dilation=args.dilation, groups=args.groups)
+    if args.op == "conv_transpose2d":
+        options["output_padding"] = args.output_padding
+    elif args.output_padding != 0:
+        raise UsageError("--output-padding is for --op conv_transpose2d only")
+    return options
+
+
+def _options_given(args):
+    return any(getattr(args, a) != d for a, d in (("stride", 1), ("padding", 0), ("dilation", 1), ("groups", 1),
+                                                   ("output_padding", 0)))
+
+
+def _default_kernel(args, x, example, rng):
+    """The example's kernel for a one-channel x; else one random 3-tap (3x3) filter per group over
+    every channel of its group."""
+    spatial = 1 if args.op == "conv1d" else 2
+    if x.ndim <= spatial:  # the example's kernel (and the tracer's message for an x of too few axes)
+        return example.w
+    groups, C = args.groups, x.shape[-spatial - 1]
+    if C % groups:
+        raise UsageError(f"--groups {groups} must divide the input's {C} channels")
+    shape = (C, 1) if args.op == "conv_transpose2d" else (groups, C // groups)
+    return rng.standard_normal(shape + (3,) * spatial).round(1) + 0.0
+
+
 def _conv_given(args):
     """Whether any conv option describes a convolution of the user's own (else the command's default)."""
     return any(getattr(args, a) is not None for a in ("input", "kernel", "x_file", "w_file", "bias")) or any(
-        getattr(args, a) != d for a, d in (("stride", 1), ("padding", 0), ("dilation", 1), ("groups", 1), ("dy", "ones")))
+        getattr(args, a) != d for a, d in (("op", "conv2d"), ("dy", "ones"))) or _options_given(args)
 
 
 def _which(args, message):

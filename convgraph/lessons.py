@@ -8,6 +8,10 @@ the tests all take them from here.
   default problem of the lecture kit (``convgraph demo``).
 - ``"seed-clip"``: the original lesson notebook's clip, an 8×8 input 0..63 and the 2×2 kernel
   [[1, -1], [2, 0]] (``anim_conv_backprop()``: one frame per output position).
+- ``"signal"``: conv1d of an 8-sample signal with a rise and a fall by the difference kernel
+  [1, 0, -1], padding 1: the simplest convolution to draw on a board (``--op conv1d``).
+- ``"upsample"``: conv_transpose2d of a 2×2 input by a 3×3 tent kernel, stride 2, padding 1, output
+  padding 1: a decoder's 2× upsampling, 2×2 to 4×4 (``--op conv_transpose2d``).
 
 >>> PROBLEMS["lesson"].trace().y.shape
 (3, 3)
@@ -19,9 +23,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .tracer import trace_conv2d
+from .tracer import trace_conv1d, trace_conv2d, trace_conv_transpose2d
 
-__all__ = ["Problem", "PROBLEMS", "LESSON", "EDGE", "SEED_CLIP", "ARRAYS", "problem", "lesson_arrays"]
+__all__ = ["Problem", "PROBLEMS", "LESSON", "EDGE", "SEED_CLIP", "SIGNAL", "UPSAMPLE", "ARRAYS", "problem",
+           "lesson_arrays", "default_for"]
 
 
 def _frozen(array):
@@ -39,12 +44,14 @@ class Problem:
     x: np.ndarray
     w: np.ndarray
     b: np.ndarray | None = None
-    options: dict = field(default_factory=dict)  # stride, padding, dilation, groups
+    options: dict = field(default_factory=dict)  # stride, padding, dilation, groups (output_padding)
     dY: np.ndarray | None = None  # the seed of backward, shaped like y; None: ones
+    op: str = "conv2d"  # or "conv1d", "conv_transpose2d"
 
     def trace(self, **limits):
         """A fresh :class:`~convgraph.tracer.trace.Trace` of the problem (``max_nodes`` may be given)."""
-        return trace_conv2d(self.x, self.w, self.b, **self.options, **limits)
+        tracer = {"conv2d": trace_conv2d, "conv1d": trace_conv1d, "conv_transpose2d": trace_conv_transpose2d}[self.op]
+        return tracer(self.x, self.w, self.b, **self.options, **limits)
 
     def arrays(self):
         """(x, w) as writable copies."""
@@ -73,8 +80,23 @@ EDGE = Problem(
                 [0, 2, -1],
                 [-2, 1, 1]]),
 )
+SIGNAL = Problem(
+    "signal", "an 8-sample signal with a rise and a fall, the difference kernel [1, 0, -1], padding 1",
+    _frozen([0, 0, 2, 6, 6, 6, 3, 0]),
+    _frozen([1, 0, -1]),
+    options={"padding": 1},
+    op="conv1d",
+)
+UPSAMPLE = Problem(
+    "upsample", "a 2×2 input stamped through a 3×3 tent kernel, stride 2, padding 1, output padding 1: "
+                "2×2 up to 4×4",
+    _frozen([[1, 2], [3, 4]]),
+    _frozen([[1, 2, 1], [2, 4, 2], [1, 2, 1]]),
+    options={"stride": 2, "padding": 1, "output_padding": 1},
+    op="conv_transpose2d",
+)
 #: Every named problem, by name.
-PROBLEMS = {p.name: p for p in (LESSON, EDGE, SEED_CLIP)}
+PROBLEMS = {p.name: p for p in (LESSON, EDGE, SEED_CLIP, SIGNAL, UPSAMPLE)}
 
 #: Named arrays the command line takes for ``--input`` and ``--kernel`` (``--kernel sobel``).
 ARRAYS = {
@@ -84,6 +106,9 @@ ARRAYS = {
     "sobel": LESSON.w,  # the 3×3 Sobel kernel (horizontal change): the lesson's kernel
     "laplace": _frozen([[0, 1, 0], [1, -4, 1], [0, 1, 0]]),  # 3×3: the second difference
     "seed": SEED_CLIP.w,  # 2×2 [[1, -1], [2, 0]]: the seed clip's kernel
+    "signal": SIGNAL.x,  # 8 samples with a rise and a fall (1-D)
+    "diff": SIGNAL.w,  # [1, 0, -1]: the 1-D difference kernel
+    "tent": UPSAMPLE.w,  # 3×3 [[1, 2, 1], [2, 4, 2], [1, 2, 1]]: the upsampling kernel
 }
 
 
@@ -98,6 +123,12 @@ def problem(name):
     if name not in PROBLEMS:
         raise ValueError(f"no problem named {name!r}; there are {', '.join(PROBLEMS)}")
     return PROBLEMS[name]
+
+
+def default_for(op):
+    """The problem a command shows for ``op`` when given no arrays: the lesson, the signal or the
+    upsampling."""
+    return {"conv2d": LESSON, "conv1d": SIGNAL, "conv_transpose2d": UPSAMPLE}[op]
 
 
 def lesson_arrays():

@@ -158,7 +158,8 @@ def test_an_op_after_trace_is_refused_and_the_trace_keeps_what_was_traced():
 # ---- the named problems ----------------------------------------------------------------------------------
 def test_the_named_problems_are_defined_once():
     assert problem("lesson") is LESSON and problem("seed-clip") is SEED_CLIP and problem("edge") is EDGE
-    assert set(PROBLEMS) == {"lesson", "edge", "seed-clip"}
+    assert set(PROBLEMS) == {"lesson", "edge", "seed-clip", "signal", "upsample"}
+    assert problem("signal").trace().y.shape == (8,) and problem("upsample").trace().y.shape == (4, 4)
     edge = EDGE.trace()
     grads = edge.backward(EDGE.dY)
     for a in (edge.y, EDGE.dY, grads.w, grads.x):  # the kit's example: every panel carries something
@@ -172,5 +173,5 @@ def test_the_named_problems_are_defined_once():
     x, _ = LESSON.arrays()
     x[0, 0] = 99.0  # a copy is yours
     assert LESSON.x[0, 0] == 0.0
-    with pytest.raises(ValueError, match="no problem named 'sobel'; there are lesson, edge, seed-clip"):
+    with pytest.raises(ValueError, match="no problem named 'sobel'; there are lesson, edge, seed-clip, signal, upsample"):
         problem("sobel")

@@ -151,21 +151,24 @@ def _title(name, lead, names):
     return f"{name}[" + ",".join(f"{a}={int(i)}" for a, i in zip(names, lead)) + "]"
 
 
-def _grid(nodes):
-    """A tensor's node array as (lead index, (rows, cols) grid) pairs."""
+def _grid(nodes, dims=2):
+    """A tensor's node array as (lead index, (rows, cols) grid) pairs: its 2-D slices, or with
+    ``dims=1`` (a trace of conv1d) its rows."""
     if nodes.ndim == 0:
         return [((), nodes.reshape(1, 1))]
     if nodes.ndim == 1:
         return [((), nodes.reshape(1, -1))]
+    if dims == 1:
+        return [(lead, nodes[lead].reshape(1, -1)) for lead in np.ndindex(*nodes.shape[:-1])]
     return [(lead, nodes[lead]) for lead in np.ndindex(*nodes.shape[:-2])]
 
 
-def _tensor_panels(t, names, leaf, order, owner):
-    """One builder per 2-D slice of tensor ``t``; elements owned by an earlier tensor are -1.
-    ``leaf`` maps a tensor name to its cell size."""
+def _tensor_panels(t, names, leaf, order, owner, dims=2):
+    """One builder per 2-D slice (``dims=1``: per row) of tensor ``t``; elements owned by an earlier
+    tensor are -1. ``leaf`` maps a tensor name to its cell size."""
     lw, lh = leaf(t.name)
     out = []
-    for lead, grid in _grid(t.nodes):
+    for lead, grid in _grid(t.nodes, dims):
         grid = np.where(owner[grid] == t.name, grid, -1) if owner is not None else grid
         rows, cols = grid.shape
         b = _Builder(("tensor", t.name, lead), _title(t.name, lead, names), "tensor", cols * lw, rows * lh,
@@ -215,13 +218,13 @@ class _Section:
         self.rec, self.order = rec, order
         self.internal = rec.internal()  # every × and +
         spec = rec.spec
-        self.y_names = spec.lead_names("y") if len(spec.lead_names("y")) == max(rec.y.ndim - 2, 0) else None
+        self.y_names = spec.lead_names("y") if len(spec.lead_names("y")) == max(rec.y.ndim - spec.dims, 0) else None
 
         def panels_of(t, names):
             if t is None or t.name in taken:
                 return []
             taken.add(t.name)
-            return _tensor_panels(t, names, leaf, order, owner)
+            return _tensor_panels(t, names, leaf, order, owner, spec.dims)
 
         self.xs = panels_of(rec.x, spec.lead_names("x"))
         ws = panels_of(rec.w, spec.lead_names("w"))
@@ -235,9 +238,15 @@ class _Section:
         for p in ws:
             lead = dict(zip(spec.lead_names("w"), p.lead))
             self.w_rows.setdefault(lead.get("o", 0), []).append(p)
+        self.rows = spec.dims == 1 and not collapsed  # a 1-D convolution reads top to bottom
+        # Its blocks no narrower than a y cell: each y element sits under the block of its sum.
+        self.pitch = max(spec.Cg * (spec.KW + 0.5) + _GAP, leaf(rec.y.name)[0] + 0.5) if self.rows else None
         self.bands = [] if collapsed else self._imprint_bands()
         w_width, w_height = self._place_w_grid(collapsed, wide)
-        self._place_columns(w_width, w_height, collapsed, wide)
+        if self.rows:
+            self._place_rows(w_width, w_height)
+        else:
+            self._place_columns(w_width, w_height, collapsed, wide)
 
     def _imprint_bands(self):
         """One band per (n, o): an OH × OW grid of blocks, each multiply at its kernel tap (c, u, v)
@@ -245,7 +254,7 @@ class _Section:
         rec, s = self.rec, self.rec.spec
         N, O, Cg, KH, KW, OH, OW = s.N, s.O, s.Cg, s.KH, s.KW, s.OH, s.OW
         bw, bh = Cg * (KW + 0.5), KH + 0.5
-        px, py = bw + _GAP, bh + _GAP
+        px, py = self.pitch or bw + _GAP, bh + _GAP
         band_w, band_h = OW * px - _GAP, OH * py - _GAP
         i_ = np.arange(OH).reshape(1, 1, OH, 1, 1, 1, 1)
         j_ = np.arange(OW).reshape(1, 1, 1, OW, 1, 1, 1)
@@ -253,7 +262,8 @@ class _Section:
         u_ = np.arange(KH).reshape(1, 1, 1, 1, 1, KH, 1)
         v_ = np.arange(KW).reshape(1, 1, 1, 1, 1, 1, KW)
         full = rec.mul.shape
-        mx = np.broadcast_to(j_ * px + c_ * (KW + 0.5) + v_ + 0.5, full)  # multiply at its tap
+        inset = (px - _GAP - bw) / 2  # a block in the middle of its pitch (wider only in a 1-D picture)
+        mx = np.broadcast_to(j_ * px + inset + c_ * (KW + 0.5) + v_ + 0.5, full)  # multiply at its tap
         my = np.broadcast_to(i_ * py + u_ + 0.5, full)
         y4 = rec.nodes4("y")[..., None, None, None]
         mul_ok = (rec.mul >= 0) & (rec.mul != y4)  # an output element sits in the y grid, not its block
@@ -298,6 +308,44 @@ class _Section:
                     x += p.w + _PANEL_GAP
                 w_width = x - _PANEL_GAP
         return w_width, max(cursor_y - _PANEL_GAP, 0.0)
+
+    def _place_rows(self, w_width, w_height):
+        """A 1-D convolution, top to bottom: the x rows side by side, then each output row's band of
+        multiply-adds with its y row right under it (y[j] under block j), the w grid (and b) to the
+        left of the bands, so that no arrow crosses a row of boxes."""
+        gap = _PANEL_GAP
+        left = w_width + _COLUMN_GAP if w_width else 0.0
+        y = 0.0
+        for p in self.xs:  # one row per (n, c), stacked
+            p.x0, p.y0 = 0.0, y
+            y += p.h + gap / 2
+        x_right = max((p.w for p in self.xs), default=0.0) + gap
+        y += 1.5 * gap - gap / 2 if self.xs else 0.0
+        top, pitch = y, self.pitch
+        for key, b in self.bands:
+            b.x0, b.y0 = left, y
+            y += b.h + gap
+            p = self.y_by_band.get(key)
+            if p is not None:  # cells at the pitch of the blocks
+                keep = p.grid >= 0
+                p.lx = [((np.indices(p.grid.shape)[1][keep] + 0.5) * pitch - _GAP / 2).astype(float)]
+                p.w = p.grid.shape[1] * pitch - _GAP
+                p.x0, p.y0 = left, y
+                y += p.h + 1.5 * gap
+        for p in [p for p in self.ys if p not in self.y_by_band.values()]:
+            p.x0, p.y0 = left, y
+            y += p.h + gap
+        body = max([b.w for _, b in self.bands] + [p.w for p in self.ys] + [0.0])
+        shift = left + max((body - (x_right - gap)) / 2, 0.0)  # the x rows centred over the bands
+        for p in self.xs:
+            p.x0 += shift
+        w_panels = [p for o in sorted(self.w_rows) for p in self.w_rows[o]]
+        middle = (top + y) / 2 - w_height / 2  # the w grid level with the middle of the bands
+        for p in w_panels + self.bs:
+            p.y0 += max(middle, top)
+        self.panels = self.xs + w_panels + self.bs + [b for _, b in self.bands] + self.ys
+        self.width = max(left + body, x_right - gap + shift)
+        self.height = max((p.y0 + p.h for p in self.panels), default=0.0)
 
     def _place_columns(self, w_width, w_height, collapsed, wide=False):
         """Column 1: x panels. Column 2: the w grid (+ b) on top of the bands. Column 3: y panels.
@@ -396,7 +444,8 @@ class _Generic:
             names = None
             if trace.convs and t.ndim == trace.convs[-1].y.ndim:
                 names = trace.convs[-1].spec.lead_names("y")
-            for b in _tensor_panels(t, names, self.leaf, len(self.placed) + len(self.generic), self.owner):
+            for b in _tensor_panels(t, names, self.leaf, len(self.placed) + len(self.generic), self.owner,
+                                    trace.spatial_dims):
                 b.depth = -1  # decided by the walk
                 self.by_key[b.key] = b
                 self.generic.append(b)

@@ -1,4 +1,5 @@
-"""Operations on traced tensors: conv2d and the small network around it (relu, pooling, sum, mean, mse)."""
+"""Operations on traced tensors: conv2d, conv1d and conv_transpose2d, and the small network around them
+(relu, pooling, sum, mean, mse)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from .params import MAX_TAPS, as_array, conv_spec, _positive_pair
 from .recorder import ONE, Tensor, _edge, _no_gc
 from .structure import ConvRecord
 
-__all__ = ["conv2d", "relu", "max_pool2d", "avg_pool2d", "sum", "mean", "mse_loss", "ConvRecord"]
+__all__ = ["conv2d", "conv1d", "conv_transpose2d", "relu", "max_pool2d", "avg_pool2d", "sum", "mean", "mse_loss", "ConvRecord"]
 
 _FRESH, _CONTINUE = -2, -1  # how a multiply-add starts: new sum from the product / add to the running sum
 
@@ -66,12 +67,72 @@ def conv2d(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1, name=None
     Tensor
         y, shaped (OH, OW), (O, OH, OW) or (N, O, OH, OW) to match the inputs.
     """
+    return _conv("conv2d", x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups, name=name)
+
+
+def conv1d(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1, name=None):
+    """Traced 1-D convolution, as ``torch.nn.functional.conv1d``: one ``mul`` and one ``add`` node per
+    multiply-add on a real input element, each output the running sum over its taps in (c, k) order.
+
+    Parameters
+    ----------
+    x, w, b : Tensor
+        Traced input (L,), (C, L) or (N, C, L); weights (K,) or (O, C/groups, K); optional bias (O,).
+    stride, dilation : int
+    padding : int, "valid" or "same"
+    groups : int
+    name : str, optional
+
+    Returns
+    -------
+    Tensor
+        y, shaped (OL,), (O, OL) or (N, O, OL) to match the inputs; its elements are ``y[3]``,
+        ``y[o,3]``: tensors stay 1-D.
+    """
+    return _conv("conv1d", x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups, name=name)
+
+
+def conv_transpose2d(x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1, name=None):
+    """Traced transposed 2-D convolution, as ``torch.nn.functional.conv_transpose2d``: input element
+    x[c, a, b] stamps w[c, o, u, v]·x[c, a, b] onto output (a·stride + u·dilation − padding,
+    b·stride + v·dilation − padding) of channel o; what lands outside the output (on the padding)
+    is dropped. Each output is the running sum of what lands on it, one ``mul`` and one ``add``
+    node per product, in (c, u, v) order.
+
+    The same output is the convolution of x with its elements spread out by the stride (zeros
+    inserted), padded by dilation·(K − 1) − padding, and the kernel rotated 180°: the gradient
+    conv2d sends back to its input.
+
+    Parameters
+    ----------
+    x, w, b : Tensor
+        Traced input (H, W), (C, H, W) or (N, C, H, W); weights (KH, KW) or (C, O/groups, KH, KW);
+        optional bias (O,).
+    stride, dilation : int or (int, int)
+    padding, output_padding : int or (int, int)
+        ``output_padding`` (smaller than the stride or the dilation) adds rows and columns at the
+        bottom and right of the output: the sizes a stride would otherwise leave ambiguous.
+    groups : int
+    name : str, optional
+
+    Returns
+    -------
+    Tensor
+        y, shaped (OH, OW), (O, OH, OW) or (N, O, OH, OW) with OH = (H − 1)·stride − 2·padding +
+        dilation·(KH − 1) + output_padding + 1.
+    """
+    return _conv("conv_transpose2d", x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups,
+                 name=name, output_padding=output_padding)
+
+
+def _conv(op, x, w, b=None, *, stride, padding, dilation, groups, name, output_padding=0):
+    """The traced convolution ``op``: every one is a running sum of products over (c, u, v) taps."""
     rec = _tensor("x", x).recorder
     _tensor("w", w, rec)
     if b is not None:
         _tensor("b", b, rec)
-    spec = conv_spec(x.shape, w.shape, None if b is None else b.shape,
-                     stride=stride, padding=padding, dilation=dilation, groups=groups)
+    spec = conv_spec(x.shape, w.shape, None if b is None else b.shape, stride=stride, padding=padding,
+                     dilation=dilation, groups=groups, op=op, output_padding=output_padding)
     _check_size(rec, spec)
     x_flat, w_flat, valid = _tap_indices(spec)
     M, K = spec.N * spec.O * spec.OH * spec.OW, spec.Cg * spec.KH * spec.KW
@@ -81,7 +142,7 @@ def conv2d(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1, name=None
     with np.errstate(over="ignore", invalid="ignore"):
         products = (wv[w_flat] * np.where(valid, xv[x_flat], 0.0)).reshape(M, K)  # (M, K)
         partial = np.cumsum(np.concatenate([start[:, None], products], axis=1), axis=1)[:, 1:]  # running sums
-    _finite("conv2d", partial, lambda k: "y[" + ",".join(map(str, np.unravel_index(k // K, spec.y_shape))) + "]")
+    _finite(op, partial, lambda k: "y[" + ",".join(map(str, np.unravel_index(k // K, spec.y_shape))) + "]")
 
     ok = valid.reshape(M, K)
     per_output = ok.sum(axis=1)  # (M,)
@@ -95,7 +156,7 @@ def conv2d(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1, name=None
     n_macs = int(ok.sum())
     n_adds = n_macs - (0 if b is not None else int((per_output > 0).sum()))
     empty = np.flatnonzero(per_output == 0)
-    rec.reserve(n_macs + n_adds + len(empty) * (1 if b is None else 2), "conv2d")
+    rec.reserve(n_macs + n_adds + len(empty) * (1 if b is None else 2), op)
 
     base = len(rec)
     # Edge x -> mul carries w's value, edge w -> mul carries x's value: one shared dict per element.
@@ -123,16 +184,18 @@ def _check_size(rec, spec):
     """Refuse, from arithmetic on the shapes and before any array is made, a convolution whose
     nodes would pass the recorder's limit, or whose table of taps (padding included) is too big."""
     leaves = spec.N * spec.C * spec.H * spec.W + spec.O * spec.Cg * spec.KH * spec.KW + (spec.O if spec.has_bias else 0)
-    rec.reserve(spec.node_estimate() - leaves, f"conv2d of x {spec.x_shape} ⊛ w {spec.w_shape}")
+    what = f"{spec.op} of x {spec.x_shape} ⊛{'ᵀ' if spec.transposed else ''} w {spec.w_shape}"
+    rec.reserve(spec.node_estimate() - leaves, what)
     taps = spec.N * spec.O * spec.OH * spec.OW * spec.Cg * spec.KH * spec.KW
     if taps > MAX_TAPS:
-        raise ValueError(f"conv2d of x {spec.x_shape} ⊛ w {spec.w_shape} would examine {taps:,} kernel taps (most "
-                         f"of them on padding), more than {MAX_TAPS:,}: use less padding or a smaller kernel")
+        raise ValueError(f"{what} would examine {taps:,} kernel taps (most of them on padding"
+                         f"{' or between inserted zeros' if spec.transposed else ''}), more than {MAX_TAPS:,}: "
+                         f"use less padding or a smaller kernel")
 
 
 def _tap_indices(spec):
     """Every (output, tap) pair in the order of the sums, (N, O, OH, OW, C/groups, KH, KW): the flat
-    index into x of the element it reads (0 on padding), into w of its weight, and whether it is real."""
+    index into x of the element it reads (0 where none), into w of its weight, and whether it is real."""
     N, C, H, W, O, KH, KW, Cg = spec.N, spec.C, spec.H, spec.W, spec.O, spec.KH, spec.KW, spec.Cg
     OH, OW, Og = spec.OH, spec.OW, spec.Og
     rows, rows_ok, cols, cols_ok = spec.taps()
@@ -147,7 +210,7 @@ def _tap_indices(spec):
     valid = np.broadcast_to(rows_ok.reshape(1, 1, OH, 1, 1, KH, 1) & cols_ok.reshape(1, 1, 1, OW, 1, 1, KW), full)
     cin = (o // Og) * Cg + c
     x_flat = np.where(valid, ((n * C + cin) * H + r) * W + q, 0)
-    w_flat = np.broadcast_to(((o * Cg + c) * KH + u) * KW + v, full)
+    w_flat = np.broadcast_to(spec.w_index(o, c, u, v), full)
     return x_flat, w_flat, valid
 
 

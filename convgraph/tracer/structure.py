@@ -1,8 +1,9 @@
 """A traced convolution's structure: which x element and which weight every multiply reads, where
 each sum ends, which channels feed which, and what each pair of channels carries back.
 
-A renderer asks these questions here instead of re-deriving them from shapes and strides; a new op
-(a transposed convolution, conv1d) answers them for its own nodes.
+A renderer asks these questions here instead of re-deriving them from shapes and strides. conv2d,
+conv1d and conv_transpose2d answer them alike: each output a running sum over kernel taps
+(c, u, v), where (c, u, v) index the weight itself (for a transposed convolution, w[c, o, u, v]).
 """
 
 from __future__ import annotations
@@ -99,9 +100,11 @@ class ConvRecord:
 
     # ---- NCHW views --------------------------------------------------------------------------
     def nodes4(self, which):
-        """Node ids of ``"x"`` (N, C, H, W), ``"w"`` (O, C/groups, KH, KW) or ``"y"`` (N, O, OH, OW)."""
+        """Node ids of ``"x"`` (N, C, H, W), ``"w"`` (O, C/groups, KH, KW), for a transposed convolution
+        (C, O/groups, KH, KW) as PyTorch holds it, or ``"y"`` (N, O, OH, OW); a 1-D op's have H = 1."""
         s = self.spec
-        shape = {"x": (s.N, s.C, s.H, s.W), "w": (s.O, s.Cg, s.KH, s.KW), "y": (s.N, s.O, s.OH, s.OW)}[which]
+        w_shape = (s.C, s.Og, s.KH, s.KW) if s.transposed else (s.O, s.Cg, s.KH, s.KW)
+        shape = {"x": (s.N, s.C, s.H, s.W), "w": w_shape, "y": (s.N, s.O, s.OH, s.OW)}[which]
         return getattr(self, which).nodes.reshape(shape)
 
     def values4(self, which):
@@ -118,7 +121,7 @@ class ConvRecord:
         ok = self.mul >= 0
         n, o, i, j, c, u, v = np.nonzero(ok)  # C order: ascending multiply ids
         xi = self.xin[ok]
-        wi = ((o * s.Cg + c) * s.KH + u) * s.KW + v
+        wi = s.w_index(o, c, u, v)
         taps = Taps(self.mul[ok], self.add[ok], self.x.nodes.ravel()[xi], self.w.nodes.ravel()[wi],
                     self.nodes4("y")[n, o, i, j], xi, wi, np.stack([n, o, i, j], axis=1),
                     np.stack([c, u, v], axis=1), (c * s.KH + u) * s.KW + v + 1, s.Cg * s.KH * s.KW)

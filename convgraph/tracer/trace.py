@@ -10,12 +10,12 @@ from types import MappingProxyType
 import numpy as np
 
 from . import walk as walk_module
-from .ops import conv2d
+from .ops import _conv
 from .params import DEFAULT_MAX_NODES, as_array, conv_spec, shape_text
 from .recorder import Recorder, Tensor, Value
 from .walk import StepStream, Walk
 
-__all__ = ["Trace", "Gradients", "trace_conv2d"]
+__all__ = ["Trace", "Gradients", "trace_conv2d", "trace_conv1d", "trace_conv_transpose2d"]
 
 
 class Gradients(Mapping):
@@ -184,13 +184,19 @@ class Trace:
 
     def slice_of(self, node):
         """``(tensor name, leading index)`` of the 2-D slice holding tensor element ``node`` (the
-        leading index leaves out the last two axes: ``("x", (1,))`` for x[1,2,3] of x (C, H, W)),
-        or None for a node of no tensor."""
+        leading index leaves out the last two axes: ``("x", (1,))`` for x[1,2,3] of x (C, H, W); in
+        a trace of conv1d, the last axis: a slice is a row), or None for a node of no tensor."""
         attrs = self.graph.nodes[node]
         if "tensor" not in attrs:
             return None
         index = tuple(attrs["index"])
-        return attrs["tensor"], index[:-2] if len(index) > 2 else ()
+        dims = self.spatial_dims
+        return attrs["tensor"], index[:-dims] if len(index) > dims else ()
+
+    @property
+    def spatial_dims(self):
+        """Axes of a tensor's picture: 1 in a trace of conv1d (a slice is a row), else 2."""
+        return 1 if any(rec.spec.dims == 1 for rec in self.convs) else 2
 
     def slice_wiring(self):
         """Which tensor slices feed which: a sorted list of ``((source, lead), (result, lead))`` pairs,
@@ -379,14 +385,69 @@ def trace_conv2d(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1, max
     >>> t.y.shape, t.counts()["mul"], t.backward().w.shape
     ((3, 3), 81, (3, 3))
     """
-    x = as_array("x", x, (2, 3, 4))
-    w = as_array("w", w, (2, 4))
+    return _trace("conv2d", x, w, b, max_nodes, stride=stride, padding=padding, dilation=dilation, groups=groups)
+
+
+def trace_conv1d(x, w, b=None, *, stride=1, padding=0, dilation=1, groups=1, max_nodes=DEFAULT_MAX_NODES):
+    """Trace one 1-D convolution of numpy arrays (``torch.nn.functional.conv1d``) down to one node per
+    multiply and add; its tensors stay 1-D (``x[3]``, ``y[o,3]``).
+
+    Parameters
+    ----------
+    x : array (L,), (C, L) or (N, C, L)
+    w : array (K,) or (O, C/groups, K)
+    b : array (O,), optional
+    stride, dilation : int
+    padding : int, "valid" or "same"
+    groups : int
+    max_nodes : int
+
+    Returns
+    -------
+    Trace
+
+    >>> t = trace_conv1d([1.0, 2, 3, 4, 5], [1.0, 0, -1])
+    >>> t.y.tolist(), t.backward().x.tolist()
+    ([-2.0, -2.0, -2.0], [1.0, 1.0, 0.0, -1.0, -1.0])
+    """
+    return _trace("conv1d", x, w, b, max_nodes, stride=stride, padding=padding, dilation=dilation, groups=groups)
+
+
+def trace_conv_transpose2d(x, w, b=None, *, stride=1, padding=0, output_padding=0, dilation=1, groups=1,
+                           max_nodes=DEFAULT_MAX_NODES):
+    """Trace one transposed 2-D convolution of numpy arrays (``torch.nn.functional.conv_transpose2d``)
+    down to one node per multiply and add.
+
+    Parameters
+    ----------
+    x : array (H, W), (C, H, W) or (N, C, H, W)
+    w : array (KH, KW) or (C, O/groups, KH, KW)
+    b : array (O,), optional
+    stride, dilation, padding, output_padding : int or (int, int)
+    groups : int
+    max_nodes : int
+
+    Returns
+    -------
+    Trace
+
+    >>> t = trace_conv_transpose2d(np.ones((2, 2)), np.ones((3, 3)), stride=2)
+    >>> t.y.shape, t.counts()["mul"], t.y[2].tolist()
+    ((5, 5), 36, [2.0, 2.0, 4.0, 2.0, 2.0])
+    """
+    return _trace("conv_transpose2d", x, w, b, max_nodes, stride=stride, padding=padding, dilation=dilation,
+                  groups=groups, output_padding=output_padding)
+
+
+def _trace(op, x, w, b, max_nodes, **options):
+    dims = 1 if op == "conv1d" else 2
+    x = as_array("x", x, (dims, dims + 1, dims + 2))
+    w = as_array("w", w, (dims, dims + 2))
     b = None if b is None else as_array("b", b, (0, 1))
-    spec = conv_spec(x.shape, w.shape, None if b is None else b.shape,
-                     stride=stride, padding=padding, dilation=dilation, groups=groups)
+    spec = conv_spec(x.shape, w.shape, None if b is None else b.shape, op=op, **options)
     rec = Recorder(max_nodes=max_nodes)
-    rec.reserve(spec.node_estimate(), f"tracing x {x.shape} ⊛ w {w.shape}")
+    rec.reserve(spec.node_estimate(), f"tracing x {x.shape} ⊛{'ᵀ' if spec.transposed else ''} w {w.shape}")
     xt, wt = rec.input(x), rec.weight(w)
     bt = None if b is None else rec.bias(b)
-    y = conv2d(xt, wt, bt, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    y = _conv(op, xt, wt, bt, name=None, **options)
     return rec.trace(y)

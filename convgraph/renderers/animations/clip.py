@@ -104,6 +104,9 @@ def _check_grid(spec, scene):
     """Refuse, before building anything, a grid scene whose grids have more cells than a frame shows."""
     from .. import style
 
+    if spec.transposed:
+        raise ValueError(f"scene {scene!r} does not draw a transposed convolution yet; scene='graph' animates "
+                         f"its backprop, and render_graph draws it")
     limit = style.ANIM["max_grid_cells"]
     padded = spec.N * spec.C * (spec.H + spec.padding[0] + spec.padding[1]) * (spec.W + spec.padding[2] + spec.padding[3])
     dilated = spec.N * spec.O * (spec.H + (spec.KH - 1) * spec.dilation[0]) * (spec.W + (spec.KW - 1) * spec.dilation[1])

@@ -118,9 +118,18 @@ class _Conv:
         self.xp = np.pad(self.x, ((0, 0), (0, 0), (self.pt, self.pb), (self.pl, self.pr)))  # (N, C, Hp, Wp)
         self.pad_mask = np.ones((self.Hp, self.Wp), bool)
         self.pad_mask[self.pt:self.pt + s.H, self.pl:self.pl + s.W] = False
-        self.w4 = len(s.w_shape) == 4
+        self.w4 = len(s.w_shape) == s.dims + 2
+        self.one = s.dims == 1  # conv1d: one row; indices and formulas name the column only
 
     # --- names -------------------------------------------------------------------------------
+    def index(self, name, lead, i, j):
+        """``y[0,1,2]``: the caller's index of a grid cell (the column alone for conv1d)."""
+        return f"{name}[" + ",".join(str(v) for v in (*lead, *((j,) if self.one else (i, j)))) + "]"
+
+    def rule(self, two, one):
+        """The formula as written for this convolution: ``two`` for conv2d, ``one`` for conv1d."""
+        return one if self.one else two
+
     def x_lead(self, n, c):
         return self.s.x_lead(n, c)
 
@@ -172,6 +181,8 @@ class _Conv:
     def params_text(self):
         """The options as the formulas name them: ``stride s=1, dilation d=1, padding p=0``."""
         s, d, pad = self.s.stride, self.s.dilation, self.s.padding
+        if self.one:
+            s, d, pad = (s[1], s[1]), (d[1], d[1]), pad[2:]
         p = str(pad[0]) if len(set(pad)) == 1 else str(pad)
         st = str(s[0]) if s[0] == s[1] else str(s)
         dt = str(d[0]) if d[0] == d[1] else str(d)
@@ -183,10 +194,6 @@ def _titled(name, names, lead):
     if not lead:
         return name
     return f"{name}[" + ",".join(f"{a}={i}" for a, i in zip(names, lead)) + "]"
-
-
-def _index(name, lead, i, j):
-    return f"{name}[" + ",".join(str(v) for v in (*lead, i, j)) + "]"
 
 
 def _value_scale(label, *arrays):
@@ -320,19 +327,19 @@ def _forward_states(c, runs):
 def _forward_title(c, run, full):
     n, o, i, j = run[-1]
     if len(run) > 1:
-        return f"y: {len(run)} positions per frame, last {_index('y', c.y_lead(n, o), i, j)} = {num(full[n, o, i, j])}"
+        return f"y: {len(run)} positions per frame, last {c.index('y', c.y_lead(n, o), i, j)} = {num(full[n, o, i, j])}"
     real = c.real(i, j)
     pairs = [(c.w[o, ch, u, v], c.patch(n, o, i, j)[ch, u, v])
              for ch in range(c.Cg) for u in range(c.KH) for v in range(c.KW) if real[u, v]]
     bias = "" if c.b is None else f"{num(c.b[o])} + "
-    return f"{_index('y', c.y_lead(n, o), i, j)} = {bias}{_sum_text(pairs)} = {num(full[n, o, i, j])}"
+    return f"{c.index('y', c.y_lead(n, o), i, j)} = {bias}{_sum_text(pairs)} = {num(full[n, o, i, j])}"
 
 
 def _forward_caption(c, prefix=""):
     if c.C == 1 and c.O == 1:
-        rule = "y[i,j] = Σ_u,v W[u,v]·x[i·s+u·d, j·s+v·d]"
+        rule = c.rule("y[i,j] = Σ_u,v W[u,v]·x[i·s+u·d, j·s+v·d]", "y[j] = Σ_k W[k]·x[j·s+k·d]")
     else:
-        rule = "y[o,i,j] = Σ_c,u,v W[o,c,u,v]·x[c, i·s+u·d, j·s+v·d]"
+        rule = c.rule("y[o,i,j] = Σ_c,u,v W[o,c,u,v]·x[c, i·s+u·d, j·s+v·d]", "y[o,j] = Σ_c,k W[o,c,k]·x[c, j·s+k·d]")
     if c.b is not None:
         rule = rule.replace(" = Σ", " = b + Σ", 1)
     pad = "; x drawn with its padding" if any(c.s.padding) else ""
@@ -362,9 +369,10 @@ def _crop(c, dXp):
 def _dw_caption(c):
     p = "−p" if any(c.s.padding) else ""
     if c.C == 1 and c.O == 1 and c.N == 1:
-        rule = f"dW[u,v] = Σ_i,j dY[i,j]·x[i·s+u·d{p}, j·s+v·d{p}]"
+        rule = c.rule(f"dW[u,v] = Σ_i,j dY[i,j]·x[i·s+u·d{p}, j·s+v·d{p}]", f"dW[k] = Σ_j dY[j]·x[j·s+k·d{p}]")
     else:
-        rule = f"dW[o,c,u,v] = Σ_n,i,j dY[n,o,i,j]·x[n,c, i·s+u·d{p}, j·s+v·d{p}]"
+        rule = c.rule(f"dW[o,c,u,v] = Σ_n,i,j dY[n,o,i,j]·x[n,c, i·s+u·d{p}, j·s+v·d{p}]",
+                      f"dW[o,c,k] = Σ_n,j dY[n,o,j]·x[n,c, j·s+k·d{p}]")
     return f"{rule}   ({c.params_text()})"
 
 
@@ -373,17 +381,17 @@ def _dw_title(c, run):
     g = c.dY[n, o, i, j]
     dw = c.w_title("dW", o, 0).split("[")[0] + ("" if not c.w4 else f"[o={o}]")
     if len(run) > 1:
-        return f"{dw} += dY·(x patch) for {len(run)} positions, last dY{_index('', c.y_lead(n, o), i, j)} = {num(g)}"
-    return f"{dw} += {_index('dY', c.y_lead(n, o), i, j)} · (x patch) = {_factor(g)} · x[window]"
+        return f"{dw} += dY·(x patch) for {len(run)} positions, last dY{c.index('', c.y_lead(n, o), i, j)} = {num(g)}"
+    return f"{dw} += {c.index('dY', c.y_lead(n, o), i, j)} · (x patch) = {_factor(g)} · x[window]"
 
 
 def _dx_title(c, run):
     n, o, i, j = run[-1]
     g = c.dY[n, o, i, j]
     if len(run) > 1:
-        return f"dX[window] += dY·W for {len(run)} positions, last dY{_index('', c.y_lead(n, o), i, j)} = {num(g)}"
+        return f"dX[window] += dY·W for {len(run)} positions, last dY{c.index('', c.y_lead(n, o), i, j)} = {num(g)}"
     w = "W" if not c.w4 else f"W[o={o}]"
-    return f"dX[window] += {_index('dY', c.y_lead(n, o), i, j)} · {w} = {_factor(g)} · {w}"
+    return f"dX[window] += {c.index('dY', c.y_lead(n, o), i, j)} · {w} = {_factor(g)} · {w}"
 
 
 def _check_frames(max_frames):
@@ -535,7 +543,7 @@ def _gather_frame(b, c, run, state, full, terms, last1, caption):
         cells.setdefault(f"dXg:{n},{ch}", []).append((h, w))
     n, ch, h, w = run[-1]
     boxes = tuple(f"Wf:{o},{ch % c.Cg}" for o in c.s.out_channels(ch))
-    lhs = _index("dX", c.x_lead(n, ch), h, w)
+    lhs = c.index("dX", c.x_lead(n, ch), h, w)
     if len(run) > 1:
         title = f"dX gathered {len(run)} cells per frame, last {lhs} = {num(full[n, ch, h, w])}"
     else:
@@ -563,11 +571,12 @@ def input_grad_scene(rec, dY, max_frames=400):
     _input_grad_panels(b, c, D, dzeros, wf)
 
     fall = "; faded border: what lands on padding, which dX drops" if c.pad_mask.any() else ""
-    cap1 = (f"part 1, scatter: each dY[i,j] adds dY[i,j]·W into the window it came from{fall}   ({c.params_text()})")
+    ij = c.rule("[i,j]", "[j]")
+    cap1 = (f"part 1, scatter: each dY{ij} adds dY{ij}·W into the window it came from{fall}   ({c.params_text()})")
     top, left = (c.KH - 1) * c.dh - c.pt, (c.KW - 1) * c.dw - c.pl
     how = "dilated by s, " if max(c.sh, c.sw) > 1 else ""
     cap2 = (f"part 2, gather: dX = rot180(W) sliding over dY′ = dY {how}zero-padded by (K−1)·d−p = "
-            f"{top if top == left else (top, left)}, with dilation d"
+            f"{left if c.one or top == left else (top, left)}, with dilation d"
             + ("; pale 0: inserted by the stride, grey 0: padding" if max(c.sh, c.sw) > 1 else ""))
     empty2 = {f"dXg:{n},{ch}": np.full((c.H, c.W), np.nan) for n in range(c.N) for ch in range(c.C)}
     for run, dXp in zip(runs, dXs):
@@ -605,7 +614,7 @@ def backprop_scene(rec, dY, max_frames=400):
     b.w_panels("dW", 4, "dW", None, dynamic=True)
     b.x_panels("dX", 5, "dX", None, dynamic=True)
     fcap = _forward_caption(c, "forward: ")
-    bcap = "backward: " + _dw_caption(c).replace("   (", ";  dX[window] += dY[i,j]·W   (")
+    bcap = "backward: " + _dw_caption(c).replace("   (", f";  dX[window] += dY{c.rule('[i,j]', '[j]')}·W   (")
     zero_dw = b.w_values("dW", np.full((c.O, c.Cg, c.KH, c.KW), np.nan))
     zero_dx = b.x_values("dX", np.full((c.N, c.C, c.H, c.W), np.nan))
     for run, y in zip(runs, ys):

@@ -184,7 +184,7 @@ def format_summary(trace, *, digits=2):
     lines = []
     conv = trace.conv
     if conv is not None:
-        lines.append(f"conv2d: {trace.describe()}")
+        lines.append(f"{conv.spec.op}: {trace.describe()}")
         lines.append("  " + ", ".join(conv.spec.options(every=True)))
     counts = trace.counts()
     edge_counts = {}
