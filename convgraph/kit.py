@@ -88,7 +88,9 @@ def _tasks(trace, focus, dY=None):
         tasks.append((f"{stem}.png", "the same focus view as a 1920×1080 PNG",
                       lambda p, f=f: cg.render_graph(trace, p, focus=f, size=slide)))
     for scene in KIT_SCENES:
-        tasks.append((f"{scene}.gif", SCENE_TABLE[scene].shows,
+        entry = SCENE_TABLE[scene]
+        shows = entry.shows_transposed if trace.conv.spec.transposed and entry.shows_transposed else entry.shows
+        tasks.append((f"{scene}.gif", shows,
                       lambda p, s=scene: cg.animate(trace, p, scene=s, dY=dY, size=slide, progress=False)))
     tasks.append(("01_conv_backprop.gif", f"the lesson notebook's own clip, {SEED_CLIP.title}: the window "
                                           "beside dW accumulating", lambda p: cg.anim_conv_backprop(path=p, size=slide)))
@@ -258,13 +260,24 @@ def _seed_words(dY):
     return "ones" if np.all(dY == 1) else str(dY.tolist())
 
 
+_RULES = {  # what the kit's title calls the op, and how its dW and dX are made
+    "conv2d": ("a 2-D convolution", "dW[u,v] = Σ dY[i,j]·x[i·s+u·d−p, j·s+v·d−p]",
+               "for stride 1: the full convolution of dY with w rotated 180°"),
+    "conv1d": ("a 1-D convolution", "dW[k] = Σ dY[j]·x[j·s+k·d−p]", "for stride 1: the full convolution of dY with w reversed"),
+    "conv_transpose2d": ("a transposed convolution", "dW[u,v] = Σ x[a,b]·dY[a·s+u·d−p, b·s+v·d−p]",
+                         "an ordinary convolution of dY with w, stride s"),
+}
+
+
 def _index(trace, grads, written):
     rec = trace.conv
-    named = [p for p in PROBLEMS.values() if not p.options and rec.b is None and p.x.shape == rec.x.shape
-             and p.w.shape == rec.w.shape and np.array_equal(rec.x.data, p.x) and np.array_equal(rec.w.data, p.w)]
+    named = [p for p in PROBLEMS.values() if p.op == rec.spec.op and p.b is None and rec.b is None
+             and p.x.shape == rec.x.shape and p.w.shape == rec.w.shape and np.array_equal(rec.x.data, p.x)
+             and np.array_equal(rec.w.data, p.w) and p.trace().conv.spec == rec.spec]
     what = f"The {named[0].name} problem: {named[0].title}" if named else "The convolution"
+    kind, dw_rule, dx_rule = _RULES[rec.spec.op]
     index = [
-        "# Lecture kit: backprop through a 2-D convolution",
+        f"# Lecture kit: backprop through {kind}",
         "",
         f"{what}: {trace.describe()}.",
         f"The graph has {trace.graph.number_of_nodes()} nodes "
@@ -272,8 +285,8 @@ def _index(trace, grads, written):
         "",
         f"- y = {trace.y.tolist()}",
         f"- dY = {_seed_words(trace.walk().dY)}  (the seed of backward: ∂loss/∂y)",
-        f"- dW = {grads[rec.w.name].tolist()}  (dW[u,v] = Σ dY[i,j]·x[i+u, j+v])",
-        f"- dX = {grads[rec.x.name].tolist()}  (the full convolution of dY with w rotated 180°)",
+        f"- dW = {grads[rec.w.name].tolist()}  ({dw_rule})",
+        f"- dX = {grads[rec.x.name].tolist()}  ({dx_rule})",
         "",
         "Open `lesson.html` to step through backprop node by node; `backprop.gif` is the lecture clip.",
         "",

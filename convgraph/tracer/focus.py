@@ -118,8 +118,9 @@ def _shared(trace, rec, node, kind):
                 f"∂loss/∂{label} is the sum of what they send back")
     else:
         outs = len(set(taps.y[rows].tolist()))
+        how = "the kernel it stamped" if rec.spec.transposed else "the flipped kernel"
         what = (f"{label}: the {outs} output{'s' * (outs != 1)} it feeds; ∂loss/∂{label} gathers "
-                f"{'their gradients' if outs != 1 else 'its gradient'} through the flipped kernel")
+                f"{'their gradients' if outs != 1 else 'its gradient'} through {how}")
     return kind, shown, elided, what
 
 

@@ -95,8 +95,9 @@ def _check_options(trace, scene, fps, dpi, max_frames, numbers_):
     return fps, dpi, int(max_frames)
 
 
-def _builder(scene):
-    module, _, function = SCENE_TABLE[scene].builder.partition(":")
+def _builder(scene, transposed=False):
+    entry = SCENE_TABLE[scene]
+    module, _, function = (entry.transposed if transposed else entry.builder).partition(":")
     return getattr(importlib.import_module(f"{__package__}.{module}"), function)
 
 
@@ -104,15 +105,18 @@ def _check_grid(spec, scene):
     """Refuse, before building anything, a grid scene whose grids have more cells than a frame shows."""
     from .. import style
 
-    if spec.transposed:
-        raise ValueError(f"scene {scene!r} does not draw a transposed convolution yet; scene='graph' animates "
-                         f"its backprop, and render_graph draws it")
     limit = style.ANIM["max_grid_cells"]
-    padded = spec.N * spec.C * (spec.H + spec.padding[0] + spec.padding[1]) * (spec.W + spec.padding[2] + spec.padding[3])
-    dilated = spec.N * spec.O * (spec.H + (spec.KH - 1) * spec.dilation[0]) * (spec.W + (spec.KW - 1) * spec.dilation[1])
-    cells = max(padded, dilated if scene == "input-grad" else 0)
+    if spec.transposed:  # the uncropped output, and x′ (the gather grid)
+        padded = spec.N * spec.O * (spec.OH + spec.padding[0] + spec.padding[1]) * (spec.OW + spec.padding[2] + spec.padding[3])
+        dilated = spec.N * spec.C * (spec.OH + (spec.KH - 1) * spec.dilation[0]) * (spec.OW + (spec.KW - 1) * spec.dilation[1])
+        grids, big = "the output and x′", scene == "forward"
+    else:
+        padded = spec.N * spec.C * (spec.H + spec.padding[0] + spec.padding[1]) * (spec.W + spec.padding[2] + spec.padding[3])
+        dilated = spec.N * spec.O * (spec.H + (spec.KH - 1) * spec.dilation[0]) * (spec.W + (spec.KW - 1) * spec.dilation[1])
+        grids, big = "x and dY′", scene == "input-grad"
+    cells = max(padded, dilated if big else 0)
     if cells > limit:
-        raise ValueError(f"scene {scene!r} draws every cell of x{' and dY′' if scene == 'input-grad' else ''}: "
+        raise ValueError(f"scene {scene!r} draws every cell of {grids if big else grids.split(' and ')[0]}: "
                          f"{cells:,} cells, more than {limit:,} (each would be under a pixel); animate a smaller "
                          f"input, or scene='graph'")
 
@@ -156,7 +160,7 @@ def build_frames(trace, scene="backprop", *, dY=None, dpi=100, max_frames=400, n
 
     _check_grid(trace.conv.spec, scene)
     conv_dY = walk.final[trace.conv.y.nodes]  # the gradient reaching the first convolution's output
-    sc = _builder(scene)(trace.conv, conv_dY, max_frames)
+    sc = _builder(scene, trace.conv.spec.transposed)(trace.conv, conv_dY, max_frames)
     renderer = GridRenderer(sc, dpi=dpi, numbers=numbers, check=_check_pixels, fit=fit)
     return renderer, sc.frames
 

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import math
+
 import logging
 import numbers
 
@@ -271,6 +273,6 @@ def _draw(trace, focus, heat, grads, detail, size):
         if size is None or detail == "full" or px >= style.MIN_SLIDE_TEXT_PX:
             return dg
         lines = _caption_lines(trace, focus, shown, n_shown, True, detail, grads)
-        lines.insert(-1, esc(f"(drawn in full, its smallest text would be {px:.0f} px on a 1920×1080 slide, under "
+        lines.insert(-1, esc(f"(drawn in full, its smallest text would be {math.floor(px * 10) / 10:g} px on a 1920×1080 slide, under "
                              f"{style.MIN_SLIDE_TEXT_PX:.0f}; a focus view or detail='full' shows every node)"))
     return collapsed_view(trace, shown, grads, heat, lines, focus_node)

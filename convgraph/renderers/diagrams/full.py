@@ -213,9 +213,11 @@ def _edges(dg, trace, pic, route=None):
 def _rotated_kernel(dg, trace, node, pos, leaf, slot_pt, pic):
     """An input's focus: beside W, the kernel rotated 180° as that input reads it (the weights it
     meets, each at the place of the dY it multiplies), so rot180 is seen, not only said. One
-    channel's kernels only (a 2-D w)."""
+    channel's kernels only (a 2-D w). A transposed convolution's input reads W as it stamped it,
+    unrotated: nothing to add."""
     rec = trace.conv
-    if node is None or rec is None or trace.graph.nodes[node].get("tensor") != rec.x.name or rec.w.data.ndim != 2:
+    if node is None or rec is None or trace.graph.nodes[node].get("tensor") != rec.x.name or rec.w.data.ndim != 2 \
+            or rec.spec.transposed:
         return
     taps = rec.taps()
     used = set(taps.w[taps.x == node].tolist())
