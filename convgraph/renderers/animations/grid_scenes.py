@@ -18,7 +18,9 @@ import numpy as np
 from ..numbers import num, num_factor as _factor
 
 __all__ = ["Scale", "PanelDef", "Frame", "Scene", "forward_scene", "weight_grad_scene", "input_grad_scene",
-           "backprop_scene", "lesson_scene"]
+           "backprop_scene", "lesson_scene",
+           # the pieces another scene module builds with (transposed_scenes)
+           "SceneBuilder", "check_frames", "chunks", "grad_scale", "value_scale", "sum_text", "titled"]
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ class Scene:
         return self.frames[k]
 
 
-def _sum_text(pairs, limit=9, empty="0 (every tap on padding)"):
+def sum_text(pairs, limit=9, empty="0 (every tap on padding)"):
     """``a·b + c·d + …`` for (a, b) pairs, at most ``limit`` terms shown; ``empty`` when none."""
     terms = [f"{_factor(a)}·{_factor(b)}" for a, b in pairs[:limit]]
     if len(pairs) > limit:
@@ -137,15 +139,15 @@ class _Conv:
         return self.s.y_lead(n, o)
 
     def x_title(self, name, n, c):
-        return _titled(name, self.s.lead_names("x"), self.s.x_lead(n, c))
+        return titled(name, self.s.lead_names("x"), self.s.x_lead(n, c))
 
     def y_title(self, name, n, o):
-        return _titled(name, self.s.lead_names("y"), self.s.y_lead(n, o))
+        return titled(name, self.s.lead_names("y"), self.s.y_lead(n, o))
 
     def w_title(self, name, o, c):
         if self.w4 and self.Cg > 1:  # side by side sub-panels: the short form fits their width
             return f"{name}[{o},{c}]"
-        return _titled(name, self.s.lead_names("w"), self.s.w_lead(o, c))
+        return titled(name, self.s.lead_names("w"), self.s.w_lead(o, c))
 
     # --- geometry ----------------------------------------------------------------------------
     def positions(self):
@@ -190,13 +192,13 @@ class _Conv:
         return f"stride s={st}, dilation d={dt}, padding p={p}{extra}"
 
 
-def _titled(name, names, lead):
+def titled(name, names, lead):
     if not lead:
         return name
     return f"{name}[" + ",".join(f"{a}={i}" for a, i in zip(names, lead)) + "]"
 
 
-def _value_scale(label, *arrays):
+def value_scale(label, *arrays):
     vals = np.concatenate([np.asarray(a, float)[np.isfinite(a)].ravel() for a in arrays])
     vmin, vmax = (float(vals.min()), float(vals.max())) if vals.size else (0.0, 1.0)
     if vmin == vmax:
@@ -204,21 +206,22 @@ def _value_scale(label, *arrays):
     return Scale(label, "value", vmin, vmax, bool(np.all(vals == np.round(vals))))
 
 
-def _grad_scale(label, *arrays):
+def grad_scale(label, *arrays):
     vals = np.concatenate([np.asarray(a, float)[np.isfinite(a)].ravel() for a in arrays])
     vmax = float(np.abs(vals).max()) if vals.size else 0.0
     vmax = vmax if vmax > 0 else 1.0
     return Scale(label, "grad", -vmax, vmax, bool(np.all(vals == np.round(vals))))
 
 
-def _chunks(items, max_frames):
+def chunks(items, max_frames):
     """Split ``items`` into at most ``max_frames`` consecutive runs of equal length (the last shorter)."""
     size = max(1, math.ceil(len(items) / max_frames))
     return [items[k:k + size] for k in range(0, len(items), size)]
 
 
-class _Builder:
-    """Panels and frames under construction."""
+class SceneBuilder:
+    """Panels and frames under construction (``conv``: the scene's geometry, which the x-, w- and
+    y-panel helpers read; ``panel``, ``frame`` and ``build`` need none)."""
 
     def __init__(self, conv):
         self.c = conv
@@ -332,7 +335,7 @@ def _forward_title(c, run, full):
     pairs = [(c.w[o, ch, u, v], c.patch(n, o, i, j)[ch, u, v])
              for ch in range(c.Cg) for u in range(c.KH) for v in range(c.KW) if real[u, v]]
     bias = "" if c.b is None else f"{num(c.b[o])} + "
-    return f"{c.index('y', c.y_lead(n, o), i, j)} = {bias}{_sum_text(pairs)} = {num(full[n, o, i, j])}"
+    return f"{c.index('y', c.y_lead(n, o), i, j)} = {bias}{sum_text(pairs)} = {num(full[n, o, i, j])}"
 
 
 def _forward_caption(c, prefix=""):
@@ -394,7 +397,7 @@ def _dx_title(c, run):
     return f"dX[window] += {c.index('dY', c.y_lead(n, o), i, j)} · {w} = {_factor(g)} · {w}"
 
 
-def _check_frames(max_frames):
+def check_frames(max_frames):
     if isinstance(max_frames, bool) or not isinstance(max_frames, (int, np.integer)):
         raise TypeError(f"max_frames must be an int, got {type(max_frames).__name__}: {max_frames!r}")
     if max_frames < 1:
@@ -407,11 +410,11 @@ def _check_frames(max_frames):
 def lesson_scene(rec, dY, max_frames=400):
     """The seed lesson's two panels: the forward window over x beside dW accumulating."""
     c = _Conv(rec, dY)
-    runs = _chunks(c.positions(), _check_frames(max_frames))
-    b = _Builder(c)
+    runs = chunks(c.positions(), check_frames(max_frames))
+    b = SceneBuilder(c)
     ys, yfull = _forward_states(c, runs)
     dWs, _ = _backward_states(c, runs)
-    b.scales = {"x": _value_scale("x (input value)", c.x), "dW": _grad_scale("dW (gradient)", *dWs)}
+    b.scales = {"x": value_scale("x (input value)", c.x), "dW": grad_scale("dW (gradient)", *dWs)}
     b.x_panels("x", 0, "x", c.x)
     b.w_panels("dW", 1, "dW", None, dynamic=True)
     caption = _dw_caption(c)
@@ -439,11 +442,11 @@ def _window_frames(b, runs, states, values, marked, kernel, title, caption):
 def forward_scene(rec, dY, max_frames=400):
     """The window slides over x (padding as a border, dilation holes), the kernel beside it, y fills."""
     c = _Conv(rec, dY)
-    runs = _chunks(c.positions(), _check_frames(max_frames))
-    b = _Builder(c)
+    runs = chunks(c.positions(), check_frames(max_frames))
+    b = SceneBuilder(c)
     ys, yfull = _forward_states(c, runs)
-    b.scales = {"x": _value_scale("x (input)", c.x), "W": _value_scale("W (kernel)", c.w),
-                "y": _value_scale("y (output)", yfull)}
+    b.scales = {"x": value_scale("x (input)", c.x), "W": value_scale("W (kernel)", c.w),
+                "y": value_scale("y (output)", yfull)}
     b.x_panels("x", 0, "x", c.x)
     b.w_panels("W", 1, "W", c.w)
     b.y_panels("y", 2, "y", None, dynamic=True)
@@ -455,11 +458,11 @@ def forward_scene(rec, dY, max_frames=400):
 def weight_grad_scene(rec, dY, max_frames=400):
     """Every dY[i,j] times the patch it saw is added into dW; the last frame holds dW."""
     c = _Conv(rec, dY)
-    runs = _chunks(c.positions(), _check_frames(max_frames))
-    b = _Builder(c)
+    runs = chunks(c.positions(), check_frames(max_frames))
+    b = SceneBuilder(c)
     dWs, _ = _backward_states(c, runs)
-    b.scales = {"x": _value_scale("x (input)", c.x), "dY": _grad_scale("dY (upstream gradient)", c.dY),
-                "dW": _grad_scale("dW (gradient)", *dWs)}
+    b.scales = {"x": value_scale("x (input)", c.x), "dY": grad_scale("dY (upstream gradient)", c.dY),
+                "dW": grad_scale("dW (gradient)", *dWs)}
     b.x_panels("x", 0, "x", c.x)
     b.y_panels("dY", 1, "dY", c.dY)
     b.w_panels("dW", 2, "dW", None, dynamic=True)
@@ -547,8 +550,8 @@ def _gather_frame(b, c, run, state, full, terms, last1, caption):
     if len(run) > 1:
         title = f"dX gathered {len(run)} cells per frame, last {lhs} = {num(full[n, ch, h, w])}"
     else:
-        sum_text = _sum_text(terms[(n, ch, h, w)], empty="0 (every tap on a zero of dY′)")
-        title = f"{lhs} = Σ rot180(W)·dY′ = {sum_text} = {num(full[n, ch, h, w])}"
+        terms_text = sum_text(terms[(n, ch, h, w)], empty="0 (every tap on a zero of dY′)")
+        title = f"{lhs} = Σ rot180(W)·dY′ = {terms_text} = {num(full[n, ch, h, w])}"
     vals = {f"dXg:{a},{bb}": np.array(state[a, bb]) for a in range(c.N) for bb in range(c.C)}
     b.frame({**last1, **vals}, cells, boxes, title, caption)
 
@@ -557,17 +560,17 @@ def input_grad_scene(rec, dY, max_frames=400):
     """dX twice: every dY[i,j] scatters dY[i,j]·W into its window; then the kernel rotated 180°
     slides over dY′ (dY dilated by the stride, zero-padded) and gathers the same dX cell by cell."""
     c = _Conv(rec, dY)
-    max_frames = _check_frames(max_frames)
-    runs = _chunks(c.positions(), max(1, max_frames // 2))
-    b = _Builder(c)
+    max_frames = check_frames(max_frames)
+    runs = chunks(c.positions(), max(1, max_frames // 2))
+    b = SceneBuilder(c)
     _, dXs = _backward_states(c, runs)
     D, dzeros = _dilated_dy(c)
     wf = c.w[:, :, ::-1, ::-1]  # rot180 per (o, c)
     full2, terms = _gather(c, D, wf)
     cells2 = [(n, ch, h, w) for n in range(c.N) for ch in range(c.C) for h in range(c.H) for w in range(c.W)]
-    runs2 = _chunks(cells2, max(1, max_frames - len(runs)))
-    b.scales = {"dY": _grad_scale("dY and dY′", c.dY), "W": _value_scale("W, rot180(W)", c.w),
-                "dX": _grad_scale("dX (gradient)", *dXs, full2)}
+    runs2 = chunks(cells2, max(1, max_frames - len(runs)))
+    b.scales = {"dY": grad_scale("dY and dY′", c.dY), "W": value_scale("W, rot180(W)", c.w),
+                "dX": grad_scale("dX (gradient)", *dXs, full2)}
     _input_grad_panels(b, c, D, dzeros, wf)
 
     fall = "; faded border: what lands on padding, which dX drops" if c.pad_mask.any() else ""
@@ -599,14 +602,14 @@ def backprop_scene(rec, dY, max_frames=400):
     """The combined clip: forward (window, y filling), then backward (dY[i,j] lit, heat flowing into
     dW and dX); x, W, y, dY, dW, dX side by side."""
     c = _Conv(rec, dY)
-    max_frames = _check_frames(max_frames)
-    runs = _chunks(c.positions(), max(1, max_frames // 2))
-    b = _Builder(c)
+    max_frames = check_frames(max_frames)
+    runs = chunks(c.positions(), max(1, max_frames // 2))
+    b = SceneBuilder(c)
     ys, yfull = _forward_states(c, runs)
     dWs, dXs = _backward_states(c, runs)
-    b.scales = {"x": _value_scale("x (input)", c.x), "W": _value_scale("W (kernel)", c.w),
-                "y": _value_scale("y (output)", yfull), "dY": _grad_scale("dY (upstream)", c.dY),
-                "dW": _grad_scale("dW", *dWs), "dX": _grad_scale("dX", *dXs)}
+    b.scales = {"x": value_scale("x (input)", c.x), "W": value_scale("W (kernel)", c.w),
+                "y": value_scale("y (output)", yfull), "dY": grad_scale("dY (upstream)", c.dY),
+                "dW": grad_scale("dW", *dWs), "dX": grad_scale("dX", *dXs)}
     b.x_panels("x", 0, "x", c.x)
     b.w_panels("W", 1, "W", c.w)
     b.y_panels("y", 2, "y", None, dynamic=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..numbers import num, num_factor as _factor
-from .grid_scenes import _Builder, _check_frames, _chunks, _grad_scale, _sum_text, _titled, _value_scale
+from .grid_scenes import SceneBuilder, check_frames, chunks, grad_scale, sum_text, titled, value_scale
 
 __all__ = ["forward_scene", "weight_grad_scene", "input_grad_scene", "backprop_scene", "lesson_scene"]
 
@@ -44,14 +44,14 @@ class _TConv:
 
     # --- names ---------------------------------------------------------------------------------
     def x_title(self, name, n, c):
-        return _titled(name, self.s.lead_names("x"), self.s.x_lead(n, c))
+        return titled(name, self.s.lead_names("x"), self.s.x_lead(n, c))
 
     def y_title(self, name, n, o):
-        return _titled(name, self.s.lead_names("y"), self.s.y_lead(n, o))
+        return titled(name, self.s.lead_names("y"), self.s.y_lead(n, o))
 
     def w_title(self, name, c, ol):
         lead = self.s.w_lead(c // self.Cg * self.Og + ol, c % self.Cg)
-        return f"{name}[{lead[0]},{lead[1]}]" if lead and self.Og > 1 else _titled(name, self.s.lead_names("w"), lead)
+        return f"{name}[{lead[0]},{lead[1]}]" if lead and self.Og > 1 else titled(name, self.s.lead_names("w"), lead)
 
     def x_index(self, n, c, a, b):
         return "x[" + ",".join(str(v) for v in (*self.s.x_lead(n, c), a, b)) + "]"
@@ -212,14 +212,14 @@ def forward_scene(rec, dY, max_frames=400):
     (its border cropped off); then the same y as rot180(W) sliding over x′ (x with zeros inserted
     by the stride, padded), cell by cell."""
     c = _TConv(rec, dY)
-    max_frames = _check_frames(max_frames)
-    runs1 = _chunks(c.inputs(), max(1, max_frames // 2))
-    runs2 = _chunks(c.outputs(), max(1, max_frames - len(runs1)))
+    max_frames = check_frames(max_frames)
+    runs1 = chunks(c.inputs(), max(1, max_frames // 2))
+    runs2 = chunks(c.outputs(), max(1, max_frames - len(runs1)))
     G, pad, inserted, (qt, ql) = c.gather_grid()
     states = _stamp_states(c, runs1)
-    b = _Builder(None)  # panels and frames only: the conv2d helpers are not used
-    b.scales = {"x": _value_scale("x and x′ (input)", c.x), "W": _value_scale("W, rot180(W)", c.w),
-                "y": _value_scale("y (output)", states[-1], c.y)}
+    b = SceneBuilder(None)  # panels and frames only: the conv2d helpers are not used
+    b.scales = {"x": value_scale("x and x′ (input)", c.x), "W": value_scale("W, rot180(W)", c.w),
+                "y": value_scale("y (output)", states[-1], c.y)}
     _x_panels(b, c, 0)
     _w_panels(b, c, 1, "W", c.w, "W", "W")
     _scatter_panels(b, c, 2, "ys", "y scatter")
@@ -262,7 +262,7 @@ def forward_scene(rec, dY, max_frames=400):
         else:
             value, pairs = _gather_values(c, G, n, o, i, j)
             bias = "" if c.b is None else f"{num(c.b[o])} + "
-            title = (f"{lhs} = {bias}Σ rot180(W)·x′ = {bias}{_sum_text(pairs, empty='0 (every tap on a zero of x′)')}"
+            title = (f"{lhs} = {bias}Σ rot180(W)·x′ = {bias}{sum_text(pairs, empty='0 (every tap on a zero of x′)')}"
                      f" = {num(value)}")
         boxes = tuple(f"Wf:{ch},{o % c.Og}" for ch in c.s.in_channels(o))
         b.frame({**last, **{f"yg:{a},{bb}": gathered[a, bb].copy() for a in range(c.N) for bb in range(c.O)}},
@@ -298,7 +298,7 @@ def _dx_title(c, run, dX):
         return f"dX read {len(run)} cells per frame, last {lhs} = {num(dX[n, ch, a, b])}"
     pairs = [(c.w[ch, ol, u, v], c.window(n, o, a, b)[u, v]) for o, ol in c.filters(ch)
              for u in range(c.KH) for v in range(c.KW)]
-    return f"{lhs} = Σ W·dY[under the stamp] = {_sum_text(pairs)} = {num(dX[n, ch, a, b])}"
+    return f"{lhs} = Σ W·dY[under the stamp] = {sum_text(pairs)} = {num(dX[n, ch, a, b])}"
 
 
 def _dx_caption(c, prefix=""):
@@ -314,11 +314,11 @@ def _dw_boxes(c, ch, name="dW"):
 def weight_grad_scene(rec, dY, max_frames=400):
     """dW builds up input element by input element: x[a,b] times the dY under its stamp."""
     c = _TConv(rec, dY)
-    runs = _chunks(c.inputs(), _check_frames(max_frames))
+    runs = chunks(c.inputs(), check_frames(max_frames))
     dWs, _ = _backward_states(c, runs)
-    b = _Builder(None)  # panels and frames only: the conv2d helpers are not used
-    b.scales = {"x": _value_scale("x (input)", c.x), "dY": _grad_scale("dY (upstream gradient)", c.dY),
-                "dW": _grad_scale("dW (gradient)", *dWs)}
+    b = SceneBuilder(None)  # panels and frames only: the conv2d helpers are not used
+    b.scales = {"x": value_scale("x (input)", c.x), "dY": grad_scale("dY (upstream gradient)", c.dY),
+                "dW": grad_scale("dW (gradient)", *dWs)}
     _x_panels(b, c, 0)
     _dy_panels(b, c, 1)
     _w_panels(b, c, 2, "dW", None, "dW", "dW", dynamic=True)
@@ -333,11 +333,11 @@ def weight_grad_scene(rec, dY, max_frames=400):
 def input_grad_scene(rec, dY, max_frames=400):
     """dX cell by cell: W times the dY under each input element's stamp, summed (a convolution)."""
     c = _TConv(rec, dY)
-    runs = _chunks(c.inputs(), _check_frames(max_frames))
+    runs = chunks(c.inputs(), check_frames(max_frames))
     _, dXs = _backward_states(c, runs)
-    b = _Builder(None)  # panels and frames only: the conv2d helpers are not used
-    b.scales = {"dY": _grad_scale("dY (upstream gradient)", c.dY), "W": _value_scale("W (kernel)", c.w),
-                "dX": _grad_scale("dX (gradient)", dXs[-1])}
+    b = SceneBuilder(None)  # panels and frames only: the conv2d helpers are not used
+    b.scales = {"dY": grad_scale("dY (upstream gradient)", c.dY), "W": value_scale("W (kernel)", c.w),
+                "dX": grad_scale("dX (gradient)", dXs[-1])}
     _dy_panels(b, c, 0)
     _w_panels(b, c, 1, "W", c.w, "W", "W")
     for n in range(c.N):
@@ -358,14 +358,14 @@ def backprop_scene(rec, dY, max_frames=400):
     """The lecture clip of a transposed convolution: forward (each x[a,b] stamping into y), then
     backward (each x[a,b] reading dY under its stamp into dW and dX); x, W, y, dY, dW, dX side by side."""
     c = _TConv(rec, dY)
-    max_frames = _check_frames(max_frames)
-    runs = _chunks(c.inputs(), max(1, max_frames // 2))
+    max_frames = check_frames(max_frames)
+    runs = chunks(c.inputs(), max(1, max_frames // 2))
     states = _stamp_states(c, runs)
     dWs, dXs = _backward_states(c, runs)
-    b = _Builder(None)  # panels and frames only: the conv2d helpers are not used
-    b.scales = {"x": _value_scale("x (input)", c.x), "W": _value_scale("W (kernel)", c.w),
-                "y": _value_scale("y (output)", states[-1]), "dY": _grad_scale("dY (upstream)", c.dY),
-                "dW": _grad_scale("dW", *dWs), "dX": _grad_scale("dX", dXs[-1])}
+    b = SceneBuilder(None)  # panels and frames only: the conv2d helpers are not used
+    b.scales = {"x": value_scale("x (input)", c.x), "W": value_scale("W (kernel)", c.w),
+                "y": value_scale("y (output)", states[-1]), "dY": grad_scale("dY (upstream)", c.dY),
+                "dW": grad_scale("dW", *dWs), "dX": grad_scale("dX", dXs[-1])}
     _x_panels(b, c, 0)
     _w_panels(b, c, 1, "W", c.w, "W", "W")
     _scatter_panels(b, c, 2, "ys", "y")
@@ -405,10 +405,10 @@ def lesson_scene(rec, dY, max_frames=400):
     """The lesson's two panels for a transposed convolution: x, each element outlined as it stamps,
     beside dW accumulating what each element reads back."""
     c = _TConv(rec, dY)
-    runs = _chunks(c.inputs(), _check_frames(max_frames))
+    runs = chunks(c.inputs(), check_frames(max_frames))
     dWs, _ = _backward_states(c, runs)
-    b = _Builder(None)  # panels and frames only: the conv2d helpers are not used
-    b.scales = {"x": _value_scale("x (input value)", c.x), "dW": _grad_scale("dW (gradient)", *dWs)}
+    b = SceneBuilder(None)  # panels and frames only: the conv2d helpers are not used
+    b.scales = {"x": value_scale("x (input value)", c.x), "dW": grad_scale("dW (gradient)", *dWs)}
     _x_panels(b, c, 0)
     _w_panels(b, c, 1, "dW", None, "dW", "dW", dynamic=True)
     for run, dW in zip(runs, dWs):
