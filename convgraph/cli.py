@@ -522,9 +522,17 @@ def cmd_html(args):
 
 
 def cmd_demo(args):
-    from .kit import lecture_kit
+    from .kit import arithmetic_gallery, lecture_kit
 
-    out = Path(args.out)
+    if args.kit == "arithmetic":
+        if _conv_given(args):
+            raise UsageError("--kit arithmetic draws its own configurations; leave out the conv options")
+        out = Path(args.out or "outputs/arithmetic")
+        written = _call(arithmetic_gallery, out, progress=not args.quiet, overwrite=args.overwrite, jobs=args.jobs)
+        print(f"wrote the convolution-arithmetic gallery ({len(written)} files) to {out}/; open {out / 'index.html'} "
+              f"(every clip on one page) or {out / 'index.md'}")
+        return 0
+    out = Path(args.out or "outputs")
     trace, dY = _build(args) if _conv_given(args) else (None, None)
     written = _call(lecture_kit, out, trace=trace, dY=dY, progress=not args.quiet, overwrite=args.overwrite,
                     jobs=args.jobs)
@@ -568,8 +576,15 @@ def _text_commands(add, conv, common):
     p = add("demo", cmd_demo, "write the lecture kit: graph with heat, focus views, GIFs of every scene, index.md",
             ["convgraph demo                # the kit of an edge patch ⊛ the Sobel kernel, in outputs/",
              "convgraph demo --input ramp  # the lesson's own example (x = 0..24), dY ones",
-             "convgraph demo --input edge --kernel laplace --dy random --out outputs/edge"], parents=(conv,))
-    p.add_argument("--out", default="outputs", metavar="DIR", help="folder to write into (default outputs)")
+             "convgraph demo --input edge --kernel laplace --dy random --out outputs/edge",
+             "convgraph demo --op conv_transpose2d --out outputs/upsample",
+             "convgraph demo --kit arithmetic      # every convolution-arithmetic configuration, forward and backward"],
+            parents=(conv,))
+    p.add_argument("--kit", choices=("lecture", "arithmetic"), default="lecture",
+                   help="lecture: every picture of one convolution (default); arithmetic: the convolution-arithmetic "
+                        "guide's configurations, each a forward clip, a backward clip and a focus picture")
+    p.add_argument("--out", metavar="DIR",
+                   help="folder to write into (default outputs, for --kit arithmetic outputs/arithmetic)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--jobs", type=_count(1), metavar="N",
                    help="files rendered at once, each in its own process (default: one per core)")

@@ -3,6 +3,10 @@
 By default :data:`convgraph.lessons.EDGE` (an image patch with an edge, the lesson's Sobel kernel and
 a dY of mixed signs, so every panel carries something); ``convgraph demo`` with conv options, or
 ``lecture_kit(out, trace=...)``, makes the kit of any traced convolution.
+
+:func:`arithmetic_gallery` (``convgraph demo --kit arithmetic``) is the other kit: every configuration
+of the convolution-arithmetic guide's animations (Dumoulin & Visin), each as a forward clip, a backward
+clip and a focus picture, with numbers, forward and backward.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import logging
 import os
 import re
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -18,7 +23,7 @@ from .lessons import EDGE, PROBLEMS, SEED_CLIP
 from .renderers.animations.catalog import SCENE_TABLE
 from .renderers.files import output_path, write_text
 
-__all__ = ["lecture_kit", "focus_points", "KIT_SCENES"]
+__all__ = ["lecture_kit", "arithmetic_gallery", "arithmetic_trace", "focus_points", "KIT_SCENES", "ARITHMETIC"]
 
 log = logging.getLogger(__name__)
 
@@ -104,22 +109,22 @@ def _tasks(trace, focus, dY=None):
 _MADE_BY = "Made by `convgraph demo`; every file is regenerated the same way each time."
 
 
-def _ours(out):
+def _ours(out, made_by=_MADE_BY):
     """The files an earlier kit wrote into ``out``, as its index lists them."""
     index = out / "index.md"
     if not index.is_file():
         return set()
     text = index.read_text(encoding="utf-8", errors="replace")
-    if _MADE_BY not in text:
+    if made_by not in text:
         return set()
-    return set(re.findall(r"^\| \[([^\]]+)\]\(\1\) \|", text, re.M)) | {"index.md"}
+    return set(re.findall(r"^\| \[([^\]]+)\]\(\1\) \|", text, re.M)) | {"index.md", "index.html"}
 
 
-def _refuse_others(out, names, overwrite):
+def _refuse_others(out, names, overwrite, made_by=_MADE_BY):
     """Refuse to replace files the kit did not write, unless told to."""
     if overwrite or not out.is_dir():
         return
-    ours = _ours(out)
+    ours = _ours(out, made_by)
     theirs = [n for n in names if (out / n).exists() and n not in ours]
     if theirs:
         more = f" (and {len(theirs) - 1} more)" if len(theirs) > 1 else ""
@@ -296,3 +301,145 @@ def _index(trace, grads, written):
     index += [f"| [{p.name}]({p.name}) | {what} |" for p, what in written]
     index += ["", _MADE_BY]
     return index
+
+
+class Arithmetic(NamedTuple):
+    """One configuration of the convolution-arithmetic guide: its name and the convolution."""
+
+    name: str
+    title: str
+    op: str
+    x: tuple
+    w: tuple
+    options: dict
+
+
+#: The configurations of the convolution-arithmetic guide's animations, in its order: convolutions,
+#: their transposed counterparts, and dilation.
+ARITHMETIC = (
+    Arithmetic("no_padding_no_strides", "no padding, no strides", "conv2d", (4, 4), (3, 3), {}),
+    Arithmetic("arbitrary_padding_no_strides", "arbitrary padding, no strides", "conv2d", (5, 5), (4, 4),
+               {"padding": 2}),
+    Arithmetic("same_padding_no_strides", "half (same) padding, no strides", "conv2d", (5, 5), (3, 3), {"padding": 1}),
+    Arithmetic("full_padding_no_strides", "full padding, no strides", "conv2d", (5, 5), (3, 3), {"padding": 2}),
+    Arithmetic("no_padding_strides", "no padding, strides", "conv2d", (5, 5), (3, 3), {"stride": 2}),
+    Arithmetic("padding_strides", "padding, strides", "conv2d", (5, 5), (3, 3), {"stride": 2, "padding": 1}),
+    Arithmetic("padding_strides_odd", "padding, strides (odd)", "conv2d", (6, 6), (3, 3), {"stride": 2, "padding": 1}),
+    Arithmetic("no_padding_no_strides_transposed", "no padding, no strides, transposed", "conv_transpose2d",
+               (2, 2), (3, 3), {}),
+    Arithmetic("arbitrary_padding_no_strides_transposed", "arbitrary padding, no strides, transposed",
+               "conv_transpose2d", (6, 6), (4, 4), {"padding": 2}),
+    Arithmetic("same_padding_no_strides_transposed", "half (same) padding, no strides, transposed",
+               "conv_transpose2d", (5, 5), (3, 3), {"padding": 1}),
+    Arithmetic("full_padding_no_strides_transposed", "full padding, no strides, transposed", "conv_transpose2d",
+               (7, 7), (3, 3), {"padding": 2}),
+    Arithmetic("no_padding_strides_transposed", "no padding, strides, transposed", "conv_transpose2d",
+               (2, 2), (3, 3), {"stride": 2}),
+    Arithmetic("padding_strides_transposed", "padding, strides, transposed", "conv_transpose2d", (3, 3), (3, 3),
+               {"stride": 2, "padding": 1}),
+    Arithmetic("padding_strides_odd_transposed", "padding, strides, transposed (odd): output padding 1",
+               "conv_transpose2d", (3, 3), (3, 3), {"stride": 2, "padding": 1, "output_padding": 1}),
+    Arithmetic("dilation", "no padding, no strides, dilation 2", "conv2d", (7, 7), (3, 3), {"dilation": 2}),
+)
+
+
+def arithmetic_trace(config):
+    """The configuration's convolution with small whole numbers: x and dY from a fixed seed, so that
+    every panel carries something and every sum can be checked by hand."""
+    import convgraph as cg
+
+    rng = np.random.default_rng(sum(map(ord, config.name)))
+    x = rng.integers(0, 5, config.x).astype(float)
+    w = rng.integers(-1, 2, config.w).astype(float)
+    w[(0,) * w.ndim] = 1.0  # never all zero
+    trace = getattr(cg, f"trace_{config.op}")(x, w, **config.options)
+    dY = rng.integers(-2, 3, trace.y.shape).astype(float)
+    return trace, dY
+
+
+def _arithmetic_tasks():
+    """Three files per configuration: the forward clip, the backward clip (the input's gradient:
+    for a convolution a transposed convolution of dY, for a transposed one a convolution), and a
+    focus picture of the input element nearest the centre."""
+    import convgraph as cg
+
+    tasks = []
+    for k, config in enumerate(ARITHMETIC, 1):
+        trace, dY = arithmetic_trace(config)
+        stem = f"{k:02d}_{config.name}"
+        grads = trace.backward(dY)
+        x_focus = focus_points(trace, grads)[2]
+        shows = f"{config.title}: {trace.describe()}"
+        tasks += [
+            (f"{stem}_forward.gif", f"{shows}; the forward pass",
+             lambda p, t=trace, d=dY: cg.animate(t, p, scene="forward", dY=d, size="slide-720", progress=False)),
+            (f"{stem}_backward.gif", f"{shows}; dX, the input's gradient",
+             lambda p, t=trace, d=dY: cg.animate(t, p, scene="input-grad", dY=d, size="slide-720", progress=False)),
+            (f"{stem}_focus.png", f"{shows}; {cg.focus(trace, x_focus).description}",
+             lambda p, t=trace, f=x_focus: cg.render_graph(t, p, focus=f, size="slide-720")),
+        ]
+    return tasks
+
+
+_GALLERY_BY = "Made by `convgraph demo --kit arithmetic`; every file is regenerated the same way each time."
+
+
+def arithmetic_gallery(out="outputs/arithmetic", *, progress=True, overwrite=False, jobs=None):
+    """Write the convolution-arithmetic gallery into ``out``: for every configuration of
+    :data:`ARITHMETIC` a forward clip, a backward clip (dX) and a focus picture of one input
+    element, all for a 1280×720 slide, with small whole numbers; ``index.md`` and ``index.html``
+    say which configuration each file shows.
+
+    Parameters
+    ----------
+    out : str or Path
+        Folder, created if missing.
+    progress, overwrite, jobs
+        As for :func:`lecture_kit`.
+
+    Returns
+    -------
+    list of (Path, str)
+        Every file written and what it shows, the two indexes last.
+    """
+    from tqdm.auto import tqdm
+
+    out = Path(out)
+    output_path(out / "index.md")
+    tasks = _arithmetic_tasks()
+    _refuse_others(out, [name for name, _, _ in tasks] + ["index.md", "index.html"], overwrite, _GALLERY_BY)
+    out.mkdir(parents=True, exist_ok=True)
+    bar = tqdm(total=len(tasks), desc="arithmetic gallery", unit="file", disable=None if progress else True,
+               leave=False)
+    _make_all(tasks, out, _check_jobs(jobs), bar)
+    bar.close()
+    written = [(out / name, what) for name, what, _ in tasks]
+    lines = ["# The convolution-arithmetic gallery, forward and backward", "",
+             "Every configuration of the convolution-arithmetic guide's animations, with numbers: a forward clip, "
+             "the backward clip of the input's gradient (a convolution's is a transposed convolution of dY, a "
+             "transposed convolution's is a convolution) and a focus picture of one input element.", "",
+             "| file | configuration |", "| --- | --- |"]
+    lines += [f"| [{p.name}]({p.name}) | {what} |" for p, what in written]
+    lines += ["", _GALLERY_BY]
+    index_md = write_text(out / "index.md", "\n".join(lines) + "\n")
+    index_html = write_text(out / "index.html", _gallery_html(written))
+    return written + [(index_md, "this index"), (index_html, "the same index as a page showing every clip")]
+
+
+def _gallery_html(written):
+    """One offline page: each configuration's three files side by side, under its title."""
+    import html
+
+    rows = []
+    for k in range(0, len(written), 3):
+        (fwd, what), (bwd, _), (png, _) = written[k:k + 3]
+        rows.append(f"<h2>{html.escape(what.split(';')[0])}</h2><div class=row>"
+                    + "".join(f'<figure><img src="{p.name}" alt="{html.escape(p.name)}"><figcaption>{label}'
+                              f"</figcaption></figure>" for p, label in ((fwd, "forward"), (bwd, "backward: dX"),
+                                                                          (png, "focus on one input")))
+                    + "</div>")
+    return ("<!doctype html><meta charset=utf-8><title>convgraph: the convolution-arithmetic gallery</title>"
+            "<style>body{font-family:sans-serif;margin:2em}.row{display:flex;gap:1em;flex-wrap:wrap}"
+            "figure{margin:0;width:32%}img{width:100%;border:1px solid #ccc}h2{font-size:1.1em}</style>"
+            "<h1>The convolution-arithmetic gallery, forward and backward</h1>" + "".join(rows)
+            + f"<p>{html.escape(_GALLERY_BY.replace('`', ''))}</p>\n")

@@ -178,3 +178,30 @@ def test_html_page_fits_a_slide(make, tmp_path, opened):
     o.page.keyboard.press("ArrowRight")
     assert o.page.evaluate(LAYOUT) == []
     o.assert_clean()
+
+
+def test_the_arithmetic_configurations_have_the_guides_sizes():
+    from convgraph.kit import ARITHMETIC, arithmetic_trace
+
+    sizes = [arithmetic_trace(c)[0].y.shape for c in ARITHMETIC]
+    assert sizes == [(2, 2), (6, 6), (5, 5), (7, 7), (2, 2), (3, 3), (3, 3),  # convolutions
+                     (4, 4), (5, 5), (5, 5), (5, 5), (5, 5), (5, 5), (6, 6),  # their transposed counterparts
+                     (3, 3)]  # dilation
+    for conv, back in zip(ARITHMETIC[:7], ARITHMETIC[7:14]):  # each transposed one maps the output back
+        assert back.x == arithmetic_trace(conv)[0].y.shape and back.w == conv.w
+
+
+def test_the_arithmetic_gallery(tmp_path):
+    from convgraph.kit import ARITHMETIC, arithmetic_gallery
+
+    written = arithmetic_gallery(tmp_path / "gallery", progress=False)
+    assert len(written) == 3 * len(ARITHMETIC) + 2 and all(p.stat().st_size > 0 for p, _ in written)
+    index = (tmp_path / "gallery" / "index.md").read_text()
+    page = (tmp_path / "gallery" / "index.html").read_text()
+    for k, config in enumerate(ARITHMETIC, 1):
+        for part in ("forward.gif", "backward.gif", "focus.png"):
+            name = f"{k:02d}_{config.name}_{part}"
+            assert f"[{name}]({name})" in index and f'src="{name}"' in page
+        assert config.title in index
+    assert "<script" not in page and "http" not in page  # offline, fetches nothing
+    arithmetic_gallery(tmp_path / "gallery", progress=False)  # its own files are replaced without asking

@@ -111,17 +111,21 @@ class _TConv:
 
 
 def _stamp_states(c, runs):
-    """The uncropped y filling stamp by stamp, bias first: list of (N, O, Hf, Wf)."""
+    """The uncropped y filling stamp by stamp, bias first: list of (N, O, Hf, Wf), empty (NaN) where
+    no stamp has landed yet; the last state complete (a cell no stamp reaches holds the bias, or 0)."""
     yf = np.zeros((c.N, c.O, c.Hf, c.Wf))
     if c.b is not None:
         yf += c.b.reshape(1, -1, 1, 1)
+    reached = np.zeros(yf.shape, bool)
     states = []
     for run in runs:
         for n, ch, a, b in run:
             r, q = c.landing(a, b).T
             for o, ol in c.filters(ch):
                 yf[n, o, r, q] += c.x[n, ch, a, b] * c.w[ch, ol].ravel()
-        states.append(yf.copy())
+                reached[n, o, r, q] = True
+        states.append(np.where(reached, yf, np.nan))
+    states[-1] = yf.copy()
     return states
 
 
