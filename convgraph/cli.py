@@ -571,8 +571,8 @@ def _parser():
     return parser
 
 
-def _text_commands(add, conv, common):
-    """demo, trace, step and check."""
+def _demo_command(add, conv):
+    """demo: the lecture kit, or the convolution-arithmetic gallery."""
     p = add("demo", cmd_demo, "write the lecture kit: graph with heat, focus views, GIFs of every scene, index.md",
             ["convgraph demo                # the kit of an edge patch ⊛ the Sobel kernel, in outputs/",
              "convgraph demo --input ramp  # the lesson's own example (x = 0..24), dY ones",
@@ -591,8 +591,13 @@ def _text_commands(add, conv, common):
     p.add_argument("--overwrite", action="store_true",
                    help="replace files in DIR that an earlier kit did not write (refused otherwise)")
 
+
+def _text_commands(add, conv, common):
+    """demo, trace, step, quiz, worksheet and check."""
+    _demo_command(add, conv)
     add("trace", cmd_trace, "print node and edge counts by op, y and the gradients",
-        ["convgraph trace", "convgraph trace --input 3x6x6 --kernel 2x3x3x3 --bias --padding same"],
+        ["convgraph trace", "convgraph trace --input 3x6x6 --kernel 2x3x3x3 --bias --padding same",
+         "convgraph trace --op conv1d --input 0,1,3,6,6,3 --kernel 1,0,-1   # a 1-D signal"],
         parents=(conv, common))
 
     p = add("step", cmd_step, "walk backprop node by node, with the chain rule in numbers",
@@ -629,7 +634,9 @@ def _text_commands(add, conv, common):
                            help="the worksheet; the key goes beside it as NAME-answers.md (default worksheet.md)")
 
     p = add("check", cmd_check, "compare the graph's gradients with numpy and PyTorch (exit 1 if they disagree)",
-            ["convgraph check", "convgraph check --input 2x3x9x9 --kernel 4x3x3x3 --dilation 2 --padding 2 --dy random"],
+            ["convgraph check", "convgraph check --input 2x3x9x9 --kernel 4x3x3x3 --dilation 2 --padding 2 --dy random",
+             "convgraph check --op conv_transpose2d --input 2x3x3 --kernel 2x1x3x3 --groups 2 --stride 2 "
+             "--output-padding 1"],
             parents=(conv, common))
     p.add_argument("--no-torch", action="store_true", help="compare with numpy only")
     p.add_argument("--rtol", type=_tolerance, default=1e-9, help="allowed difference relative to the largest value "

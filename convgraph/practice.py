@@ -292,7 +292,8 @@ class _Asker:
                 bias = f" + {self._label(b)}"
                 terms.append(factor(self._value(b)))
         label = self._label(y)
-        text = f"What is {label}, the output at that position (the window's dot product{' plus bias' if bias else ''})?"
+        what = "the stamps that land there, each x·w" if self.rec.spec.transposed else "the window's dot product"
+        text = f"What is {label}, the output at that position ({what}{' plus bias' if bias else ''})?"
         why = (f"{label} = {' + '.join(names)}{bias}\n= {' + '.join(terms) or '0'} = {fmt(value)}; "
                f"{self._focus(y)}")
         return Question("forward", text, value, _number_key(value), why)
@@ -319,8 +320,9 @@ class _Asker:
                    f"each send back dY·x")
         else:
             text = f"What is {short} = ∂loss/∂{label}?"
+            kernel = "the kernel it stamped" if self.rec.spec.transposed else "the flipped kernel"
             how = (f"the {len(rows)} output{'s' * (len(rows) != 1)} {label} feeds each send back dY·w (the gather "
-                   f"through the flipped kernel)" if len(rows) else f"no output reads {label}")
+                   f"through {kernel})" if len(rows) else f"no output reads {label}")
         why = (f"{how}: {short} = {' + '.join(names) or '0'}\n= {' + '.join(terms) or '0'} = {fmt(grad)}; "
                f"{self._focus(node)}")
         return Question(kind, text, grad, _number_key(grad), why)
@@ -365,10 +367,16 @@ class _Asker:
         w = self._pick(rec.w.nodes)
         cells = self._cells(taps.x[taps.w == w])
         label = self._label(w)
-        text = f"Which input cells does {label} multiply, over every position of the window? (cells of x)"
+        if rec.spec.transposed:
+            text = f"Which input cells does {label} multiply? (cells of x)"
+            how = (f"every input element stamps through {label} once, onto output a·s+u·d−p; where that lands on "
+                   f"the cropped padding there is no multiply")
+        else:
+            text = f"Which input cells does {label} multiply, over every position of the window? (cells of x)"
+            how = (f"at each output position {label} meets one cell of x, shifted by the stride "
+                   f"(padding cells are skipped)")
         return Question("weight-reach", text, cells, _cells_key(cells),
-                        f"at each output position {label} meets one cell of x, shifted by the stride "
-                        f"(padding cells are skipped): {_cells_text(cells, rec.x.name)}; {self._focus(w)}")
+                        f"{how}: {_cells_text(cells, rec.x.name)}; {self._focus(w)}")
 
     def _input_reach(self):
         rec, taps = self.rec, self.taps
@@ -377,22 +385,30 @@ class _Asker:
         label = self._label(x)
         text = f"Which outputs does {label} feed? (cells of y)"
         return Question("input-reach", text, cells, _cells_key(cells),
-                        f"{label} sits in the window of exactly these outputs: {_cells_text(cells, rec.y.name)}; "
+                        f"{label} {'stamps into' if rec.spec.transposed else 'sits in the window of'} exactly these "
+                        f"outputs: {_cells_text(cells, rec.y.name)}; "
                         f"{self._focus(x)}")
 
     def _shape(self):
         spec = self.rec.spec
         shape = tuple(int(s) for s in self.rec.y.shape)
         parts = []
-        for n, k, s, d, p0, p1, o in ((spec.H, spec.KH, spec.stride[0], spec.dilation[0], spec.padding[0],
-                                       spec.padding[1], spec.OH),
-                                      (spec.W, spec.KW, spec.stride[1], spec.dilation[1], spec.padding[2],
-                                       spec.padding[3], spec.OW)):
-            parts.append(f"⌊({n} + {p0 + p1} − {d}·({k} − 1) − 1) / {s}⌋ + 1 = {o}")
+        axes = ((spec.H, spec.KH, spec.stride[0], spec.dilation[0], spec.padding[0], spec.padding[1], spec.OH,
+                 spec.output_padding[0]),
+                (spec.W, spec.KW, spec.stride[1], spec.dilation[1], spec.padding[2], spec.padding[3], spec.OW,
+                 spec.output_padding[1]))
+        for n, k, s, d, p0, p1, o, e in axes[2 - spec.dims:]:
+            if spec.transposed:
+                parts.append(f"({n} − 1)·{s} − {p0 + p1} + {d}·({k} − 1) + {e} + 1 = {o}")
+            else:
+                parts.append(f"⌊({n} + {p0 + p1} − {d}·({k} − 1) − 1) / {s}⌋ + 1 = {o}")
+        options = [o for o in spec.options(every=True) if not o.startswith("groups")]
         text = (f"What is the shape of y? (x is {shape_text(spec.x_shape)}, w is {shape_text(spec.w_shape)}, "
-                f"{', '.join(spec.options(every=True)[:3])})")
-        why = (f"each side: ⌊(size + padding − dilation·(kernel − 1) − 1) / stride⌋ + 1: {'; '.join(parts)}; "
-               f"convgraph trace with the same options prints y")
+                f"{', '.join(options)})")
+        rule = ("(size − 1)·stride − both paddings + dilation·(kernel − 1) + output padding + 1" if spec.transposed else
+                "⌊(size + padding − dilation·(kernel − 1) − 1) / stride⌋ + 1")
+        why = f"{'each side' if spec.dims == 2 else 'the length'}: {rule}: {'; '.join(parts)}; " \
+              f"convgraph trace with the same options prints y"
         return Question("shape", text, shape, "x".join(map(str, shape)), why)
 
     def _never_read(self, tensor, read):
@@ -407,14 +423,16 @@ class _Asker:
         return Question(kind, text, cells, _cells_key(cells), f"{how}: {_cells_text(cells, tensor.name)}{view}")
 
     def _unread_input(self):
+        how = ("their every stamp lands on the padding, which the output crops off" if self.rec.spec.transposed
+               else f"with {self.rec.spec.options(every=True)[0]} the window skips them")
         return self._zero_case("unread-input", self.rec.x, self.taps.x,
-                               "Which input cells does no output read (their gradient is 0 whatever dY is)?",
-                               f"with {self.rec.spec.options(every=True)[0]} the window skips them")
+                               "Which input cells does no output read (their gradient is 0 whatever dY is)?", how)
 
     def _padding_tap(self):
         return self._zero_case("padding-tap", self.rec.w, self.taps.w,
                                "Which weight taps only ever see padding (their gradient is 0 whatever dY is)?",
-                               "at every position these taps fall on the zero padding")
+                               "their stamps always land on the cropped padding" if self.rec.spec.transposed
+                               else "at every position these taps fall on the zero padding")
 
 
 def _d(label):

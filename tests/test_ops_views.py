@@ -205,3 +205,25 @@ def test_the_arithmetic_gallery(tmp_path):
         assert config.title in index
     assert "<script" not in page and "http" not in page  # offline, fetches nothing
     arithmetic_gallery(tmp_path / "gallery", progress=False)  # its own files are replaced without asking
+
+
+@pytest.mark.parametrize("make", [SIGNAL.trace, UPSAMPLE.trace, one_d, transposed],
+                         ids=["signal", "upsample", "conv1d", "conv_transpose2d"])
+def test_quiz_asks_about_it(make):
+    trace = make()
+    rng = np.random.default_rng(5)
+    dY = rng.integers(-2, 3, trace.y.shape).astype(float)
+    grads = trace.backward(dY)  # the quiz asks about the last backward pass
+    questions = cg.quiz(trace, count=30, seed=1)
+    assert {q.kind for q in questions} >= {"forward", "weight-grad", "input-grad", "push", "shape"}
+    for q in questions:
+        assert q.check(q.key), (q.kind, q.key)
+        if q.kind == "shape":
+            assert q.answer == trace.y.shape
+        if q.kind in ("weight-grad", "input-grad"):
+            name = "w" if q.kind == "weight-grad" else "x"
+            assert q.answer in set(np.asarray(grads[name], float).ravel().tolist())
+    forward = [q for q in questions if q.kind == "forward"]
+    assert all(q.answer in set(trace.y.ravel().tolist()) for q in forward)
+    words = " ".join(q.text + q.explanation for q in questions)
+    assert ("stamp" in words) == trace.conv.spec.transposed and "flipped kernel" not in (words if trace.conv.spec.transposed else "")
