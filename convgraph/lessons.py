@@ -9,7 +9,8 @@ the tests all take them from here.
 - ``"seed-clip"``: the original lesson notebook's clip, an 8×8 input 0..63 and the 2×2 kernel
   [[1, -1], [2, 0]] (``anim_conv_backprop()``: one frame per output position).
 - ``"signal"``: conv1d of an 8-sample signal with a rise and a fall by the difference kernel
-  [1, 0, -1], padding 1: the simplest convolution to draw on a board (``--op conv1d``).
+  [1, 0, -1], padding 1, and a dY of mixed signs: the simplest convolution to draw on a board
+  (``--op conv1d``).
 - ``"upsample"``: conv_transpose2d of a 2×2 input by a 3×3 tent kernel, stride 2, padding 1, output
   padding 1: a decoder's 2× upsampling, 2×2 to 4×4 (``--op conv_transpose2d``).
 
@@ -85,6 +86,7 @@ SIGNAL = Problem(
     _frozen([0, 0, 2, 6, 6, 6, 3, 0]),
     _frozen([1, 0, -1]),
     options={"padding": 1},
+    dY=_frozen([1, 0, -1, 2, 1, -2, 0, 1]),
     op="conv1d",
 )
 UPSAMPLE = Problem(

@@ -1,4 +1,5 @@
-"""Regenerate the README's pictures of the lecture kit: ``make pictures`` (or ``python docs/pictures.py``).
+"""Regenerate the README's pictures of the lecture kit and of the other ops: ``make pictures`` (or
+``python docs/pictures.py``).
 
 Each picture is rendered for a 1920×1080 slide, as the kit renders it, then scaled to 960×540 so the
 README stays small; a clip is shown by its most telling frame.
@@ -12,7 +13,7 @@ from pathlib import Path
 from PIL import Image
 
 import convgraph as cg
-from convgraph.lessons import EDGE, LESSON
+from convgraph.lessons import EDGE, LESSON, SIGNAL, UPSAMPLE
 
 DOCS = Path(__file__).resolve().parent
 WIDTH = 960  # half a 1080p slide: sharp in the README, a few hundred KB at most
@@ -42,7 +43,18 @@ def main():
         clip = cg.animate(trace, tmp / "i.gif", scene="input-grad", size="slide", progress=False)
         small(clip, DOCS / "kit_input_grad.png", frame=20)  # the gather: rot180(W) over dY′
         stepper(tmp)
+        ops(tmp)
     return 0
+
+
+def ops(tmp):
+    """The other two ops: the upsampling's forward clip at its gather (rot180(W) over x′, beside the
+    stamps), and the 1-D signal's graph."""
+    clip = cg.animate(UPSAMPLE.trace(), tmp / "t.gif", scene="forward", size="slide", progress=False)
+    small(clip, DOCS / "ops_transposed.png", frame=13)  # y[2,1] gathered; the scatter complete beside it
+    signal = SIGNAL.trace()
+    signal.backward(SIGNAL.dY)
+    small(cg.render_graph(signal, tmp / "s.png", size="slide"), DOCS / "ops_conv1d.png")
 
 
 def stepper(tmp):
