@@ -468,14 +468,16 @@ def problem_lines(trace):
     lines = [trace.describe()]  # with its stride, padding, dilation and groups where they are not 1 and 0
     reaching = trace.walk().final[np.asarray(rec.y.nodes)]  # ∂loss/∂y: the seed, or what later ops send back
     arrays = [(rec.x.name, rec.x.data), (rec.w.name, rec.w.data)]
+    dims = rec.spec.dims  # a 1-D convolution's tensors print row by row
     if rec.b is not None:
-        arrays.append((rec.b.name, np.asarray(rec.b.data).reshape(1, -1)))
+        arrays.append((rec.b.name, np.asarray(rec.b.data).reshape(1, -1) if dims == 2 else rec.b.data))
     arrays.append(("dY", np.asarray(reaching, dtype=float).reshape(rec.y.shape)))
     for name, data in arrays:
         data = np.asarray(data, dtype=float)
-        for lead in np.ndindex(*data.shape[:-2]) if data.ndim > 2 else [()]:
-            title = name + ("[" + ",".join(map(str, lead)) + ",:,:]" if lead else "")
-            lines += [""] + ["  " + r for r in format_grid(data[lead], title=title)]
+        for lead in np.ndindex(*data.shape[:-dims]) if data.ndim > dims else [()]:
+            title = name + ("[" + ",".join(map(str, lead)) + ",:" * dims + "]" if lead else "")
+            lines += [""] + ["  " + r for r in format_grid(np.asarray(data[lead]).reshape(-1, data.shape[-1]),
+                                                            title=title)]
     return lines
 
 

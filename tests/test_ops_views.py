@@ -227,3 +227,21 @@ def test_quiz_asks_about_it(make):
     assert all(q.answer in set(trace.y.ravel().tolist()) for q in forward)
     words = " ".join(q.text + q.explanation for q in questions)
     assert ("stamp" in words) == trace.conv.spec.transposed and "flipped kernel" not in (words if trace.conv.spec.transposed else "")
+
+
+@pytest.mark.parametrize("make", [SIGNAL.trace, one_d, UPSAMPLE.trace], ids=["signal", "conv1d", "upsample"])
+def test_quiz_problem_and_notebook_widget(make):
+    from convgraph.practice import problem_lines
+
+    trace = make()
+    trace.backward()
+    lines = problem_lines(trace)
+    assert lines[0] == trace.describe()
+    if trace.conv.spec.dims == 1:  # rows, titled by their leading index only
+        titles = [line.split()[0] for line in lines[1:] if line.startswith("  ") and line.strip()[0].isalpha()]
+        assert titles == (["x", "w", "dY"] if trace.tensors["x"].ndim == 1 else
+                          ["x[0,:]", "x[1,:]", "w[0,0,:]", "w[0,1,:]", "w[1,0,:]", "w[1,1,:]", "b", "dY[0,:]", "dY[1,:]"])
+    pytest.importorskip("ipywidgets")
+    from convgraph.notebook import quiz_widget, stepper_widget
+
+    assert quiz_widget(trace, count=3).questions and stepper_widget(trace) is not None
