@@ -3,7 +3,8 @@
 Both runs write the same 18 files (every picture for a 1920×1080 slide) of the kit's default
 example into a temporary folder, in one process that forks its workers.
 
-Run: ``python benchmarks/bench_kit.py [--repeat 3]``. Prints medians of wall time; the machine is
+Run: ``python benchmarks/bench_kit.py [--repeat 3]``; ``--gallery`` times ``convgraph demo --kit
+arithmetic`` instead. Prints medians of wall time; the machine is
 shared (2 cores, other processes running), so compare ratios, not absolute figures.
 """
 
@@ -29,9 +30,13 @@ def timed(fn, repeat):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--gallery", action="store_true",
+                        help="time the convolution-arithmetic gallery (convgraph demo --kit arithmetic) instead")
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     print(f"machine: {platform.machine()}, {cores} cores (shared, noisy), Python {platform.python_version()}")
+    if args.gallery:
+        return gallery(args.repeat, cores)
     with tempfile.TemporaryDirectory() as tmp:
         one = timed(lambda: lecture_kit(os.path.join(tmp, "one"), progress=False, jobs=1), args.repeat)
         many = timed(lambda: lecture_kit(os.path.join(tmp, "many"), progress=False, jobs=cores), args.repeat)
@@ -42,6 +47,18 @@ def main():
     print(f"{f'{cores} worker processes (jobs={cores})':<32}{many:>9.1f}")
     print(f"speed-up {one / many:.2f}x")
     slowest(args.repeat)
+
+
+def gallery(repeat, cores):
+    """The convolution-arithmetic gallery: 15 configurations, 45 files for a 1280x720 slide."""
+    from convgraph.kit import arithmetic_gallery
+
+    with tempfile.TemporaryDirectory() as tmp:
+        many = timed(lambda: arithmetic_gallery(os.path.join(tmp, "g"), progress=False, jobs=cores), repeat)
+        files = os.listdir(os.path.join(tmp, "g"))
+        sizes = sum(os.path.getsize(os.path.join(tmp, "g", n)) for n in files)
+    print(f"\narithmetic gallery, {len(files)} files for a 1280x720 slide ({sizes / 2**20:.1f} MB), "
+          f"{cores} worker processes, median of {repeat}: {many:.1f} s")
 
 
 def slowest(repeat):

@@ -120,9 +120,10 @@ def _conv_options():
     g.add_argument("--bias", nargs="?", const="random", metavar="B",
                    help="add a bias: random (no value), one number, a comma list, or a file")
     g.add_argument("--op", choices=OPS, default="conv2d",
-                   help="the operation (default conv2d); conv1d takes X as L or CxL (rows: one signal) and W as "
-                        "K or OxC/groupsxK, conv_transpose2d W as CxO/groupsxKHxKW; without X and W each shows its "
-                        "own example (conv1d: the signal, conv_transpose2d: the 2x2 to 4x4 upsampling)")
+                   help="the operation (default conv2d); conv1d takes X as a length L, CxL or NxCxL (one row of "
+                        "numbers: one signal) and W as K or OxC/groupsxK, conv_transpose2d W as CxO/groupsxKHxKW; "
+                        "without X and W each shows its own example (conv1d: the signal, conv_transpose2d: the 2x2 "
+                        "to 4x4 upsampling)")
     g.add_argument("--stride", type=_pair, default=1, metavar="S", help="N or N,M (default 1)")
     g.add_argument("--padding", type=_padding, default=0, metavar="P", help="N, N,M, same or valid (default 0)")
     g.add_argument("--output-padding", type=_pair, default=0, metavar="P",
@@ -147,6 +148,8 @@ def _array(args, name, rng):
         text = str(path)
     if text is None:
         return None
+    if args.op == "conv1d" and path is None and re.fullmatch(r"\s*\d+\s*", text):  # a length: L random samples
+        text = f"1x{text.strip()}"
     try:
         return parse_array(text, option, rng=rng)
     except InputError as e:
@@ -208,15 +211,18 @@ def _build(args):
     options = _options(args)
     if x is None and w is None and not _options_given(args):
         options = dict(example.options)  # the example as it is meant: the upsampling with its stride
+    own_example = x is None and w is None and not _options_given(args)
     if x is None:
         x = example.x
     if w is None:
         w = _default_kernel(args, x, example, rng)
     b = _bias(args, w, rng, np)
     try:
-        trace = getattr(cg, f"trace_{args.op}")(x, w, b, **options)
+        trace = cg.trace_op(args.op, x, w, b, **options)
     except (ValueError, TypeError) as e:
         raise UsageError(_which(args, str(e))) from e
+    if own_example and args.dy == "ones" and example.dY is not None and args.bias is None:
+        return trace, trace.seed(example.dY)  # the example with its own dY (the signal's mixed signs)
     return trace, _seed_gradient(args, trace, rng)
 
 
@@ -551,7 +557,8 @@ def _parser():
     fmt = argparse.RawDescriptionHelpFormatter
     parser = _Parser(
         prog=PROG, formatter_class=fmt,
-        description="Backpropagation through a 2-D convolution, one scalar node per multiply and add.",
+        description="Backpropagation through a convolution (conv2d, conv1d, conv_transpose2d), one scalar node per "
+                    "multiply and add.",
         epilog=_help("convgraph demo                       # the lecture kit in outputs/",
                      "convgraph step                       # walk backprop node by node",
                      "convgraph check --input 3x8x8 --kernel 4x3x3x3 --stride 2",

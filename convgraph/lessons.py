@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .tracer import trace_conv1d, trace_conv2d, trace_conv_transpose2d
+from .tracer import trace_op
 
 __all__ = ["Problem", "PROBLEMS", "LESSON", "EDGE", "SEED_CLIP", "SIGNAL", "UPSAMPLE", "ARRAYS", "problem",
            "lesson_arrays", "default_for"]
@@ -51,8 +51,7 @@ class Problem:
 
     def trace(self, **limits):
         """A fresh :class:`~convgraph.tracer.trace.Trace` of the problem (``max_nodes`` may be given)."""
-        tracer = {"conv2d": trace_conv2d, "conv1d": trace_conv1d, "conv_transpose2d": trace_conv_transpose2d}[self.op]
-        return tracer(self.x, self.w, self.b, **self.options, **limits)
+        return trace_op(self.op, self.x, self.w, self.b, **self.options, **limits)
 
     def arrays(self):
         """(x, w) as writable copies."""

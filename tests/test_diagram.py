@@ -536,7 +536,7 @@ def test_slide_auto_detail_collapses_what_would_not_be_legible(dot, tmp_path):
     t.backward()
     src = to_digraph(t, size="slide").source
     assert re.search(r"collapsed view \(\d+ nodes are too many to read on a slide\)", src)
-    assert re.search(r"its smallest text would be \d+ px on a 1920×1080 slide, under 14", src)
+    assert re.search(r"its smallest text would be \d+(\.\d)? px on a 1920×1080 slide, under 14", src)
     assert "collapsed" not in to_digraph(t).source  # without a size: drawn whole, as before
     assert "collapsed" not in to_digraph(t, size="slide", detail="full").source
     svg = render_graph(t, tmp_path / "c.svg", size="slide")

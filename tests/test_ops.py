@@ -167,7 +167,8 @@ def test_transposed_weight_layout_and_channels():
     x, w = np.ones((4, 2, 2)), np.ones((4, 3, 2, 2))
     t = cg.trace_conv_transpose2d(x, w, groups=2)
     assert t.y.shape == (6, 3, 3)
-    assert t.conv.spec.lead_names("w") == ("c", "o")
+    assert t.conv.spec.lead_names("w") == ("c", "o′")  # o′: the filter within the group
+    assert cg.conv_spec((2, 3, 3), (2, 3, 3, 3), op="conv_transpose2d").lead_names("w") == ("c", "o")
     pairs = {(p.source_lead, p.y_lead) for p in t.conv.channel_pairs() if p.source == "w"}
     assert ((0, 0), (0,)) in pairs and ((2, 0), (3,)) in pairs and ((2, 0), (0,)) not in pairs
     assert len(pairs) == 4 * 3
@@ -237,3 +238,26 @@ def test_node_estimate_is_exact(spec):
     estimate = cg.conv_spec(spec["x"], spec["w"], trace.tensors["b"].shape if "b" in trace.tensors else None,
                             op=spec["op"], **kw).node_estimate()
     assert estimate == trace.graph.number_of_nodes()
+
+
+def test_a_huge_transposed_output_is_refused_by_arithmetic():
+    """The node count of a transposed convolution is worked out without arrays: a stride of three
+    million is refused at once, naming the count."""
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="over max_nodes"):
+        cg.trace_conv_transpose2d(np.ones((2, 2)), np.ones((3, 3)), stride=3_000_000)
+    assert time.perf_counter() - start < 0.5  # well within: about 10 ms
+    assert cg.conv_spec((3, 3), (3, 3), output_padding=(0, 0)).y_shape == (1, 1)  # a zero pair is no output padding
+
+
+def test_slices_follow_the_convolution_that_owns_the_tensor():
+    rec = cg.Recorder()
+    x, w1, w2 = rec.input(np.ones((2, 9))), rec.weight(np.ones((3, 2, 3)), "w1"), rec.weight(np.ones((2, 2)), "w2")
+    h = cg.conv1d(x, w1)  # (3, 7): three rows
+    y = cg.conv2d(h, w2, name="y2")  # the same numbers read as one 3×7 map
+    trace = rec.trace(y)
+    assert trace.slice_of(int(h.nodes[1, 4])) == ("y", (1,))
+    assert trace.slice_of(int(y.nodes[1, 4])) == ("y2", ())
+    assert trace.spatial_dims == 2

@@ -245,3 +245,18 @@ def test_quiz_problem_and_notebook_widget(make):
     from convgraph.notebook import quiz_widget, stepper_widget
 
     assert quiz_widget(trace, count=3).questions and stepper_widget(trace) is not None
+
+
+def test_transposed_gather_caption_says_cropped_when_the_padding_is_larger():
+    trace = cg.trace_conv_transpose2d(np.arange(25.0).reshape(5, 5), np.ones((2, 2)), padding=2)  # y 2×2
+    _, frames = build_frames(trace, "forward")
+    assert "cropped by p−(K−1)·d = 1" in frames[-1].caption
+    up = build_frames(UPSAMPLE.trace(), "forward")[1][-1].caption
+    assert "padded by (K−1)·d−p = 1, and by the output padding 1 at the bottom and right" in up
+
+
+def test_command_line_reads_a_bare_number_as_a_conv1d_length(capsys):
+    from convgraph.cli import main
+
+    assert main(["trace", "--op", "conv1d", "--input", "8", "--kernel", "3"]) == 0
+    assert "conv1d: x 8 ⊛ w 3 → y 6 (1-D)" in capsys.readouterr().out

@@ -234,10 +234,9 @@ class _Section:
         for p in self.ys:
             lead = dict(zip(self.y_names or (), p.lead))
             self.y_by_band[(lead.get("n", 0), lead.get("o", 0))] = p
-        self.w_rows = {}  # o -> the panels of filter o, one per channel
+        self.w_rows = {}  # w's first lead (o; c for a transposed convolution) -> its panels, one per second lead
         for p in ws:
-            lead = dict(zip(spec.lead_names("w"), p.lead))
-            self.w_rows.setdefault(lead.get("o", 0), []).append(p)
+            self.w_rows.setdefault(p.lead[0] if p.lead else 0, []).append(p)
         self.rows = spec.dims == 1 and not collapsed  # a 1-D convolution reads top to bottom
         # Its blocks no narrower than a y cell: each y element sits under the block of its sum.
         self.pitch = max(spec.Cg * (spec.KW + 0.5) + _GAP, leaf(rec.y.name)[0] + 0.5) if self.rows else None
@@ -282,8 +281,9 @@ class _Section:
         return bands
 
     def _place_w_grid(self, collapsed, wide=False):
-        """The w grid (row o, column c) from the top, b beside it (below it when collapsed). Collapsed
-        and ``wide`` with more filters than channels: row c, column o (a wider, shorter grid)."""
+        """The w grid from the top, one row per value of w's first lead (o for a convolution, c for a
+        transposed one), one column per second, b beside it (below it when collapsed). Collapsed and
+        ``wide`` with more rows than columns: transposed (a wider, shorter grid)."""
         rows = [self.w_rows[o] for o in sorted(self.w_rows)]
         if wide and collapsed and rows and len({len(r) for r in rows}) == 1 and len(rows) > len(rows[0]):
             rows = [list(r) for r in zip(*rows)]

@@ -8,12 +8,12 @@ from .recorder import EdgeData, Recorder, Tensor, Value
 from .reference import (conv1d_backward, conv1d_forward, conv2d_backward, conv2d_forward,
                         conv_transpose2d_backward, conv_transpose2d_forward)
 from .structure import ChannelPair, ConvRecord, Role, Taps
-from .trace import Gradients, Trace, trace_conv1d, trace_conv2d, trace_conv_transpose2d
+from .trace import Gradients, Trace, trace_conv1d, trace_conv2d, trace_conv_transpose2d, trace_op
 from .walk import Push, Step, StepStream, Walk, seed_text, step_text
 
 __all__ = [
     "Recorder", "Value", "Tensor", "EdgeData", "Trace", "Gradients", "Walk", "StepStream", "Step", "Push", "step_text", "seed_text",
-    "trace_conv2d", "trace_conv1d", "trace_conv_transpose2d", "conv2d", "conv1d", "conv_transpose2d", "relu", "max_pool2d", "avg_pool2d", "sum", "mean", "mse_loss",
+    "trace_conv2d", "trace_conv1d", "trace_conv_transpose2d", "trace_op", "conv2d", "conv1d", "conv_transpose2d", "relu", "max_pool2d", "avg_pool2d", "sum", "mean", "mse_loss",
     "conv2d_forward", "conv2d_backward", "conv1d_forward", "conv1d_backward", "conv_transpose2d_forward",
     "conv_transpose2d_backward", "ConvSpec", "ConvRecord", "Taps", "Role", "ChannelPair", "conv_spec",
     "Focus", "focus", "DEFAULT_MAX_NODES",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ConvSpec", "conv_spec", "OPS", "as_array", "shape_text", "DEFAULT_MAX_NODES", "MAX_TAPS", "MAX_INT"]
+__all__ = ["ConvSpec", "conv_spec", "OPS", "spatial_dims", "as_array", "shape_text", "DEFAULT_MAX_NODES", "MAX_TAPS", "MAX_INT"]
 
 #: Default ceiling on the number of scalar nodes one trace may hold (about 2 GB of graph).
 DEFAULT_MAX_NODES = 2_000_000
@@ -24,6 +24,11 @@ MAX_TAPS = 20_000_000
 MAX_INT = 2**31 - 1
 #: The convolutions convgraph traces, by their PyTorch names.
 OPS = ("conv2d", "conv1d", "conv_transpose2d")
+
+
+def spatial_dims(op):
+    """Spatial axes of ``op``'s tensors: 1 for conv1d, 2 for conv2d and conv_transpose2d."""
+    return 1 if op == "conv1d" else 2
 
 
 def as_array(name, value, ndims=None):
@@ -138,24 +143,27 @@ def _axis_taps(size, out, k, stride, dilation, pad_before, transposed=False):
 
 def _axis_counts(size, out, k, stride, dilation, pad_before, transposed=False):
     """Along one axis, by arithmetic alone (no arrays, any size): the (output, tap) pairs whose input
-    coordinate is real, and how many outputs have at least one. (A transposed axis counts on an
-    array of its outputs: conv_spec has bounded it first.)"""
-    if transposed:
-        coord, ok = _axis_taps(size, out, k, stride, dilation, pad_before, True)
-        return int(ok.sum()), int(ok.any(axis=1).sum())
-    intervals = []
+    coordinate is real, and how many outputs have at least one."""
+    runs = {}  # residue -> [(lo, hi)]: the outputs each tap reaches, i = r + k·step for k in lo..hi
+    pairs = 0
     for u in range(k):
         off = u * dilation - pad_before
-        lo = max(0, -((off) // stride))  # the first i with i·stride + off ≥ 0
-        hi = min(out - 1, (size - 1 - off) // stride)  # the last i with i·stride + off < size
+        if transposed:  # input a lands on output a·stride + off
+            lo, hi = max(0, -(off // stride)), min(size - 1, (out - 1 - off) // stride)
+            key, shift = off % stride, off // stride  # output = (a + shift)·stride + key
+        else:  # output i reads input i·stride + off
+            lo, hi = max(0, -(off // stride)), min(out - 1, (size - 1 - off) // stride)
+            key, shift = 0, 0
         if hi >= lo:
-            intervals.append((lo, hi))
-    pairs = sum(hi - lo + 1 for lo, hi in intervals)
-    covered, end = 0, -1
-    for lo, hi in sorted(intervals):
-        if hi > end:
-            covered += hi - max(lo, end + 1) + 1
-            end = hi
+            pairs += hi - lo + 1
+            runs.setdefault(key, []).append((lo + shift, hi + shift))
+    covered = 0
+    for intervals in runs.values():  # a residue's runs overlap; different residues never do
+        end = None
+        for lo, hi in sorted(intervals):
+            if end is None or hi > end:
+                covered += hi - (lo if end is None else max(lo, end + 1)) + 1
+                end = hi
     return pairs, covered
 
 
@@ -196,7 +204,7 @@ class ConvSpec:
     @property
     def dims(self):
         """Spatial axes of the caller's tensors: 1 for conv1d, else 2."""
-        return 1 if self.op == "conv1d" else 2
+        return spatial_dims(self.op)
 
     @property
     def transposed(self):
@@ -280,20 +288,21 @@ class ConvSpec:
         return ((n,) if self._batched() else ()) + ((o,) if self._channels() else ())
 
     def lead_names(self, tensor):
-        """Names of the leading axes of ``"x"``, ``"w"`` or ``"y"`` in the caller's shape, e.g. ("n", "c")."""
+        """Names of the leading axes of ``"x"``, ``"w"`` or ``"y"`` in the caller's shape, e.g. ("n", "c").
+        A grouped transposed convolution's w is (c, o′): o′ = o mod O/groups, the filter within the group."""
         x_lead = len(self.x_shape) - self.dims
         return {"x": ("n", "c")[2 - x_lead:] if x_lead else (),
-                "w": (("c", "o") if self.transposed else ("o", "c")) if self._channels() else (),
+                "w": ((("c", "o′") if self.groups > 1 else ("c", "o")) if self.transposed else ("o", "c"))
+                if self._channels() else (),
                 "y": (("n",) if self._batched() else ()) + (("o",) if self._channels() else ())}[tensor]
 
     def window(self, i, j):
-        """Input rows and columns under output (i, j)'s kernel taps: two int arrays, (KH,) and (KW,).
-        For a convolution, negative or past the edge on padding. For a transposed convolution, the
-        taps' places on the input spread out by the stride (element a at a·stride): a tap reads an
-        input element where its place is a multiple of the stride inside the input."""
+        """Where the kernel's taps meet the grid, per axis: two int arrays, (KH,) and (KW,). For a
+        convolution, the input rows and columns under output (i, j)'s taps (negative or past the edge
+        on padding); for a transposed convolution, the output rows and columns input element (i, j)'s
+        stamp lands on (negative or past the edge where the padding crops it off). The same
+        arithmetic, i·stride + u·dilation − padding, read from the other side."""
         u, v = np.arange(self.KH), np.arange(self.KW)
-        if self.transposed:
-            return i + self.padding[0] - u * self.dilation[0], j + self.padding[2] - v * self.dilation[1]
         rows = i * self.stride[0] + u * self.dilation[0] - self.padding[0]
         cols = j * self.stride[1] + v * self.dilation[1] - self.padding[2]
         return rows, cols
@@ -366,7 +375,7 @@ class ConvSpec:
 def _channels(op, x_shape, w_shape, groups):
     """N, C, H, W, O, KH, KW and groups of ``op`` on these shapes, checked: ranks, emptiness, groups
     dividing the channels, and w's channels matching x's."""
-    dims, transposed = (1 if op == "conv1d" else 2), op == "conv_transpose2d"
+    dims, transposed = spatial_dims(op), op == "conv_transpose2d"
     if len(x_shape) not in (dims, dims + 1, dims + 2):
         raise ValueError(f"x must be {_SHAPES[op][0]}, got shape {x_shape}")
     if len(w_shape) not in (dims, dims + 2):
@@ -407,7 +416,9 @@ def _output_padding(op, value, stride, dilation):
     """A transposed convolution's output padding as a pair, smaller than the stride or the dilation on
     each axis (as PyTorch requires); every other op takes none."""
     if op != "conv_transpose2d":
-        if not (_is_int(value) and value == 0):
+        zero = _is_int(value) and value == 0 or (
+            isinstance(value, (tuple, list)) and all(_is_int(v) and v == 0 for v in value))
+        if not zero:
             raise ValueError(f"output_padding is for a transposed convolution only, got {value!r} for {op}")
         return (0, 0)
     pair = _int_pair("output_padding", value)
@@ -445,7 +456,7 @@ def conv_spec(x_shape, w_shape, b_shape=None, *, stride=1, padding=0, dilation=1
     if op not in OPS:
         raise ValueError(f"op must be one of {', '.join(map(repr, OPS))}, got {op!r}")
     x_shape, w_shape = tuple(x_shape), tuple(w_shape)
-    dims, transposed = (1 if op == "conv1d" else 2), op == "conv_transpose2d"
+    dims, transposed = spatial_dims(op), op == "conv_transpose2d"
     N, C, H, W, O, KH, KW, groups = _channels(op, x_shape, w_shape, groups)
     if b_shape is not None:
         b_shape = tuple(b_shape)
@@ -465,8 +476,6 @@ def conv_spec(x_shape, w_shape, b_shape=None, *, stride=1, padding=0, dilation=1
         if OH < 1 or OW < 1:
             raise ValueError(f"padding {padding!r} leaves nothing of the output: x {x_shape} ⊛ᵀ w {w_shape} "
                              f"(stride {stride}, dilation {dilation}) gives {OH}x{OW}")
-        if max(OH * KH, OW * KW) > MAX_TAPS:
-            raise ValueError(f"the transposed convolution's output is too large to trace ({OH}x{OW})")
     else:
         eff_h, eff_w = (d * (k - 1) + 1 for _, k, _, d, _, _ in sizes)
         ph, pw = (n + p for n, _, _, _, p, _ in sizes)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .params import as_array, conv_spec
+from .params import as_array, conv_spec, spatial_dims
 
 __all__ = ["conv2d_forward", "conv2d_backward", "conv1d_forward", "conv1d_backward", "conv_transpose2d_forward",
            "conv_transpose2d_backward"]
@@ -13,7 +13,7 @@ __all__ = ["conv2d_forward", "conv2d_backward", "conv1d_forward", "conv1d_backwa
 
 def _arrays(op, x, w, b, **options):
     """x, w (and b) checked as arrays of ``op``'s shapes, and the op's spec."""
-    dims = 1 if op == "conv1d" else 2
+    dims = spatial_dims(op)
     x = as_array("x", x, (dims, dims + 1, dims + 2))
     w = as_array("w", w, (dims, dims + 2))
     if b is not None:

@@ -11,11 +11,11 @@ import numpy as np
 
 from . import walk as walk_module
 from .ops import _conv
-from .params import DEFAULT_MAX_NODES, as_array, conv_spec, shape_text
+from .params import DEFAULT_MAX_NODES, as_array, conv_spec, shape_text, spatial_dims
 from .recorder import Recorder, Tensor, Value
 from .walk import StepStream, Walk
 
-__all__ = ["Trace", "Gradients", "trace_conv2d", "trace_conv1d", "trace_conv_transpose2d"]
+__all__ = ["Trace", "Gradients", "trace_conv2d", "trace_conv1d", "trace_conv_transpose2d", "trace_op"]
 
 
 class Gradients(Mapping):
@@ -190,13 +190,15 @@ class Trace:
         if "tensor" not in attrs:
             return None
         index = tuple(attrs["index"])
-        dims = self.spatial_dims
+        rec = self.conv_of(attrs["tensor"])
+        dims = rec.spec.dims if rec is not None else self.spatial_dims
         return attrs["tensor"], index[:-dims] if len(index) > dims else ()
 
     @property
     def spatial_dims(self):
-        """Axes of a tensor's picture: 1 in a trace of conv1d (a slice is a row), else 2."""
-        return 1 if any(rec.spec.dims == 1 for rec in self.convs) else 2
+        """Axes of a tensor's picture: 1 in a trace whose convolutions are all conv1d (a slice is a
+        row), else 2. A convolution's own tensors follow that convolution (``ConvSpec.dims``)."""
+        return 1 if self.convs and all(rec.spec.dims == 1 for rec in self.convs) else 2
 
     def slice_wiring(self):
         """Which tensor slices feed which: a sorted list of ``((source, lead), (result, lead))`` pairs,
@@ -440,7 +442,7 @@ def trace_conv_transpose2d(x, w, b=None, *, stride=1, padding=0, output_padding=
 
 
 def _trace(op, x, w, b, max_nodes, **options):
-    dims = 1 if op == "conv1d" else 2
+    dims = spatial_dims(op)
     x = as_array("x", x, (dims, dims + 1, dims + 2))
     w = as_array("w", w, (dims, dims + 2))
     b = None if b is None else as_array("b", b, (0, 1))
@@ -451,3 +453,16 @@ def _trace(op, x, w, b, max_nodes, **options):
     bt = None if b is None else rec.bias(b)
     y = _conv(op, xt, wt, bt, name=None, **options)
     return rec.trace(y)
+
+
+def trace_op(op, x, w, b=None, **options):
+    """Trace convolution ``op`` (``"conv2d"``, ``"conv1d"`` or ``"conv_transpose2d"``) of numpy arrays:
+    :func:`trace_conv2d`, :func:`trace_conv1d` or :func:`trace_conv_transpose2d` by name.
+
+    >>> trace_op("conv1d", [1.0, 2, 3], [1.0, -1]).y.tolist()
+    [-1.0, -1.0]
+    """
+    tracers = {"conv2d": trace_conv2d, "conv1d": trace_conv1d, "conv_transpose2d": trace_conv_transpose2d}
+    if op not in tracers:
+        raise ValueError(f"op must be one of {', '.join(map(repr, tracers))}, got {op!r}")
+    return tracers[op](x, w, b, **options)

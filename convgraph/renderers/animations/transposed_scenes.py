@@ -81,17 +81,21 @@ class _TConv:
         """(o, o within the group) of the output channels input channel c stamps into."""
         return [(o, o % self.Og) for o in self.s.out_channels(c)]
 
+    def stamp(self, a, b):
+        """Rows (KH,) and columns (KW,) of the uncropped output where x[a, b]'s stamp lands (the
+        tracer's window, shifted by the padding it crops)."""
+        rows, cols = self.s.window(a, b)
+        return rows + self.pt, cols + self.pl
+
     def landing(self, a, b):
         """Cells (KH·KW, 2) of the uncropped output where x[a, b]'s stamp lands."""
-        r, q = np.meshgrid(a * self.sh + np.arange(self.KH) * self.dh, b * self.sw + np.arange(self.KW) * self.dw,
-                           indexing="ij")
+        r, q = np.meshgrid(*self.stamp(a, b), indexing="ij")
         return np.stack([r.ravel(), q.ravel()], axis=1)
 
     def window(self, n, o, a, b):
         """dY under x[a, b]'s stamp on the uncropped grid: (KH, KW), 0 where it was cropped."""
-        r = a * self.sh + np.arange(self.KH)[:, None] * self.dh
-        q = b * self.sw + np.arange(self.KW)[None, :] * self.dw
-        return self.dYf[n, o, r, q]
+        rows, cols = self.stamp(a, b)
+        return self.dYf[n, o, rows[:, None], cols[None, :]]
 
     def gather_grid(self):
         """x′ for every (n, c): x with s − 1 zeros inserted between entries, padded by (K − 1)·d − p
@@ -211,6 +215,21 @@ def _gather_values(c, G, n, o, i, j):
     return total, pairs
 
 
+def _gather_caption(c, qt, ql, inserted):
+    """How x′ is made: zeros inserted by the stride, then padded by (K−1)·d−p (cropped where that is
+    negative) and by the output padding at the bottom and right."""
+    how = "with s−1 zeros inserted between entries, " if max(c.sh, c.sw) > 1 else ""
+    pad = qt if qt == ql else (qt, ql)
+    edge = (f"padded by (K−1)·d−p = {pad}" if min(qt, ql) >= 0 else
+            f"cropped by p−(K−1)·d = {-qt if qt == ql else (-qt, -ql)}" if max(qt, ql) <= 0 else
+            f"padded (cropped where negative) by (K−1)·d−p = {pad}")
+    e = c.s.output_padding
+    if any(e):
+        edge += f", and by the output padding {e[0] if e[0] == e[1] else e} at the bottom and right"
+    return (f"part 2, gather: the same y = rot180(W) sliding over x′ = x {how}{edge}, stride 1, dilation d"
+            + ("; pale 0: inserted by the stride, grey 0: padding" if inserted else ""))
+
+
 def forward_scene(rec, dY, max_frames=400):
     """Both readings of the forward pass: every x[a,b] stamping x[a,b]·W into the uncropped output
     (its border cropped off); then the same y as rot180(W) sliding over x′ (x with zeros inserted
@@ -236,11 +255,7 @@ def forward_scene(rec, dY, max_frames=400):
         for o in range(c.O):
             b.panel(f"yg:{n},{o}", c.y_title("y gather", n, o), 5, n * c.O + o, 0, "y",
                     np.full((c.OH, c.OW), np.nan), None, True)
-    cap1 = _scatter_caption(c)
-    how = "with s−1 zeros inserted between entries, " if max(c.sh, c.sw) > 1 else ""
-    cap2 = (f"part 2, gather: the same y = rot180(W) sliding over x′ = x {how}padded by (K−1)·d−p = "
-            f"{qt if qt == ql else (qt, ql)}, stride 1, dilation d"
-            + ("; pale 0: inserted by the stride, grey 0: padding" if inserted.any() else ""))
+    cap1, cap2 = _scatter_caption(c), _gather_caption(c, qt, ql, inserted.any())
     empty = {f"yg:{n},{o}": np.full((c.OH, c.OW), np.nan) for n in range(c.N) for o in range(c.O)}
     for run, yf in zip(runs1, states):
         cells = {}
@@ -281,8 +296,9 @@ def _one(c):
 
 
 def _dw_caption(c):
+    o = "o′" if c.s.groups > 1 else "o"
     rule = ("dW[u,v] = Σ_a,b x[a,b]·dY[a·s+u·d−p, b·s+v·d−p]" if _one(c) else
-            "dW[c,o,u,v] = Σ_n,a,b x[n,c,a,b]·dY[n,o, a·s+u·d−p, b·s+v·d−p]")
+            f"dW[c,{o},u,v] = Σ_n,a,b x[n,c,a,b]·dY[n,o, a·s+u·d−p, b·s+v·d−p]")
     border = "; grey 0: the cropped border, no gradient" if c.border.any() else ""
     return f"{rule}: each input element reads dY under its stamp   ({c.params_text()}{border})"
 
@@ -306,8 +322,10 @@ def _dx_title(c, run, dX):
 
 
 def _dx_caption(c, prefix=""):
+    o = "o′" if c.s.groups > 1 else "o"  # W's second index: the filter within c's group
+    group = ", o′ = o mod O/groups" if c.s.groups > 1 else ""
     rule = ("dX[a,b] = Σ_u,v W[u,v]·dY[a·s+u·d−p, b·s+v·d−p]" if _one(c) else
-            "dX[c,a,b] = Σ_o,u,v W[c,o,u,v]·dY[o, a·s+u·d−p, b·s+v·d−p]")
+            f"dX[n,c,a,b] = Σ_o,u,v W[c,{o},u,v]·dY[n,o, a·s+u·d−p, b·s+v·d−p] (o in c's group{group})")
     return f"{prefix}{rule}: a transposed convolution sends back an ordinary convolution of dY with W   ({c.params_text()})"
 
 
