@@ -26,7 +26,7 @@ class Comparison:
     """One tensor of the trace against one reference: the largest absolute difference and the
     tolerance it had to meet."""
 
-    reference: str  # "numpy" or "torch"
+    reference: str  # "numpy", "conv calls" (backward as convolutions) or "torch"
     tensor: str  # "y", "dW", "dX", "db"
     max_abs_diff: float
     tolerance: float
@@ -56,7 +56,7 @@ class CheckReport:
         """A readable table: one line per comparison, then the verdict."""
         out = []
         for c in self.comparisons:
-            out.append(f"  {c.tensor:<3} vs {c.reference:<6} largest |difference| {c.max_abs_diff:.3g}"
+            out.append(f"  {c.tensor:<3} vs {c.reference:<10} largest |difference| {c.max_abs_diff:.3g}"
                        f"   {'ok' if c.ok else f'DISAGREES (tolerance {c.tolerance:.3g})'}")
         out += [f"  ({why})" for why in self.skipped]
         big = self.largest
@@ -125,7 +125,10 @@ def _torch_refs(torch, s, x, w, b, dY):
 
 def check_gradients(trace, dY=None, *, use_torch=None, rtol=1e-9):
     """Backpropagate ``dY`` through the trace's graph and compare y, dW, dX (and db) with the numpy
-    reference and, when it is installed, PyTorch autograd in float64.
+    reference, with the same gradients computed as convolution calls
+    (:func:`~convgraph.tracer.as_convolutions.backward_as_convolutions`: dW a convolution of x with
+    dY, dX a transposed convolution of dY with W) and, when it is installed, PyTorch autograd in
+    float64.
 
     Only the first convolution of the trace is checked, and only when it is the trace's output.
 
@@ -171,6 +174,10 @@ def check_gradients(trace, dY=None, *, use_torch=None, rtol=1e-9):
     if b is not None:
         ours["db"] = grads.b.reshape(s.O)
     refs = {"numpy": _numpy_refs(s, x, w, b, dY_b)}
+    calls = _tracer.backward_as_convolutions(trace, trace.dY)  # the same gradients as whole convolution calls
+    refs["conv calls"] = {"dW": calls[trace.conv.w.name], "dX": calls[trace.conv.x.name]}
+    if b is not None:
+        refs["conv calls"]["db"] = calls[trace.conv.b.name]
 
     skipped = []
     torch = None
@@ -187,6 +194,8 @@ def check_gradients(trace, dY=None, *, use_torch=None, rtol=1e-9):
     comparisons = []
     for ref_name, ref in refs.items():
         for name, mine in ours.items():
+            if name not in ref:  # the conv calls compute gradients only
+                continue
             theirs = np.asarray(ref[name], dtype=float).reshape(mine.shape)
             diff = float(np.max(np.abs(mine - theirs))) if mine.size else 0.0
             scale = max(1.0, float(np.max(np.abs(theirs))) if theirs.size else 1.0)

@@ -380,6 +380,7 @@ def cmd_worksheet(args):
 
 def cmd_check(args):
     from .check import check_gradients
+    from .tracer import backward_as_convolutions
 
     trace, dY = _build(args)
     try:
@@ -388,6 +389,8 @@ def cmd_check(args):
         raise UsageError(str(e)) from e
     _say(f"check: {_describe(trace, dY)}", args.ascii)
     _say("\n".join(report.lines()), args.ascii)
+    calls = backward_as_convolutions(trace, trace.dY)  # what the "conv calls" lines compared
+    _say("backward as convolution calls:\n" + "\n".join("  " + t for t in calls.describe()), args.ascii)
     return 0 if report.ok else 1
 
 

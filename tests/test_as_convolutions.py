@@ -1,0 +1,102 @@
+"""Backward as convolutions: dW as one convolution of x with dY, dX as one transposed convolution of
+dY with W, db as a sum, equal to the graph's node-by-node gradients and to PyTorch's
+``torch.nn.grad`` functions on random variants of every op."""
+
+import re
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import convgraph as cg
+
+from strategies import conv1d_problems, conv_problems, conv_transpose_problems
+
+TOL = 1e-10
+
+
+def _traced(p):
+    trace = cg.trace_op(p.get("op", "conv2d"), p["x"], p["w"], p["b"], **p["kw"])
+    return trace, trace.backward(p["dY"]), cg.backward_as_convolutions(trace, p["dY"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(conv_problems(), conv_transpose_problems(), conv1d_problems()))
+def test_conv_calls_equal_the_graphs_gradients(p):
+    trace, walked, calls = _traced(p)
+    for name in ("w", "x"):
+        np.testing.assert_allclose(calls[name], walked[name], rtol=0, atol=TOL)
+    if p["b"] is None:
+        assert calls.b is None and [c.grad for c in calls.calls] == ["dW", "dX"]
+    else:
+        np.testing.assert_allclose(calls.b, walked.b, rtol=0, atol=TOL)
+        assert [c.grad for c in calls.calls] == ["dW", "dX", "db"]
+
+
+def _torch_padding(spec):
+    t, b, l, r = spec.padding
+    if (t, l) != (b, r):
+        return None  # 'same' with an even kernel: torch.nn.grad takes symmetric padding only
+    return l if spec.dims == 1 else (t, l)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(conv_problems(), conv1d_problems()))
+def test_conv_calls_equal_torch_nn_grad(torch, p):
+    trace, _, calls = _traced(p)
+    spec = trace.conv.spec
+    pad = _torch_padding(spec)
+    if pad is None:
+        return
+    one = spec.dims == 1
+    x = torch.tensor(trace.conv.values4("x")[:, :, 0] if one else trace.conv.values4("x"))
+    w = torch.tensor(trace.conv.values4("w")[:, :, 0] if one else trace.conv.values4("w"))
+    dY = torch.tensor(np.asarray(p["dY"]).reshape((spec.N, spec.O) + ((spec.OW,) if one else (spec.OH, spec.OW))))
+    kw = dict(stride=spec.stride[1] if one else spec.stride, padding=pad,
+              dilation=spec.dilation[1] if one else spec.dilation, groups=spec.groups)
+    grad = torch.nn.grad
+    dW = (grad.conv1d_weight if one else grad.conv2d_weight)(x, w.shape, dY, **kw)
+    dX = (grad.conv1d_input if one else grad.conv2d_input)(x.shape, w, dY, **kw)
+    np.testing.assert_allclose(calls.w.reshape(dW.shape), dW.numpy(), rtol=0, atol=TOL)
+    np.testing.assert_allclose(calls.x.reshape(dX.shape), dX.numpy(), rtol=0, atol=TOL)
+
+
+def test_the_calls_read_as_a_lecturer_writes_them():
+    lesson = cg.trace_conv2d(np.arange(25.0).reshape(5, 5), np.ones((3, 3)))
+    calls = cg.backward_as_convolutions(lesson)
+    assert calls.w.tolist()[1] == [99.0, 108.0, 117.0]
+    assert calls.describe() == [
+        "dW = conv2d(x, dY as the kernel, stride=1 (the dilation), dilation=1 (the stride: dY dilated by it), "
+        "padding=0, one group per input channel)",
+        "dX = conv_transpose2d(dY, W, stride=1, padding=0, output_padding=0, dilation=1): the full convolution "
+        "of dY with rot180(W)"]
+    strided = cg.trace_conv2d(np.ones((2, 6, 6)), np.ones((2, 2, 3, 3)), np.ones(2), stride=2, padding=1)
+    texts = cg.backward_as_convolutions(strided).describe()
+    assert "dilation=2 (the stride: dY dilated by it)" in texts[0] and "summed over the batch" not in texts[0]
+    assert "output_padding=1" in texts[1] and "cropped by the padding" in texts[1]
+    assert texts[2] == "db = dY summed over the batch and every position"
+    up = cg.backward_as_convolutions(cg.trace_conv_transpose2d(np.ones((2, 2)), np.ones((3, 3)), stride=2))
+    assert up.describe()[1].startswith("dX = conv2d(dY, W, stride=2") and "ordinary convolution" in up.describe()[1]
+    assert cg.backward_as_convolutions(cg.trace_conv1d(np.ones(6), np.ones(3))).calls[1].op == "conv_transpose1d"
+
+
+def test_refusals():
+    with pytest.raises(TypeError, match="trace must be a convgraph Trace"):
+        cg.backward_as_convolutions("y")
+    rec = cg.Recorder()
+    y = cg.relu(cg.conv2d(rec.input(np.ones((4, 4))), rec.weight(np.ones((3, 3)))))
+    with pytest.raises(ValueError, match="takes a single convolution; this trace's output is"):
+        cg.backward_as_convolutions(rec.trace(y))
+    with pytest.raises(ValueError, match=r"dY must have the output's shape \(2, 2\)"):
+        cg.backward_as_convolutions(cg.trace_conv2d(np.ones((4, 4)), np.ones((3, 3))), np.ones(3))
+
+
+def test_check_reports_the_third_agreement(capsys):
+    from convgraph.cli import main
+
+    assert main(["check", "--no-torch", "--stride", "2", "--padding", "1", "--bias"]) == 0
+    out = capsys.readouterr().out
+    for name in ("dW", "dX", "db"):
+        assert re.search(rf"{name}\s+vs conv calls\s+largest \|difference\| 0   ok", out)
+    assert "dX = conv_transpose2d(dY, W, stride=2, padding=1, output_padding=0, dilation=1)" in out
