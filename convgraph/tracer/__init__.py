@@ -2,6 +2,7 @@
 the numpy reference. Everything a picture says about the computation is answered here."""
 
 from .as_convolutions import ConvBackward, ConvCall, backward_as_convolutions
+from .fit import FitHistory, fit_kernel
 from .focus import Focus, focus
 from .ops import avg_pool2d, conv1d, conv2d, conv_transpose2d, max_pool2d, mean, mse_loss, relu, sum
 from .params import DEFAULT_MAX_NODES, ConvSpec, conv_spec
@@ -18,4 +19,5 @@ __all__ = [
     "conv2d_forward", "conv2d_backward", "conv1d_forward", "conv1d_backward", "conv_transpose2d_forward",
     "conv_transpose2d_backward", "ConvSpec", "ConvRecord", "Taps", "Role", "ChannelPair", "conv_spec",
     "Focus", "focus", "DEFAULT_MAX_NODES", "backward_as_convolutions", "ConvBackward", "ConvCall",
+    "fit_kernel", "FitHistory",
 ]
