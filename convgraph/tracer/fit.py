@@ -128,9 +128,9 @@ def fit_kernel(x, target, w0, *, b0=None, lr=0.1, steps=20, stride=1, padding=0,
         non-positive lr, steps out of range, another loss, a trace past ``max_nodes``.
 
     >>> import numpy as np
-    >>> h = fit_kernel(np.arange(16.0).reshape(4, 4) / 16, np.ones((2, 2)), np.zeros((3, 3)), lr=0.5, steps=3)
-    >>> len(h.weights), h.losses[0] > h.losses[-1]
-    (4, True)
+    >>> h = fit_kernel(np.arange(16.0).reshape(4, 4) / 16, np.ones((2, 2)), np.zeros((3, 3)), lr=0.1, steps=3)
+    >>> len(h.weights), [round(v, 3) for v in h.losses]
+    (4, [1.0, 0.287, 0.109, 0.064])
     """
     _check(lr, steps, loss, max_nodes)
     x = as_array("x", x, (2, 3, 4))
