@@ -100,3 +100,39 @@ def test_check_reports_the_third_agreement(capsys):
     for name in ("dW", "dX", "db"):
         assert re.search(rf"{name}\s+vs conv calls\s+largest \|difference\| 0   ok", out)
     assert "dX = conv_transpose2d(dY, W, stride=2, padding=1, output_padding=0, dilation=1)" in out
+
+
+CASES = {  # the lesson, a stride-2 padding-1 case, a two-channel grouped case, a 1-D one
+    "lesson": lambda: cg.trace_conv2d(np.arange(25.0).reshape(5, 5), np.array([[1.0, 0, -1], [2, 0, -2], [1, 0, -1]])),
+    "stride 2, padding 1": lambda: cg.trace_conv2d(np.arange(36.0).reshape(6, 6) % 7, np.arange(9.0).reshape(3, 3) - 4,
+                                                   stride=2, padding=1),
+    "two channels, groups 2": lambda: cg.trace_conv2d(np.arange(50.0).reshape(2, 5, 5) % 5, np.ones((2, 1, 3, 3)),
+                                                      np.array([1.0, -1.0]), groups=2, dilation=(1, 2), padding=(1, 0)),
+    "conv1d": lambda: cg.trace_conv1d(np.arange(9.0), [1.0, 0, -1], stride=2, padding=1),
+}
+
+
+@pytest.mark.parametrize("scene", ["dw-as-conv", "dx-as-conv"])
+@pytest.mark.parametrize("make", CASES.values(), ids=CASES)
+def test_the_scenes_end_on_the_traced_gradients(make, scene, tmp_path):
+    from convgraph.renderers.animations.clip import build_frames
+
+    trace = make()
+    dY = np.random.default_rng(0).integers(-2, 3, trace.y.shape).astype(float)
+    grads = trace.backward(dY)
+    renderer, frames = build_frames(trace, scene, dY=dY)
+    result = renderer.scene.result
+    key, name = ("dW", "w") if scene == "dw-as-conv" else ("dX", "x")
+    np.testing.assert_allclose(result[key], grads[name].reshape(result[key].shape), rtol=0, atol=1e-12)
+    last = {k: v for k, v in frames[-1].values.items() if k.startswith(("dW:", "dXg:"))}
+    np.testing.assert_allclose(np.concatenate([v.ravel() for v in last.values()]), result[key].ravel(), atol=1e-12)
+    assert cg.animate(trace, tmp_path / "clip.gif", scene=scene, dY=dY, dpi=40, progress=False).exists()
+
+
+def test_the_lessons_dw_is_a_window_sum_over_x():
+    from convgraph.renderers.animations.clip import build_frames
+
+    _, frames = build_frames(CASES["lesson"](), "dw-as-conv")
+    assert frames[4].title == ("dW[1,1] = Σ dY·x[window] = 1·6 + 1·7 + 1·8 + 1·11 + 1·12 + 1·13 + 1·16 + 1·17 + "
+                               "1·18 = 108")
+    assert frames[4].cells["x:0,0"].tolist() == [[r, c] for r in (1, 2, 3) for c in (1, 2, 3)]

@@ -54,6 +54,17 @@ SCENE_TABLE = {
                          "the lesson notebook's two panels: the forward window beside dW accumulating",
                          "transposed_scenes:lesson_scene",
                          "x, each element outlined as it stamps, beside dW accumulating what it reads back"),
+    "dw-as-conv": SceneEntry("grid_scenes:dw_as_conv_scene", "dW cell",
+                             "dW as one convolution: dY, dilated by the stride, slides over x as a kernel; each "
+                             "position is one dW[u,v], the window sum of the x cells under dY",
+                             "transposed_scenes:weight_grad_scene",
+                             "dW builds up: each x[a,b] times the dY under its stamp (x is the kernel of dW's "
+                             "convolution over dY)"),
+    "dx-as-conv": SceneEntry("grid_scenes:dx_as_conv_scene", "input position",
+                             "dX as one transposed convolution: rot180(W) slides over dY′ (dY with the stride's "
+                             "zeros inserted, padded), gathering dX cell by cell",
+                             "transposed_scenes:input_grad_scene",
+                             "dX as one ordinary convolution of dY with W, cell by cell"),
 }
 #: The scene names, in the table's order.
 SCENES = tuple(SCENE_TABLE)

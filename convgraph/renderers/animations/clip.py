@@ -109,11 +109,11 @@ def _check_grid(spec, scene):
     if spec.transposed:  # the uncropped output, and x′ (the gather grid)
         padded = spec.N * spec.O * (spec.OH + spec.padding[0] + spec.padding[1]) * (spec.OW + spec.padding[2] + spec.padding[3])
         dilated = spec.N * spec.C * (spec.OH + (spec.KH - 1) * spec.dilation[0]) * (spec.OW + (spec.KW - 1) * spec.dilation[1])
-        grids, big = "the output and x′", scene == "forward"
+        grids, big = "the output and x′", scene == "forward"  # its gather grid is the biggest
     else:
         padded = spec.N * spec.C * (spec.H + spec.padding[0] + spec.padding[1]) * (spec.W + spec.padding[2] + spec.padding[3])
         dilated = spec.N * spec.O * (spec.H + (spec.KH - 1) * spec.dilation[0]) * (spec.W + (spec.KW - 1) * spec.dilation[1])
-        grids, big = "x and dY′", scene == "input-grad"
+        grids, big = "x and dY′", scene in ("input-grad", "dx-as-conv")
     cells = max(padded, dilated if big else 0)
     if cells > limit:
         raise ValueError(f"scene {scene!r} draws every cell of {grids if big else grids.split(' and ')[0]}: "

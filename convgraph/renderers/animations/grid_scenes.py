@@ -18,7 +18,7 @@ import numpy as np
 from ..numbers import num, num_factor as _factor
 
 __all__ = ["Scale", "PanelDef", "Frame", "Scene", "forward_scene", "weight_grad_scene", "input_grad_scene",
-           "backprop_scene", "lesson_scene",
+           "backprop_scene", "lesson_scene", "dx_as_conv_scene", "dw_as_conv_scene",
            # the pieces another scene module builds with (transposed_scenes)
            "SceneBuilder", "check_frames", "chunks", "grad_scale", "value_scale", "sum_text", "titled"]
 
@@ -639,3 +639,101 @@ def backprop_scene(rec, dY, max_frames=400):
         b.frame({**b.y_values("y", ys[-1]), **b.w_values("dW", dW), **b.xp_values("dX", dXp)}, cells, boxes,
                 title, bcap)
     return b.build("backprop", {"y": yfull, "dW": dWs[-1], "dX": _crop(c, dXs[-1])})
+
+
+# --- backward as convolutions ------------------------------------------------------------------
+
+def dx_as_conv_scene(rec, dY, max_frames=400):
+    """dX as one convolution: the kernel rotated 180° slides over dY′ (dY with the stride's zeros
+    inserted, zero-padded by (K−1)·d−p) with stride 1 and the layer's dilation, gathering dX cell by
+    cell; the stride's zeros pale, the padding grey."""
+    c = _Conv(rec, dY)
+    D, dzeros = _dilated_dy(c)
+    wf = c.w[:, :, ::-1, ::-1]  # rot180 per (o, c)
+    full, terms = _gather(c, D, wf)
+    cells = [(n, ch, h, w) for n in range(c.N) for ch in range(c.C) for h in range(c.H) for w in range(c.W)]
+    runs = chunks(cells, check_frames(max_frames))
+    b = SceneBuilder(c)
+    b.scales = {"dY": grad_scale("dY and dY′", c.dY), "W": value_scale("W, rot180(W)", c.w),
+                "dX": grad_scale("dX (gradient)", full)}
+    inserted = dzeros & _between_entries(c, dzeros.shape)
+    b.y_panels("dY", 0, "dY", c.dY)
+    for n in range(c.N):
+        for o in range(c.O):
+            b.panel(f"dYd:{n},{o}", c.y_title("dY′", n, o), 1, n * c.O + o, 0, "dY", np.where(dzeros, np.nan, D[n, o]),
+                    dzeros & ~inserted, inserted=inserted if inserted.any() else None)
+    b.w_panels("Wf", 2, "W", wf, label="rot180 W")
+    for n in range(c.N):
+        for ch in range(c.C):
+            b.panel(f"dXg:{n},{ch}", c.x_title("dX", n, ch), 3, n * c.C + ch, 0, "dX", np.full((c.H, c.W), np.nan),
+                    None, True)
+    top, left = (c.KH - 1) * c.dh - c.pt, (c.KW - 1) * c.dw - c.pl
+    how = "with the stride's s−1 zeros inserted between entries, " if max(c.sh, c.sw) > 1 else ""
+    pad = left if c.one or top == left else (top, left)
+    caption = (f"dX = one transposed convolution of dY with W: rot180(W) sliding over dY′ = dY {how}zero-padded by "
+               f"(K−1)·d−p = {pad}, stride 1, dilation d   ({c.params_text()})"
+               + ("; pale 0: inserted by the stride, grey 0: padding" if inserted.any() else ""))
+    gathered = np.full((c.N, c.C, c.H, c.W), np.nan)
+    for run in runs:
+        for n, ch, h, w in run:
+            gathered[n, ch, h, w] = full[n, ch, h, w]
+        _gather_frame(b, c, run, gathered.copy(), full, terms, {}, caption)
+    return b.build("dx-as-conv", {"dX": full})
+
+
+def _dy_kernel(c):
+    """dY′ as a kernel: each (n, o) map with the stride's s − 1 zeros inserted between its entries,
+    (N, O, s·(OH−1)+1, s·(OW−1)+1), and the mask of the inserted zeros."""
+    K = np.zeros((c.N, c.O, c.sh * (c.OH - 1) + 1, c.sw * (c.OW - 1) + 1))
+    K[:, :, ::c.sh, ::c.sw] = c.dY
+    inserted = np.ones(K.shape[2:], bool)
+    inserted[::c.sh, ::c.sw] = False
+    return K, inserted
+
+
+def _dw_cell(c, o, ch, u, v):
+    """dW[o, ch, u, v] as a window sum over x: its value, its (dY, x) terms and the window's cells on
+    the padded x grid."""
+    cin = c.channels(o).start + ch
+    rows = u * c.dh + np.arange(c.OH) * c.sh
+    cols = v * c.dw + np.arange(c.OW) * c.sw
+    pairs = [(c.dY[n, o, i, j], c.xp[n, cin, r, q]) for n in range(c.N)
+             for i, r in enumerate(rows.tolist()) for j, q in enumerate(cols.tolist())]
+    window = np.stack(np.meshgrid(rows, cols, indexing="ij"), axis=-1).reshape(-1, 2)
+    return float(sum(a * b for a, b in pairs)), pairs, cin, window
+
+
+def dw_as_conv_scene(rec, dY, max_frames=400):
+    """dW as one convolution: dY, dilated by the stride, slides over x as a kernel, stepping by the
+    dilation; each position of the slide is one dW[u,v], the window sum of the x cells under dY."""
+    c = _Conv(rec, dY)
+    K, inserted = _dy_kernel(c)
+    cells = [(o, ch, u, v) for o in range(c.O) for ch in range(c.Cg) for u in range(c.KH) for v in range(c.KW)]
+    runs = chunks(cells, check_frames(max_frames))
+    dW = np.array([[[[_dw_cell(c, o, ch, u, v)[0] for v in range(c.KW)] for u in range(c.KH)]
+                    for ch in range(c.Cg)] for o in range(c.O)])
+    b = SceneBuilder(c)
+    b.scales = {"x": value_scale("x (input)", c.x), "dY": grad_scale("dY′ (the kernel)", c.dY),
+                "dW": grad_scale("dW (gradient)", dW)}
+    b.x_panels("x", 0, "x", c.x)
+    for n in range(c.N):
+        for o in range(c.O):
+            b.panel(f"dYk:{n},{o}", c.y_title("dY′", n, o), 1, n * c.O + o, 0, "dY",
+                    np.where(inserted, np.nan, K[n, o]), None, inserted=inserted if inserted.any() else None)
+    b.w_panels("dW", 2, "dW", None, dynamic=True)
+    dil = "dilated by the stride s (pale 0: its inserted zeros), " if max(c.sh, c.sw) > 1 else ""
+    caption = (f"dW = one convolution of x with dY as the kernel: dY {dil}slides over x in steps of the dilation "
+               f"d; each position is one dW cell   ({c.params_text()})")
+    state = np.full(dW.shape, np.nan)
+    for run in runs:
+        for o, ch, u, v in run:
+            state[o, ch, u, v] = dW[o, ch, u, v]
+        o, ch, u, v = run[-1]
+        value, pairs, cin, window = _dw_cell(c, o, ch, u, v)
+        frame_cells = {f"x:{n},{cin}": window for n in range(c.N)}
+        frame_cells[f"dW:{o},{ch}"] = [(u, v)]
+        lhs = c.index("dW", c.s.w_lead(o, ch), u, v)
+        title = (f"dW filled {len(run)} cells per frame, last {lhs} = {num(value)}" if len(run) > 1 else
+                 f"{lhs} = Σ dY·x[window] = {sum_text(pairs)} = {num(value)}")
+        b.frame(b.w_values("dW", state), frame_cells, tuple(f"dYk:{n},{o}" for n in range(c.N)), title, caption)
+    return b.build("dw-as-conv", {"dW": dW})
