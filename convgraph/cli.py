@@ -501,7 +501,15 @@ def cmd_animate(args):
     except ValueError as e:
         raise UsageError(str(e)) from None
     out = _writable(args.out, folder=fmt == "png")
-    trace, dY = _build(args)
+    if args.scene == "train":  # the stamp learning: its own example, not a trace
+        from .lessons import stamp_learning
+
+        if _conv_given(args):
+            raise UsageError("--scene train animates its own example (a kernel learning the Sobel kernel); "
+                             "leave out the conv options")
+        trace, dY = stamp_learning(), None
+    else:
+        trace, dY = _build(args)
     kw = {"scene": args.scene}
     for name in ("pace", "pause", "hold", "fps", "dpi", "size", "max_frames", "graph_steps", "numbers"):
         if getattr(args, name) is not None:
@@ -666,7 +674,9 @@ def _picture_commands(add):
              "convgraph animate --scene backprop --size slide -o backprop.gif",
              "convgraph animate --scene graph --pace 0.2 -o frames/",
              "convgraph animate --scene input-grad --pace 0.5 --pause 2 --hold 4 -o dx.gif",
-             "convgraph animate --input 7x7 --stride 2 --dilation 2 --padding 1 --scene input-grad -o dx.gif"])
+             "convgraph animate --input 7x7 --stride 2 --dilation 2 --padding 1 --scene input-grad -o dx.gif",
+             "convgraph animate --scene dw-as-conv -o dw_as_conv.gif   # each dW[u,v] a window sum over x",
+             "convgraph animate --scene train -o train.gif   # a random kernel learning the Sobel kernel"])
     p.add_argument("-o", "--out", default="backprop.gif", metavar="PATH",
                    help=".gif, .mp4 (needs the mp4 extra) or a folder for PNG frames (default backprop.gif)")
     p.add_argument("--scene", default="backprop", choices=list(SCENES), help="; ".join(

@@ -27,7 +27,7 @@ import numpy as np
 from .tracer import trace_op
 
 __all__ = ["Problem", "PROBLEMS", "LESSON", "EDGE", "SEED_CLIP", "SIGNAL", "UPSAMPLE", "ARRAYS", "problem",
-           "lesson_arrays", "default_for"]
+           "lesson_arrays", "default_for", "stamp_learning"]
 
 
 def _frozen(array):
@@ -135,3 +135,19 @@ def default_for(op):
 def lesson_arrays():
     """The lesson's (x, w): x = 0..24 as 5×5 and the 3×3 Sobel kernel, as writable copies."""
     return LESSON.arrays()
+
+
+def stamp_learning(steps=60, lr=0.02):
+    """The stamp learning's example: a random 3×3 kernel learning the lesson's Sobel kernel from three
+    6×6 images of small whole numbers (a fixed seed), by :func:`~convgraph.tracer.fit.fit_kernel`.
+
+    >>> h = stamp_learning(steps=60)
+    >>> round(h.losses[0], 1), h.losses[-1] < 0.05
+    (53.6, True)
+    """
+    from .tracer import conv2d_forward, fit_kernel
+
+    rng = np.random.default_rng(3)
+    images = rng.integers(0, 5, (3, 1, 6, 6)).astype(float)
+    target = conv2d_forward(images, LESSON.w.reshape(1, 1, 3, 3))
+    return fit_kernel(images, target, rng.standard_normal((1, 1, 3, 3)) * 0.5, lr=lr, steps=steps)

@@ -67,3 +67,32 @@ def test_refusals_before_any_work(kwargs, error, words):
     args.update({k: kwargs.pop(k) for k in list(kwargs) if k in args})
     with pytest.raises(error, match=words):
         cg.fit_kernel(args["x"], args["target"], args["w0"], **kwargs)
+
+
+def test_the_train_scene_shows_every_step(tmp_path):
+    from convgraph.lessons import stamp_learning
+    from convgraph.renderers.animations.clip import build_frames
+
+    history = stamp_learning(steps=12)
+    renderer, frames = build_frames(history, "train")
+    assert len(frames) == 13  # k = 0 … 12
+    last = frames[-1].values
+    np.testing.assert_array_equal(last["W:0,0"], history.weights[-1][0, 0])
+    np.testing.assert_array_equal(last["dW:0,0"], history.grads[-1][0, 0])
+    np.testing.assert_array_equal(last["y:0"], history.outputs[-1][0, 0])
+    np.testing.assert_array_equal(last["loss"], history.losses)
+    assert np.isnan(frames[3].values["loss"][4:]).all() and frames[3].title.startswith("step 3 of 12: loss ")
+    curve = next(p for p in renderer.scene.panels if p.key == "loss")
+    assert curve.curve is not None and len(curve.curve) == 13
+    renderer.close()
+    path = cg.animate(history, tmp_path / "train.gif", dpi=40, progress=False)  # the history's own scene
+    assert path.stat().st_size > 1000
+
+
+def test_the_train_scene_takes_a_history_only(tmp_path):
+    from convgraph.lessons import LESSON, stamp_learning
+
+    with pytest.raises(ValueError, match="scene 'train' animates a fit_kernel history"):
+        cg.animate(LESSON.trace(), tmp_path / "t.gif", scene="train")
+    with pytest.raises(ValueError, match="scene 'train' animates a fit_kernel history"):
+        cg.animate(stamp_learning(steps=2), tmp_path / "t.gif", scene="forward")

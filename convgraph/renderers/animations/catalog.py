@@ -65,6 +65,9 @@ SCENE_TABLE = {
                              "zeros inserted, padded), gathering dX cell by cell",
                              "transposed_scenes:input_grad_scene",
                              "dX as one ordinary convolution of dY with W, cell by cell"),
+    "train": SceneEntry("train_scene:train_scene", "gradient-descent step",
+                        "the stamp learning (a fit_kernel history): W reshaping, this step's dW as signed heat, "
+                        "the output approaching the target, the loss curve"),
 }
 #: The scene names, in the table's order.
 SCENES = tuple(SCENE_TABLE)

@@ -74,14 +74,18 @@ def frame_seconds(frames, *, pace=None, pause=1.0, hold=2.0):
 
 
 def _check_options(trace, scene, fps, dpi, max_frames, numbers_):
-    from ...tracer import Trace
+    from ...tracer import FitHistory, Trace
 
-    if not isinstance(trace, Trace):
-        raise TypeError(f"trace must be a convgraph Trace, got {type(trace).__name__}")
+    if not isinstance(trace, (Trace, FitHistory)):
+        raise TypeError(f"trace must be a convgraph Trace (or a fit_kernel history for scene='train'), got "
+                        f"{type(trace).__name__}")
     if not isinstance(scene, str):
         raise TypeError(f"scene must be a str, one of {SCENES}, got {type(scene).__name__}: {scene!r}")
     if scene not in SCENES:
         raise ValueError(f"scene must be one of {SCENES}, got {scene!r}")
+    if (scene == "train") != isinstance(trace, FitHistory):
+        raise ValueError("scene 'train' animates a fit_kernel history, and a history only that scene: "
+                         f"got scene={scene!r} with a {type(trace).__name__}")
     fps = None if fps is None else encoding.check_fps(fps)
     dpi = _check_dpi(dpi)
     if isinstance(max_frames, bool) or not isinstance(max_frames, (int, np.integer)):
@@ -90,7 +94,7 @@ def _check_options(trace, scene, fps, dpi, max_frames, numbers_):
         raise ValueError(f"max_frames must be positive, got {max_frames!r}")
     if numbers_ is not None and not isinstance(numbers_, bool):
         raise TypeError(f"numbers must be True, False or None (automatic), got {numbers_!r}")
-    if scene != "graph" and trace.conv is None:
+    if scene not in ("graph", "train") and trace.conv is None:
         raise ValueError(f"scene {scene!r} needs a traced convolution; this trace has none (try scene='graph')")
     return fps, dpi, int(max_frames)
 
@@ -152,6 +156,12 @@ def build_frames(trace, scene="backprop", *, dY=None, dpi=100, max_frames=400, n
     if fit is not None and not (isinstance(fit, tuple) and len(fit) == 2 and all(
             isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 16 <= v <= 7680 for v in fit)):
         raise ValueError(f"fit must be None or (width, height) in pixels, each from 16 to 7680, got {fit!r}")
+    if scene == "train":  # a fit_kernel history: one frame per step
+        from .grid_frames import GridRenderer
+        from .train_scene import train_scene
+
+        sc = train_scene(trace, max_frames)
+        return GridRenderer(sc, dpi=dpi, numbers=numbers, check=_check_pixels, fit=fit), sc.frames
     walk = trace.walk(dY)
     if scene == "graph":
         return _builder(scene)(trace, walk, dpi=dpi, max_frames=max_frames, numbers=numbers, stride=graph_steps,
@@ -209,21 +219,23 @@ def _frames_for(trace, scene, size, dpi, **options):
     return _Letterbox(renderer, (width, height)), frames
 
 
-def animate(trace, path, *, scene="backprop", dY=None, pace=None, pause=1.0, hold=2.0, fps=None, dpi=100,
+def animate(trace, path, *, scene=None, dY=None, pace=None, pause=1.0, hold=2.0, fps=None, dpi=100,
             size=None, max_frames=400, numbers=None, graph_steps=None, progress=None):
     """Render a lecture animation of ``trace`` to ``path`` (``.gif``, ``.mp4`` or a PNG folder).
 
     Parameters
     ----------
-    trace : Trace
+    trace : Trace or FitHistory
         A traced convolution (``trace_conv2d`` or a Recorder chain; conv scenes show its first
-        convolution). Any trace for ``scene="graph"``.
+        convolution). Any trace for ``scene="graph"``. A :func:`~convgraph.tracer.fit.fit_kernel`
+        history for ``scene="train"``.
     path : str or os.PathLike
         ``*.gif`` (looping, one shared palette), ``*.mp4`` (needs imageio-ffmpeg) or a folder without
         suffix, which receives ``frame_0000.png``, ``frame_0001.png``, ...
-    scene : str
-        ``"backprop"`` (default), ``"forward"``, ``"weight-grad"``, ``"input-grad"``, ``"graph"`` or
-        ``"lesson"``.
+    scene : str, optional
+        ``"backprop"`` (the default for a trace), ``"forward"``, ``"weight-grad"``, ``"input-grad"``,
+        ``"graph"``, ``"lesson"``, ``"dw-as-conv"``, ``"dx-as-conv"``; ``"train"`` (the default and the
+        only scene for a :func:`~convgraph.tracer.fit.fit_kernel` history passed as ``trace``).
     dY : array, optional
         Seed of the backward pass, shaped like the trace's output. Default: the trace's last seed if
         it has gradients, else ones. The trace is only read (``trace.walk(dY)``).
@@ -266,7 +278,11 @@ def animate(trace, path, *, scene="backprop", dY=None, pace=None, pause=1.0, hol
     ImportError
         For ``.mp4`` without imageio-ffmpeg.
     """
+    from ...tracer import FitHistory
+
     fmt = encoding.output_format(path)
+    if scene is None:
+        scene = "train" if isinstance(trace, FitHistory) else "backprop"
     fps, dpi, max_frames = _check_options(trace, scene, fps, dpi, max_frames, numbers)
     pace = None if pace is None else _seconds_option("pace", pace, 0.02, 60)
     pause, hold = _seconds_option("pause", pause, 0, 60), _seconds_option("hold", hold, 0, 60)

@@ -46,7 +46,8 @@ def _cmap_named(name):
 class _Panel:
     """The artists of one panel."""
 
-    __slots__ = ("d", "ax", "image", "grid", "texts", "labels", "marks", "rgba", "norm", "cmap", "font", "fade")
+    __slots__ = ("d", "ax", "image", "grid", "texts", "labels", "marks", "rgba", "norm", "cmap", "font", "fade",
+                 "line", "dot")
 
 
 class _Sheet:
@@ -143,8 +144,9 @@ class GridRenderer:
         self.panels, self.dynamic = {}, []
         for d in scene.panels:
             self._place_panel(d)
-        for b in sheet.blocks:  # one colour bar under each block, labelled with its tensor
-            self._place_colorbar(b)
+        for b in sheet.blocks:  # one colour bar under each block of grids, labelled with its tensor
+            if any(p.block == b and p.curve is None for p in scene.panels):
+                self._place_colorbar(b)
         # The formula and the rule change from frame to frame: stamped from cached word bitmaps.
         self._glyphs = Glyphs(dpi)
         avail = (sheet.fig_w - 0.3) * dpi
@@ -191,10 +193,32 @@ class GridRenderer:
         cb.ax.tick_params(labelsize=A["tick_pt"], length=2, pad=1)
         cb.set_label(scale.label, fontsize=A["tick_pt"], labelpad=1, color=style.INK)
 
+    def _curve_panel(self, ax, d):
+        """A line chart of ``d.curve`` (say a fit's losses): axes drawn once, the line so far and its
+        last point drawn each frame."""
+        A = style.ANIM
+        p = _Panel()
+        p.d, p.ax, p.texts, p.labels, p.fade, p.rgba = d, ax, None, None, None, None
+        series = np.asarray(d.curve, float)
+        top = float(np.nanmax(series)) if np.isfinite(series).any() else 1.0
+        ax.set_xlim(-0.02 * max(len(series) - 1, 1), max(len(series) - 1, 1) * 1.02)
+        ax.set_ylim(0.0, top * 1.08 if top > 0 else 1.0)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        ax.tick_params(labelsize=A["tick_pt"], length=2, pad=1)
+        ax.set_facecolor(style.BACKGROUND)
+        (p.line,) = ax.plot([], [], color=style.INK, linewidth=1.6, animated=True)
+        (p.dot,) = ax.plot([], [], "o", color=style.INK, markersize=5, animated=True)
+        p.image = p.grid = p.marks = None  # nothing to outline on a chart
+        self.dynamic.append(p)
+        return p
+
     def _panel(self, ax, d, scale):
         from matplotlib.collections import LineCollection
         from matplotlib.colors import Normalize
 
+        if d.curve is not None:
+            return self._curve_panel(ax, d)
         A = style.ANIM
         p = _Panel()
         p.d, p.ax = d, ax
@@ -277,6 +301,12 @@ class GridRenderer:
         return longest
 
     def _set_values(self, p, values):
+        if p.d.curve is not None:  # the series so far
+            values = np.asarray(values, float).ravel()
+            k = np.flatnonzero(np.isfinite(values))
+            p.line.set_data(k, values[k])
+            p.dot.set_data(k[-1:], values[k[-1:]])
+            return
         p.image.set_data(values)
         if p.texts is None:
             return
@@ -319,6 +349,10 @@ class GridRenderer:
         for key, values in frame.values.items():
             self._set_values(self.panels[key], values)
         for p in self.dynamic:
+            if p.d.curve is not None:
+                draw(p.line)
+                draw(p.dot)
+                continue
             draw(p.image)
             if p.fade is not None:
                 draw(p.fade)

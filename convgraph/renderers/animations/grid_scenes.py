@@ -42,6 +42,8 @@ class PanelDef:
     zeros, drawn grey with a ``0``; ``inserted`` the zeros the stride inserts between dY entries in
     dY′, drawn pale with a ``0`` so they read apart from padding; ``faded`` cells that hold a value
     the computation drops (what the scatter puts on padding), drawn faded with their numbers.
+    With ``curve`` (the whole series, say the losses of a fit), the panel is a line chart instead of
+    a grid: ``values`` only sizes it, and each frame's values are the series so far (NaN after).
     """
 
     key: str
@@ -55,6 +57,7 @@ class PanelDef:
     dynamic: bool
     inserted: np.ndarray | None = None
     faded: np.ndarray | None = None
+    curve: np.ndarray | None = None  # a line panel: the whole series (its frames give it so far)
 
 
 @dataclass(frozen=True)
@@ -230,10 +233,11 @@ class SceneBuilder:
         self.frames = []
 
     def panel(self, key, title, block, row, sub, scale, values, zeros=None, dynamic=False, inserted=None,
-              faded=None):
+              faded=None, curve=None):
         values = np.array(values, float)
         zeros = np.zeros(values.shape, bool) if zeros is None else np.asarray(zeros, bool)
-        self.panels.append(PanelDef(key, title, block, row, sub, scale, values, zeros, dynamic, inserted, faded))
+        self.panels.append(PanelDef(key, title, block, row, sub, scale, values, zeros, dynamic, inserted, faded,
+                                    curve))
 
     # Standard panel sets: x-like (n, c) on the padded grid, W-like (o, c'), y-like (n, o).
     def x_panels(self, name, block, scale, data=None, dynamic=False, label=None, scatter=False):
