@@ -112,7 +112,7 @@ CASES = {  # the lesson, a stride-2 padding-1 case, a two-channel grouped case, 
 }
 
 
-@pytest.mark.parametrize("scene", ["dw-as-conv", "dx-as-conv"])
+@pytest.mark.parametrize("scene", ["dw-as-conv", "dx-as-conv", "im2col"])
 @pytest.mark.parametrize("make", CASES.values(), ids=CASES)
 def test_the_scenes_end_on_the_traced_gradients(make, scene, tmp_path):
     from convgraph.renderers.animations.clip import build_frames
@@ -122,9 +122,11 @@ def test_the_scenes_end_on_the_traced_gradients(make, scene, tmp_path):
     grads = trace.backward(dY)
     renderer, frames = build_frames(trace, scene, dY=dY)
     result = renderer.scene.result
-    key, name = ("dW", "w") if scene == "dw-as-conv" else ("dX", "x")
-    np.testing.assert_allclose(result[key], grads[name].reshape(result[key].shape), rtol=0, atol=1e-12)
-    last = {k: v for k, v in frames[-1].values.items() if k.startswith(("dW:", "dXg:"))}
+    want = {"dW": grads.w, "dX": grads.x, "y": trace.y}
+    for key in result:
+        np.testing.assert_allclose(result[key], want[key].reshape(result[key].shape), rtol=0, atol=1e-12)
+    last = {k: v for k, v in frames[-1].values.items() if k.startswith(("dW:", "dXg:", "dX:"))}
+    key = "dW" if scene == "dw-as-conv" else "dX"
     np.testing.assert_allclose(np.concatenate([v.ravel() for v in last.values()]), result[key].ravel(), atol=1e-12)
     assert cg.animate(trace, tmp_path / "clip.gif", scene=scene, dY=dY, dpi=40, progress=False).exists()
 
@@ -136,3 +138,17 @@ def test_the_lessons_dw_is_a_window_sum_over_x():
     assert frames[4].title == ("dW[1,1] = Σ dY·x[window] = 1·6 + 1·7 + 1·8 + 1·11 + 1·12 + 1·13 + 1·16 + 1·17 + "
                                "1·18 = 108")
     assert frames[4].cells["x:0,0"].tolist() == [[r, c] for r in (1, 2, 3) for c in (1, 2, 3)]
+
+
+def test_im2col_phases_outline_the_row_column_and_cell_of_each_product():
+    from convgraph.renderers.animations.clip import build_frames
+
+    _, frames = build_frames(CASES["lesson"](), "im2col")
+    assert len(frames) == 27  # 9 output columns, 9 taps, 9 positions
+    forward, tap, back = frames[4], frames[13], frames[22]
+    assert forward.title == "y[1,1] = W_row·cols[:, 4] = 1·6 + 0·7 + (-1)·8 + 2·11 + 0·12 + (-2)·13 + 1·16 + 0·17 + (-1)·18 = -8"
+    assert forward.cells["cols:0"].tolist() == [[k, 4] for k in range(9)] and forward.boxes == ("Wr:0",)
+    assert tap.title.startswith("dW[1,1] = dY_row·cols[4, :] = 1·6 + 1·7 + ") and tap.title.endswith("= 108")
+    assert tap.cells["cols:0"].tolist() == [[4, q] for q in range(9)] and tap.cells["dWr:0"].tolist() == [[0, 4]]
+    assert back.cells["dX:0,0"].tolist() == [[r, c] for r in (1, 2, 3) for c in (1, 2, 3)]
+    assert [f.caption.split(":")[0] for f in (forward, tap, back)] == ["im2col", "dW = dY_row·colsᵀ", "dX = col2im(W_rowᵀ·dY_row)"]

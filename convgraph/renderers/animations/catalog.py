@@ -65,6 +65,9 @@ SCENE_TABLE = {
                              "zeros inserted, padded), gathering dX cell by cell",
                              "transposed_scenes:input_grad_scene",
                              "dX as one ordinary convolution of dY with W, cell by cell"),
+    "im2col": SceneEntry("grid_scenes:im2col_scene", "output position, tap, then output position",
+                         "the matrix view: x unrolled into cols, y = W_row·cols column by column, then "
+                         "dW = dY_row·colsᵀ tap by tap, then dX = col2im(W_rowᵀ·dY_row) position by position"),
     "train": SceneEntry("train_scene:train_scene", "gradient-descent step",
                         "the stamp learning (a fit_kernel history): W reshaping, this step's dW as signed heat, "
                         "the output approaching the target, the loss curve"),

@@ -109,6 +109,9 @@ def _check_grid(spec, scene):
     """Refuse, before building anything, a grid scene whose grids have more cells than a frame shows."""
     from .. import style
 
+    if spec.transposed and not SCENE_TABLE[scene].transposed:
+        raise ValueError(f"scene {scene!r} draws a convolution's column matrix; a transposed convolution's is the "
+                         f"one its input gradient uses (animate that convolution, or scene='forward')")
     limit = style.ANIM["max_grid_cells"]
     if spec.transposed:  # the uncropped output, and x′ (the gather grid)
         padded = spec.N * spec.O * (spec.OH + spec.padding[0] + spec.padding[1]) * (spec.OW + spec.padding[2] + spec.padding[3])

@@ -18,7 +18,7 @@ import numpy as np
 from ..numbers import num, num_factor as _factor
 
 __all__ = ["Scale", "PanelDef", "Frame", "Scene", "forward_scene", "weight_grad_scene", "input_grad_scene",
-           "backprop_scene", "lesson_scene", "dx_as_conv_scene", "dw_as_conv_scene",
+           "backprop_scene", "lesson_scene", "dx_as_conv_scene", "dw_as_conv_scene", "im2col_scene",
            # the pieces another scene module builds with (transposed_scenes)
            "SceneBuilder", "check_frames", "chunks", "grad_scale", "value_scale", "sum_text", "titled"]
 
@@ -741,3 +741,136 @@ def dw_as_conv_scene(rec, dY, max_frames=400):
                  f"{lhs} = Σ dY·x[window] = {sum_text(pairs)} = {num(value)}")
         b.frame(b.w_values("dW", state), frame_cells, tuple(f"dYk:{n},{o}" for n in range(c.N)), title, caption)
     return b.build("dw-as-conv", {"dW": dW})
+
+
+def _im2col(c, g):
+    """Group ``g``'s column matrix: one row per kernel tap (c, u, v) of the group, one column per
+    output position (n, i, j); x under that tap of that position (0 on padding), and the mask of
+    the padding entries."""
+    taps = [(ch, u, v) for ch in range(c.Cg) for u in range(c.KH) for v in range(c.KW)]
+    positions = [(n, i, j) for n in range(c.N) for i in range(c.OH) for j in range(c.OW)]
+    cols = np.zeros((len(taps), len(positions)))
+    pad = np.zeros(cols.shape, bool)
+    for k, (ch, u, v) in enumerate(taps):
+        for q, (n, i, j) in enumerate(positions):
+            r, col = c.tap_rows(i)[u], c.tap_cols(j)[v]
+            cols[k, q] = c.xp[n, g * c.Cg + ch, r, col]
+            pad[k, q] = c.pad_mask[r, col]
+    return cols, pad, taps, positions
+
+
+def _im2col_panels(b, c, mats):
+    """Per group, three panel rows: W_row | y_row, cols | dcols, dW_row | dY_row; dX beside them."""
+    for g, (cols, pad, W_row, dY_row) in enumerate(mats):
+        sfx = f" (group {g})" if c.s.groups > 1 else ""
+        b.panel(f"Wr:{g}", f"W_row{sfx}", 0, 3 * g, 0, "W", W_row)
+        b.panel(f"cols:{g}", f"cols = im2col(x){sfx}", 0, 3 * g + 1, 0, "x", np.where(pad, np.nan, cols), pad)
+        b.panel(f"dWr:{g}", f"dW_row = dY_row·colsᵀ{sfx}", 0, 3 * g + 2, 0, "dW", np.full(W_row.shape, np.nan),
+                dynamic=True)
+        b.panel(f"yr:{g}", f"y_row = W_row·cols{sfx}", 1, 3 * g, 0, "y", np.full(dY_row.shape, np.nan), dynamic=True)
+        b.panel(f"dcols:{g}", f"dcols = W_rowᵀ·dY_row{sfx}", 1, 3 * g + 1, 0, "dX", np.full(cols.shape, np.nan),
+                dynamic=True)
+        b.panel(f"dYr:{g}", f"dY_row{sfx}", 1, 3 * g + 2, 0, "dY", dY_row)
+    for n in range(c.N):
+        for ch in range(c.C):
+            b.panel(f"dX:{n},{ch}", c.x_title("dX = col2im(dcols)", n, ch), 2, n * c.C + ch, 0, "dX",
+                    np.full((c.H, c.W), np.nan), None, True)
+
+
+def im2col_scene(rec, dY, max_frames=400):
+    """The matrix view: x unrolled into the column matrix, y = W_row·cols column by column; then
+    dW = dY_row·colsᵀ tap by tap; then dcols = W_rowᵀ·dY_row and dX = col2im(dcols), position by
+    position; the row, column and cell of each product outlined."""
+    c = _Conv(rec, dY)
+    G, Og = c.s.groups, c.Og
+    mats = []
+    for g in range(G):
+        cols, pad, taps, positions = _im2col(c, g)
+        W_row = c.w[g * Og:(g + 1) * Og].reshape(Og, -1)
+        dY_row = c.dY[:, g * Og:(g + 1) * Og].transpose(1, 0, 2, 3).reshape(Og, -1)
+        mats.append((cols, pad, W_row, dY_row))
+    P, T = len(positions), len(taps)
+    bias = np.zeros(c.O) if c.b is None else c.b
+    y_rows = [W @ cols + bias[g * Og:(g + 1) * Og, None] for g, (cols, _, W, _) in enumerate(mats)]
+    dW_rows = [dYr @ cols.T for cols, _, _, dYr in mats]
+    dcols = [W.T @ dYr for _, _, W, dYr in mats]
+    b = SceneBuilder(c)
+    b.scales = {"x": value_scale("x (cols)", *[m[0] for m in mats]), "W": value_scale("W_row", c.w),
+                "y": value_scale("y_row", *y_rows), "dY": grad_scale("dY_row", c.dY),
+                "dW": grad_scale("dW_row", *dW_rows), "dX": grad_scale("dcols and dX", *dcols, _im2col_dx(c, dcols, taps, positions))}
+    _im2col_panels(b, c, mats)
+    max_frames = check_frames(max_frames)
+    third = max(1, max_frames // 3)
+    _im2col_frames(b, c, mats, y_rows, dW_rows, dcols, taps, positions, chunks(list(range(P)), third),
+                   chunks(list(range(T)), third), chunks(list(range(P)), third))
+    dW = np.concatenate([d.reshape(Og, c.Cg, c.KH, c.KW) for d in dW_rows], axis=0)
+    y = np.stack([yr.reshape(Og, c.N, c.OH, c.OW) for yr in y_rows]).transpose(2, 0, 1, 3, 4).reshape(c.y.shape)
+    return b.build("im2col", {"y": y, "dW": dW, "dX": _im2col_dx(c, dcols, taps, positions)})
+
+
+def _im2col_dx(c, dcols, taps, positions, upto=None):
+    """col2im: every dcols entry added into dX at the x cell it came from (padding dropped), using
+    the first ``upto`` positions (all by default)."""
+    dXp = np.zeros((c.N, c.C, c.Hp, c.Wp))
+    for g, d in enumerate(dcols):
+        for q, (n, i, j) in enumerate(positions[:upto]):
+            for k, (ch, u, v) in enumerate(taps):
+                dXp[n, g * c.Cg + ch, c.tap_rows(i)[u], c.tap_cols(j)[v]] += d[k, q]
+    return _crop(c, dXp)
+
+
+def _im2col_frames(b, c, mats, y_rows, dW_rows, dcols, taps, positions, runs_y, runs_w, runs_x):
+    """The three phases' frames: forward by column, dW by tap, dX by position."""
+    G = len(mats)
+    y_state = [np.full(y.shape, np.nan) for y in y_rows]
+    dw_state = [np.full(d.shape, np.nan) for d in dW_rows]
+    dc_state = [np.full(d.shape, np.nan) for d in dcols]
+    base = {f"dX:{n},{ch}": np.full((c.H, c.W), np.nan) for n in range(c.N) for ch in range(c.C)}
+
+    def values():
+        out = dict(base)
+        for g in range(G):
+            out.update({f"yr:{g}": y_state[g].copy(), f"dWr:{g}": dw_state[g].copy(), f"dcols:{g}": dc_state[g].copy()})
+        return out
+
+    cap = f"im2col: y = W_row·cols{' + b' if c.b is not None else ''}   ({c.params_text()})"
+    for run in runs_y:
+        for g in range(G):
+            y_state[g][:, run] = y_rows[g][:, run]
+        q = run[-1]
+        n, i, j = positions[q]
+        terms = [(mats[0][2][0, k], mats[0][0][k, q]) for k in range(len(taps))]
+        bias = "" if c.b is None else f"{num(c.b[0])} + "
+        title = (f"{c.index('y', c.y_lead(n, 0), i, j)} = {bias}W_row·cols[:, {q}] = {bias}{sum_text(terms)} = "
+                 f"{num(y_rows[0][0, q])}")
+        cells = {**{f"cols:{g}": [(k, q) for k in range(len(taps))] for g in range(G)},
+                 **{f"yr:{g}": [(o, q) for o in range(y_rows[g].shape[0])] for g in range(G)}}
+        b.frame(values(), cells, tuple(f"Wr:{g}" for g in range(G)), title, cap)
+    cap = "dW = dY_row·colsᵀ: each tap's row of cols against dY   (weight sharing: a sum over every position)"
+    for run in runs_w:
+        for g in range(G):
+            dw_state[g][:, run] = dW_rows[g][:, run]
+        k = run[-1]
+        ch, u, v = taps[k]
+        terms = [(mats[0][3][0, q], mats[0][0][k, q]) for q in range(len(positions))]
+        title = (f"{c.index('dW', c.s.w_lead(0, ch), u, v)} = dY_row·cols[{k}, :] = {sum_text(terms)} = "
+                 f"{num(dW_rows[0][0, k])}")
+        cells = {**{f"cols:{g}": [(k, q) for q in range(len(positions))] for g in range(G)},
+                 **{f"dWr:{g}": [(o, k) for o in range(dW_rows[g].shape[0])] for g in range(G)}}
+        b.frame(values(), cells, tuple(f"dYr:{g}" for g in range(G)), title, cap)
+    cap = "dX = col2im(W_rowᵀ·dY_row): each position's column of dcols added back into the x cells it came from"
+    for run in runs_x:
+        for g in range(G):
+            dc_state[g][:, run] = dcols[g][:, run]
+        q = run[-1]
+        dX = _im2col_dx(c, dcols, taps, positions, upto=q + 1)
+        base.update({f"dX:{n},{ch}": dX[n, ch] for n in range(c.N) for ch in range(c.C)})
+        n, i, j = positions[q]
+        title = (f"dcols[:, {q}] = W_rowᵀ·{c.index('dY', c.y_lead(n, 0), i, j)} = {_factor(mats[0][3][0, q])}·W_rowᵀ;"
+                 f" col2im adds it into dX[window]")
+        cells = {**{f"dcols:{g}": [(k, q) for k in range(len(taps))] for g in range(G)},
+                 **{f"dYr:{g}": [(o, q) for o in range(mats[g][3].shape[0])] for g in range(G)}}
+        rows, cols_ = c.tap_rows(i) - c.pt, c.tap_cols(j) - c.pl  # the window on the unpadded dX
+        window = [(r, q2) for r in rows.tolist() for q2 in cols_.tolist() if 0 <= r < c.H and 0 <= q2 < c.W]
+        cells.update({f"dX:{n},{ch}": window for ch in range(c.C)})
+        b.frame(values(), cells, tuple(f"Wr:{g}" for g in range(G)), title, cap)
