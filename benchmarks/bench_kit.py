@@ -1,6 +1,6 @@
 """The lecture kit (``convgraph demo``): its files one after another, then in parallel worker processes.
 
-Both runs write the same 18 files (every picture for a 1920×1080 slide) of the kit's default
+Both runs write the same 22 files (every picture for a 1920×1080 slide) of the kit's default
 example into a temporary folder, in one process that forks its workers.
 
 Run: ``python benchmarks/bench_kit.py [--repeat 3]``; ``--gallery`` times ``convgraph demo --kit
@@ -40,8 +40,9 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         one = timed(lambda: lecture_kit(os.path.join(tmp, "one"), progress=False, jobs=1), args.repeat)
         many = timed(lambda: lecture_kit(os.path.join(tmp, "many"), progress=False, jobs=cores), args.repeat)
-        sizes = sum(os.path.getsize(os.path.join(tmp, "many", n)) for n in os.listdir(os.path.join(tmp, "many")))
-    print(f"\nlecture kit, 18 files for a 1920x1080 slide ({sizes / 2**20:.1f} MB), median of {args.repeat}")
+        files = os.listdir(os.path.join(tmp, "many"))
+        sizes = sum(os.path.getsize(os.path.join(tmp, "many", n)) for n in files)
+    print(f"\nlecture kit, {len(files)} files for a 1920x1080 slide ({sizes / 2**20:.1f} MB), median of {args.repeat}")
     print(f"{'files rendered':<32}{'time s':>9}")
     print(f"{'one after another (jobs=1)':<32}{one:>9.1f}")
     print(f"{f'{cores} worker processes (jobs={cores})':<32}{many:>9.1f}")

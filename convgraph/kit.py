@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .lessons import EDGE, PROBLEMS, SEED_CLIP
+from .lessons import EDGE, PROBLEMS, SEED_CLIP, stamp_learning
 from .renderers.animations.catalog import SCENE_TABLE
 from .renderers.files import output_path, write_text
 
@@ -28,7 +28,8 @@ __all__ = ["lecture_kit", "arithmetic_gallery", "arithmetic_trace", "focus_point
 log = logging.getLogger(__name__)
 
 #: The animation scenes, each written as ``<scene>.gif`` (what each shows: the scene table).
-KIT_SCENES = ("forward", "weight-grad", "input-grad", "backprop", "graph", "lesson")
+KIT_SCENES = ("forward", "weight-grad", "input-grad", "backprop", "graph", "lesson", "dw-as-conv", "dx-as-conv",
+              "im2col")
 
 
 def _nearest(shape, ok):
@@ -94,11 +95,16 @@ def _tasks(trace, focus, dY=None):
                       lambda p, f=f: cg.render_graph(trace, p, focus=f, size=slide)))
     for scene in KIT_SCENES:
         entry = SCENE_TABLE[scene]
+        if trace.conv.spec.transposed and scene != "graph" and not entry.transposed:  # im2col: a convolution's only
+            continue
         shows = entry.shows_transposed if trace.conv.spec.transposed and entry.shows_transposed else entry.shows
         tasks.append((f"{scene}.gif", shows,
                       lambda p, s=scene: cg.animate(trace, p, scene=s, dY=dY, size=slide, progress=False)))
     tasks.append(("01_conv_backprop.gif", f"the lesson notebook's own clip, {SEED_CLIP.title}: the window "
                                           "beside dW accumulating", lambda p: cg.anim_conv_backprop(path=p, size=slide)))
+    tasks.append(("train.gif", f"the stamp learning: {SCENE_TABLE['train'].shows}, for "
+                               "lessons.stamp_learning() (a random 3×3 kernel learning the Sobel kernel from three "
+                               "images)", lambda p: cg.animate(stamp_learning(), p, size=slide, progress=False)))
     tasks.append(("lesson.html", "the interactive stepper: one offline page, → and ← walk backprop node by node",
                   lambda p: cg.render_html(trace, p)))
     tasks.append(("steps.txt", "every backprop step as text: the chain rule with its numbers "
@@ -134,9 +140,9 @@ def _refuse_others(out, names, overwrite, made_by=_MADE_BY):
 
 def lecture_kit(out="outputs", *, trace=None, dY=None, progress=True, overwrite=False, jobs=None):
     """Write the lecture kit into ``out``: the graph with gradient heat (SVG and PNG), three focus
-    views (SVG and PNG), a GIF of every animation scene and the lesson notebook's clip, the
-    interactive HTML stepper, the backprop steps as text, and ``index.md`` listing what each file
-    shows.
+    views (SVG and PNG), a GIF of every animation scene of the trace (backward as convolutions and
+    im2col included), the lesson notebook's clip and the stamp learning's, the interactive HTML
+    stepper, the backprop steps as text, and ``index.md`` listing what each file shows.
 
     Parameters
     ----------
@@ -192,8 +198,8 @@ def lecture_kit(out="outputs", *, trace=None, dY=None, progress=True, overwrite=
 
 
 #: The kit's files, slowest first, so that parallel workers finish together.
-_SLOW_FIRST = ("graph.gif", "01_conv_backprop.gif", "input-grad.gif", "backprop.gif", "forward.gif",
-               "weight-grad.gif", "lesson.gif")
+_SLOW_FIRST = ("graph.gif", "01_conv_backprop.gif", "im2col.gif", "input-grad.gif", "train.gif", "backprop.gif",
+               "dx-as-conv.gif", "forward.gif", "weight-grad.gif", "dw-as-conv.gif", "lesson.gif")
 _PENDING = []  # the tasks a forked worker runs, by position (inherited, never pickled)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from PIL import Image
 
 import convgraph as cg
-from convgraph.lessons import EDGE, LESSON, SIGNAL, UPSAMPLE
+from convgraph.lessons import EDGE, LESSON, SIGNAL, UPSAMPLE, stamp_learning
 
 DOCS = Path(__file__).resolve().parent
 WIDTH = 960  # half a 1080p slide: sharp in the README, a few hundred KB at most
@@ -23,7 +23,7 @@ def small(src, dest, frame=None):
     """Write ``src`` (a PNG, or frame ``frame`` of a GIF) to ``dest`` at WIDTH pixels wide."""
     with Image.open(src) as im:
         if frame is not None:
-            im.seek(frame)
+            im.seek(frame if frame >= 0 else im.n_frames + frame)
         im = im.convert("RGB")
         im = im.resize((WIDTH, round(im.height * WIDTH / im.width)), Image.LANCZOS)
         im = im.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
@@ -44,7 +44,20 @@ def main():
         small(clip, DOCS / "kit_input_grad.png", frame=20)  # the gather: rot180(W) over dY′
         stepper(tmp)
         ops(tmp)
+        views(tmp)
     return 0
+
+
+def views(tmp):
+    """Backward as convolutions, in the lesson: dW[1,1] = 108 as a window sum over x, the same as row 4
+    of the column matrix against dY, and the stamp learning's last step."""
+    lesson = LESSON.trace()
+    clip = cg.animate(lesson, tmp / "dw.gif", scene="dw-as-conv", size="slide", progress=False)
+    small(clip, DOCS / "view_dw_as_conv.png", frame=4)  # dW[1,1] = 1·6 + … + 1·18 = 108
+    clip = cg.animate(lesson, tmp / "im.gif", scene="im2col", size="slide", progress=False)
+    small(clip, DOCS / "view_im2col.png", frame=13)  # dW[1,1] = dY_row · cols[4, :]
+    clip = cg.animate(stamp_learning(), tmp / "tr.gif", size="slide", progress=False)
+    small(clip, DOCS / "view_train.png", frame=-1)
 
 
 def ops(tmp):

@@ -345,7 +345,7 @@ def test_demo_in_process_calls_every_renderer_once_per_file(tmp_path, capsys, mo
     monkeypatch.setattr(cg, "anim_conv_backprop", lambda path, size=None: fake("seed clip")(None, path), raising=False)
     code, out, _ = run(capsys, "demo", "--out", str(tmp_path / "kit"), "--quiet", "--jobs", "1")  # in this process
     kit = tmp_path / "kit"
-    assert code == 0 and out == (f"wrote the lecture kit (18 files) to {kit}/; open first: {kit / 'index.md'} (what "
+    assert code == 0 and out == (f"wrote the lecture kit (22 files) to {kit}/; open first: {kit / 'index.md'} (what "
                                  f"each file shows), {kit / 'lesson.html'} (the stepper), {kit / 'backprop.gif'} "
                                  f"(the lecture clip)\n")
     assert [c[:2] for c in calls if c[0] == "graph"] == [
@@ -355,8 +355,9 @@ def test_demo_in_process_calls_every_renderer_once_per_file(tmp_path, capsys, mo
     assert [c[2]["focus"] for c in calls if c[1].startswith("focus")][::2] == [("y", (1, 1)), ("w", (1, 0)),
                                                                               ("x", (2, 2))]
     assert {c[2]["size"] for c in calls if c[0] in ("graph", "animation")} == {"slide"}  # made for slides
-    assert [c[2]["scene"] for c in calls if c[0] == "animation"] == [
-        "forward", "weight-grad", "input-grad", "backprop", "graph", "lesson"]
+    assert [c[2].get("scene") for c in calls if c[0] == "animation"] == [
+        "forward", "weight-grad", "input-grad", "backprop", "graph", "lesson", "dw-as-conv", "dx-as-conv", "im2col",
+        None]  # the stamp learning's history: its own scene
     assert [c[1] for c in calls if c[0] == "seed clip"] == ["01_conv_backprop.gif"]
     assert [c[1] for c in calls if c[0] == "html"] == ["lesson.html"]
 
@@ -368,7 +369,7 @@ def test_demo_writes_the_lecture_kit_and_its_index(tmp_path, dot):
     from convgraph.lessons import EDGE
 
     r = sub("demo", "--out", str(tmp_path / "kit"))
-    assert r.returncode == 0 and f"wrote the lecture kit (18 files) to {tmp_path / 'kit'}/" in r.stdout
+    assert r.returncode == 0 and f"wrote the lecture kit (22 files) to {tmp_path / 'kit'}/" in r.stdout
     assert "Traceback" not in r.stderr
     kit = tmp_path / "kit"
     index = (kit / "index.md").read_text(encoding="utf-8")
@@ -376,7 +377,7 @@ def test_demo_writes_the_lecture_kit_and_its_index(tmp_path, dot):
     names = [name for name, _ in listed]
     assert names == ["graph.svg", "graph.png", "focus_y1_1.svg", "focus_y1_1.png", "focus_w1_0.svg", "focus_w1_0.png",
                      "focus_x2_2.svg", "focus_x2_2.png", *[f"{s}.gif" for s in KIT_SCENES], "01_conv_backprop.gif",
-                     "lesson.html", "steps.txt"]
+                     "train.gif", "lesson.html", "steps.txt"]
     assert sorted(p.name for p in kit.iterdir()) == sorted(names + ["index.md"])  # no temporary files left
     dW, dX = cg.conv2d_backward(EDGE.x, EDGE.w, EDGE.dY)  # the kit's problem, with its own dY
     assert index.startswith("# Lecture kit") and f"The edge problem: {EDGE.title}" in index

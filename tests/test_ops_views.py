@@ -162,7 +162,7 @@ def test_lecture_kit_of_a_transposed_convolution(tmp_path):
     from convgraph.kit import lecture_kit
 
     written = lecture_kit(tmp_path / "kit", trace=UPSAMPLE.trace(), progress=False)
-    assert len(written) == 18 and all(p.stat().st_size > 0 for p, _ in written)  # 17 files and the index
+    assert len(written) == 21 and all(p.stat().st_size > 0 for p, _ in written)  # 20 files (no im2col) and the index
     index = (tmp_path / "kit" / "index.md").read_text()
     assert "# Lecture kit: backprop through a transposed convolution" in index
     assert "The upsample problem" in index and "an ordinary convolution of dY with w, stride s" in index
