@@ -96,3 +96,24 @@ def test_the_train_scene_takes_a_history_only(tmp_path):
         cg.animate(LESSON.trace(), tmp_path / "t.gif", scene="train")
     with pytest.raises(ValueError, match="scene 'train' animates a fit_kernel history"):
         cg.animate(stamp_learning(steps=2), tmp_path / "t.gif", scene="forward")
+
+
+@pytest.mark.parametrize("x_shape, w_shape, b0, options", [
+    ((5, 5), (3, 3), None, {}),  # the lesson's shape
+    ((6, 6), (3, 3), None, {"stride": 2, "padding": 1}),
+    ((2, 5, 5), (2, 1, 3, 3), np.zeros(2), {"groups": 2}),  # two channels, two groups, a bias
+])
+def test_the_train_scene_renders_every_variant(x_shape, w_shape, b0, options, tmp_path):
+    from convgraph.renderers.animations.clip import build_frames
+
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 5, x_shape).astype(float)
+    target_w = rng.integers(-1, 2, w_shape).astype(float)
+    target = cg.conv2d_forward(x, target_w, **options)
+    history = cg.fit_kernel(x, target, np.zeros(w_shape), b0=b0, lr=0.01, steps=8, **options)
+    renderer, frames = build_frames(history, "train")
+    O, Cg = (1, 1) if len(w_shape) == 2 else w_shape[:2]
+    final = np.array([[frames[-1].values[f"W:{o},{c}"] for c in range(Cg)] for o in range(O)])
+    np.testing.assert_array_equal(final.reshape(w_shape), history.weights[-1])
+    renderer.close()
+    assert cg.animate(history, tmp_path / "train.gif", dpi=40, progress=False).exists()
