@@ -38,10 +38,12 @@ class Comparison:
 
 @dataclass(frozen=True)
 class CheckReport:
-    """Every comparison made; ``ok`` when all agree. ``skipped`` names references not run and why."""
+    """Every comparison made; ``ok`` when all agree. ``skipped`` names references not run and why;
+    ``calls`` the convolution calls the "conv calls" reference made, in words."""
 
     comparisons: tuple
     skipped: tuple = ()
+    calls: tuple = ()
 
     @property
     def ok(self):
@@ -200,7 +202,7 @@ def check_gradients(trace, dY=None, *, use_torch=None, rtol=1e-9):
             diff = float(np.max(np.abs(mine - theirs))) if mine.size else 0.0
             scale = max(1.0, float(np.max(np.abs(theirs))) if theirs.size else 1.0)
             comparisons.append(Comparison(ref_name, name, diff, rtol * scale))
-    report = CheckReport(tuple(comparisons), tuple(skipped))
+    report = CheckReport(tuple(comparisons), tuple(skipped), tuple(calls.describe()))
     if not report.ok:
         log.warning("graph gradients disagree with a reference: %s", report.lines()[-1])
     return report

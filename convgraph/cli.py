@@ -209,9 +209,9 @@ def _build(args):
         x, w = (a[0] if a is not None and a.ndim == 2 and a.shape[0] == 1 else a for a in (x, w))
     example = default_for(args.op)
     options = _options(args)
-    if x is None and w is None and not _options_given(args):
-        options = dict(example.options)  # the example as it is meant: the upsampling with its stride
     own_example = x is None and w is None and not _options_given(args)
+    if own_example:
+        options = dict(example.options)  # the example as it is meant: the upsampling with its stride
     if x is None:
         x = example.x
     if w is None:
@@ -380,7 +380,6 @@ def cmd_worksheet(args):
 
 def cmd_check(args):
     from .check import check_gradients
-    from .tracer import backward_as_convolutions
 
     trace, dY = _build(args)
     try:
@@ -389,8 +388,7 @@ def cmd_check(args):
         raise UsageError(str(e)) from e
     _say(f"check: {_describe(trace, dY)}", args.ascii)
     _say("\n".join(report.lines()), args.ascii)
-    calls = backward_as_convolutions(trace, trace.dY)  # what the "conv calls" lines compared
-    _say("backward as convolution calls:\n" + "\n".join("  " + t for t in calls.describe()), args.ascii)
+    _say("backward as convolution calls:\n" + "\n".join("  " + t for t in report.calls), args.ascii)
     return 0 if report.ok else 1
 
 

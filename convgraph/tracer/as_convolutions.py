@@ -111,9 +111,7 @@ def _calls_transposed(spec, x, w, dY):
     s, d, G = spec.stride, spec.dilation, spec.groups
     pt, pl = spec.padding[0], spec.padding[2]
     dX = conv2d_forward(dY, w, stride=s, padding=(pt, pl), dilation=d, groups=G)[..., :spec.H, :spec.W]
-    Hf = (spec.H - 1) * s[0] + d[0] * (spec.KH - 1) + 1  # where the stamps land, before the crop
-    Wf = (spec.W - 1) * s[1] + d[1] * (spec.KW - 1) + 1
-    dYf = np.zeros((spec.N, spec.O, max(Hf, pt + spec.OH), max(Wf, pl + spec.OW)))
+    dYf = np.zeros((spec.N, spec.O) + spec.uncropped())  # where the stamps land, before the crop
     dYf[:, :, pt:pt + spec.OH, pl:pl + spec.OW] = dY
     dW = _weight_grad(dYf, x, G, s, d, (spec.KH, spec.KW))  # (O, Cg, KH, KW): [o_global, c within group]
     dW = dW.reshape(G, spec.Og, spec.Cg, spec.KH, spec.KW).transpose(0, 2, 1, 3, 4).reshape(w.shape)

@@ -228,6 +228,13 @@ class ConvSpec:
         cols, cols_ok = _axis_taps(self.W, self.OW, self.KW, self.stride[1], self.dilation[1], self.padding[2], t)
         return rows, rows_ok, cols, cols_ok
 
+    def uncropped(self):
+        """A transposed convolution's output before the padding crops it, (rows, cols): every stamp
+        lands inside, and so does y, rows ``padding[0]`` … ``padding[0] + OH − 1`` of it (output
+        padding can reach past the last stamp)."""
+        return (max((self.H - 1) * self.stride[0] + self.dilation[0] * (self.KH - 1) + 1, self.padding[0] + self.OH),
+                max((self.W - 1) * self.stride[1] + self.dilation[1] * (self.KW - 1) + 1, self.padding[2] + self.OW))
+
     def w_index(self, o, c, u, v):
         """The flat index into w's data of the weight that output channel ``o`` applies to input
         channel ``c`` of its group at tap (u, v): w[o, c, u, v] for a convolution, w[g·C/groups + c,

@@ -139,8 +139,7 @@ def _transposed(x, w, b, stride, padding, output_padding, dilation, groups):
     G, Cg, Og = spec.groups, spec.Cg, spec.Og
     xg = x.reshape(spec.N, G, Cg, spec.H, spec.W)
     wg = w.reshape(G, Cg, Og, spec.KH, spec.KW)
-    full = (spec.OH + spec.padding[0] + spec.padding[1], spec.OW + spec.padding[2] + spec.padding[3])
-    return spec, xg, wg, b, full
+    return spec, xg, wg, b, spec.uncropped()
 
 
 def _landing(spec, u, v):

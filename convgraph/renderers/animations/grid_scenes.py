@@ -782,6 +782,7 @@ def im2col_scene(rec, dY, max_frames=400):
     dW = dY_row·colsᵀ tap by tap; then dcols = W_rowᵀ·dY_row and dX = col2im(dcols), position by
     position; the row, column and cell of each product outlined."""
     c = _Conv(rec, dY)
+    third = max(1, check_frames(max_frames) // 3)  # frames per phase
     G, Og = c.s.groups, c.Og
     mats = []
     for g in range(G):
@@ -794,32 +795,35 @@ def im2col_scene(rec, dY, max_frames=400):
     y_rows = [W @ cols + bias[g * Og:(g + 1) * Og, None] for g, (cols, _, W, _) in enumerate(mats)]
     dW_rows = [dYr @ cols.T for cols, _, _, dYr in mats]
     dcols = [W.T @ dYr for _, _, W, dYr in mats]
+    runs_y, runs_w, runs_x = chunks(list(range(P)), third), chunks(list(range(T)), third), chunks(list(range(P)), third)
+    dXs = _col2im_states(c, dcols, taps, positions, runs_x)
     b = SceneBuilder(c)
     b.scales = {"x": value_scale("x (cols)", *[m[0] for m in mats]), "W": value_scale("W_row", c.w),
                 "y": value_scale("y_row", *y_rows), "dY": grad_scale("dY_row", c.dY),
-                "dW": grad_scale("dW_row", *dW_rows), "dX": grad_scale("dcols and dX", *dcols, _im2col_dx(c, dcols, taps, positions))}
+                "dW": grad_scale("dW_row", *dW_rows), "dX": grad_scale("dcols and dX", *dcols, dXs[-1])}
     _im2col_panels(b, c, mats)
-    max_frames = check_frames(max_frames)
-    third = max(1, max_frames // 3)
-    _im2col_frames(b, c, mats, y_rows, dW_rows, dcols, taps, positions, chunks(list(range(P)), third),
-                   chunks(list(range(T)), third), chunks(list(range(P)), third))
+    _im2col_frames(b, c, mats, y_rows, dW_rows, dcols, dXs, taps, positions, runs_y, runs_w, runs_x)
     dW = np.concatenate([d.reshape(Og, c.Cg, c.KH, c.KW) for d in dW_rows], axis=0)
     y = np.stack([yr.reshape(Og, c.N, c.OH, c.OW) for yr in y_rows]).transpose(2, 0, 1, 3, 4).reshape(c.y.shape)
-    return b.build("im2col", {"y": y, "dW": dW, "dX": _im2col_dx(c, dcols, taps, positions)})
+    return b.build("im2col", {"y": y, "dW": dW, "dX": dXs[-1]})
 
 
-def _im2col_dx(c, dcols, taps, positions, upto=None):
-    """col2im: every dcols entry added into dX at the x cell it came from (padding dropped), using
-    the first ``upto`` positions (all by default)."""
+def _col2im_states(c, dcols, taps, positions, runs):
+    """col2im run by run: every dcols entry of the run's positions added into dX at the x cell it
+    came from (padding dropped); the cropped dX (N, C, H, W) after each run."""
     dXp = np.zeros((c.N, c.C, c.Hp, c.Wp))
-    for g, d in enumerate(dcols):
-        for q, (n, i, j) in enumerate(positions[:upto]):
-            for k, (ch, u, v) in enumerate(taps):
-                dXp[n, g * c.Cg + ch, c.tap_rows(i)[u], c.tap_cols(j)[v]] += d[k, q]
-    return _crop(c, dXp)
+    states = []
+    for run in runs:
+        for g, d in enumerate(dcols):
+            for q in run:
+                n, i, j = positions[q]
+                for k, (ch, u, v) in enumerate(taps):
+                    dXp[n, g * c.Cg + ch, c.tap_rows(i)[u], c.tap_cols(j)[v]] += d[k, q]
+        states.append(_crop(c, dXp).copy())
+    return states
 
 
-def _im2col_frames(b, c, mats, y_rows, dW_rows, dcols, taps, positions, runs_y, runs_w, runs_x):
+def _im2col_frames(b, c, mats, y_rows, dW_rows, dcols, dXs, taps, positions, runs_y, runs_w, runs_x):
     """The three phases' frames: forward by column, dW by tap, dX by position."""
     G = len(mats)
     y_state = [np.full(y.shape, np.nan) for y in y_rows]
@@ -859,11 +863,10 @@ def _im2col_frames(b, c, mats, y_rows, dW_rows, dcols, taps, positions, runs_y, 
                  **{f"dWr:{g}": [(o, k) for o in range(dW_rows[g].shape[0])] for g in range(G)}}
         b.frame(values(), cells, tuple(f"dYr:{g}" for g in range(G)), title, cap)
     cap = "dX = col2im(W_rowᵀ·dY_row): each position's column of dcols added back into the x cells it came from"
-    for run in runs_x:
+    for run, dX in zip(runs_x, dXs):
         for g in range(G):
             dc_state[g][:, run] = dcols[g][:, run]
         q = run[-1]
-        dX = _im2col_dx(c, dcols, taps, positions, upto=q + 1)
         base.update({f"dX:{n},{ch}": dX[n, ch] for n in range(c.N) for ch in range(c.C)})
         n, i, j = positions[q]
         title = (f"dcols[:, {q}] = W_rowᵀ·{c.index('dY', c.y_lead(n, 0), i, j)} = {_factor(mats[0][3][0, q])}·W_rowᵀ;"

@@ -33,10 +33,7 @@ class _TConv:
         self.x, self.w, self.b = rec.values4("x"), rec.values4("w"), rec.values4("b")  # w: (C, O/groups, KH, KW)
         self.y = rec.values4("y")  # as the graph computed it
         self.dY = np.asarray(dY, float).reshape(s.N, s.O, s.OH, s.OW)
-        # The uncropped output: every stamp lands inside, and so does y (output padding can reach past
-        # the last stamp); its border outside y is what the padding crops off.
-        self.Hf = max((s.H - 1) * self.sh + self.dh * (s.KH - 1) + 1, self.pt + s.OH)
-        self.Wf = max((s.W - 1) * self.sw + self.dw * (s.KW - 1) + 1, self.pl + s.OW)
+        self.Hf, self.Wf = s.uncropped()  # its border outside y is what the padding crops off
         self.border = np.ones((self.Hf, self.Wf), bool)  # what the padding crops off
         self.border[self.pt:self.pt + s.OH, self.pl:self.pl + s.OW] = False
         self.dYf = np.zeros((s.N, s.O, self.Hf, self.Wf))  # dY on the uncropped grid: 0 on the border
@@ -170,6 +167,14 @@ def _w_panels(b, c, block, name, values, label, scale, dynamic=False):
         for ol in range(c.Og):
             vals = np.full((c.KH, c.KW), np.nan) if values is None else values[ch, ol]
             b.panel(f"{name}:{ch},{ol}", c.w_title(label, ch, ol), block, ch, ol, scale, vals, None, dynamic)
+
+
+def _dx_panels(b, c, block):
+    """One dX panel per (n, c), filling in."""
+    for n in range(c.N):
+        for ch in range(c.C):
+            b.panel(f"dX:{n},{ch}", c.x_title("dX", n, ch), block, n * c.C + ch, 0, "dX", np.full((c.H, c.W), np.nan),
+                    None, True)
 
 
 def _dy_panels(b, c, block):
@@ -362,10 +367,7 @@ def input_grad_scene(rec, dY, max_frames=400):
                 "dX": grad_scale("dX (gradient)", dXs[-1])}
     _dy_panels(b, c, 0)
     _w_panels(b, c, 1, "W", c.w, "W", "W")
-    for n in range(c.N):
-        for ch in range(c.C):
-            b.panel(f"dX:{n},{ch}", c.x_title("dX", n, ch), 2, n * c.C + ch, 0, "dX", np.full((c.H, c.W), np.nan),
-                    None, True)
+    _dx_panels(b, c, 2)
     for run, dX in zip(runs, dXs):
         n, ch, a, bb = run[-1]
         cells = {f"dX:{n},{ch}": [(a, bb)]}
@@ -393,10 +395,7 @@ def backprop_scene(rec, dY, max_frames=400):
     _scatter_panels(b, c, 2, "ys", "y")
     _dy_panels(b, c, 3)
     _w_panels(b, c, 4, "dW", None, "dW", "dW", dynamic=True)
-    for n in range(c.N):
-        for ch in range(c.C):
-            b.panel(f"dX:{n},{ch}", c.x_title("dX", n, ch), 5, n * c.C + ch, 0, "dX", np.full((c.H, c.W), np.nan),
-                    None, True)
+    _dx_panels(b, c, 5)
     none_dw = {f"dW:{ch},{ol}": np.full((c.KH, c.KW), np.nan) for ch in range(c.C) for ol in range(c.Og)}
     none_dx = {f"dX:{n},{ch}": np.full((c.H, c.W), np.nan) for n in range(c.N) for ch in range(c.C)}
 
