@@ -385,4 +385,6 @@ class GraphRenderer:
         return palette_colors([self.cmap])
 
     def close(self):
-        self.fig.clear()
+        """Let go of the figure and its pixels. (Not ``Figure.clear()``: clearing axes rebuilds their
+        ticks, which costs more than a short clip's frames.)"""
+        self.fig = self.canvas = self._bg = None

@@ -28,19 +28,21 @@ def fit_text(glyphs, texts, avail_px, pt):
 def stamp_line(rgb, glyphs, text, pt, y, top, ink):
     """Stamp one line of ``text`` centred horizontally on ``rgb`` ((H, W, 3) or the colour channels of
     an RGBA frame), its top (``top=True``) or bottom at row ``y``, in colour ``ink`` (0..255 RGB);
-    returns the line pitch in pixels."""
+    returns the line pitch in pixels. Only the inked pixels are blended (a line's box is mostly
+    background)."""
     pitch = int(round(pt * 1.45 * glyphs.dpi / 72))
-    alpha = glyphs.line(text, pt)
-    h, w = alpha.shape
+    (h, w), rows, cols, alpha = glyphs.inked(text, pt)
     H, W = rgb.shape[:2]
     y0 = y if top else y - h
     x0 = max((W - w) // 2, 0)
-    w = min(w, W - x0)
-    if y0 < 0 or y0 + h > H or w <= 0:
+    if y0 < 0 or y0 + h > H or x0 >= W:
         return pitch
-    a = alpha[:, :w, None]
-    region = rgb[y0:y0 + h, x0:x0 + w].astype(np.float32)
-    rgb[y0:y0 + h, x0:x0 + w] = (region * (1.0 - a) + ink * a + 0.5).astype(np.uint8)
+    if x0 + w > W:  # wider than the frame: what fits
+        keep = cols < W - x0
+        rows, cols, alpha = rows[keep], cols[keep], alpha[keep]
+    rows, cols = rows + y0, cols + x0
+    region = rgb[rows, cols].astype(np.float32)  # (n, 3)
+    rgb[rows, cols] = (region + alpha * (np.asarray(ink, np.float32) - region) + 0.5).astype(np.uint8)
     return pitch
 
 
@@ -53,31 +55,74 @@ class Glyphs:
 
         self.dpi = dpi
         self.font = FT2Font(findfont(FontProperties(family=style.FONT)))
+        self.chars = {}  # characters: the few dozen a clip uses
+        self.kerns = {}  # pairs of glyph indices
         self.cache = {}  # words
         self.lines = OrderedDict()  # whole lines, most recent last
+        self.sparse = OrderedDict()  # their inked pixels, most recent last
 
     def get(self, text, pt):
         """Coverage bitmap (h, w) float32 of ``text`` drawn as one run of glyphs."""
         return self._word(text, pt)[0]
 
     def _word(self, word, pt):
-        """(coverage, baseline row, advance in pixels) of one word."""
+        """(coverage, baseline row, advance in pixels) of one word, put together from its characters'
+        bitmaps: hinted advances are whole pixels, so a glyph looks the same wherever it stands."""
         key = (word, pt)
         hit = self.cache.get(key)
+        if hit is None:
+            chars = [self._char(c, pt) for c in word]
+            pens, x, before = [], 0, None
+            for c, (_, _, left, advance, index) in zip(word, chars):
+                if before is not None:
+                    x += self._kerning(before, index, pt)
+                pens.append(x + left)
+                x += advance
+                before = index
+            ascent = max(base for _, base, _, _, _ in chars)
+            descent = max(alpha.shape[0] - base for alpha, base, _, _, _ in chars)
+            start = min(min(pens), 0)
+            width = max(x, max(p + a.shape[1] for p, (a, _, _, _, _) in zip(pens, chars))) - start
+            alpha = np.zeros((ascent + descent, width), np.float32)
+            for p, (a, base, _, _, _) in zip(pens, chars):
+                y0, x0 = ascent - base, p - start
+                box = alpha[y0:y0 + a.shape[0], x0:x0 + a.shape[1]]
+                np.maximum(box, a, out=box)
+            hit = (alpha, ascent, x - start)
+            if len(self.cache) > _WORDS:  # long clips: keep memory bounded
+                self.cache.clear()
+            self.cache[key] = hit
+        return hit
+
+    def _char(self, char, pt):
+        """(coverage, baseline row, left bearing, advance, glyph index) of one character, rendered
+        once with FreeType as Agg draws text."""
+        key = (char, pt)
+        hit = self.chars.get(key)
         if hit is None:
             from matplotlib.backends.backend_agg import get_hinting_flag
 
             f = self.font
             f.set_size(pt, self.dpi)
-            f.set_text(word, 0.0, flags=get_hinting_flag())
+            f.set_text(char, 0.0, flags=get_hinting_flag())
             f.draw_glyphs_to_bitmap(antialiased=True)
             alpha = np.asarray(f.get_image(), dtype=np.float32) / 255.0
             descent = int(round(f.get_descent() / 64))
-            width = max(int(round(f.get_width_height()[0] / 64)), alpha.shape[1])
-            hit = (alpha, alpha.shape[0] - descent, width)
-            if len(self.cache) > _WORDS:  # long clips: keep memory bounded
-                self.cache.clear()
-            self.cache[key] = hit
+            glyph = f.load_char(ord(char), flags=get_hinting_flag())
+            left = int(np.floor(f.get_bitmap_offset()[0] / 64)) if alpha.any() else 0
+            hit = (alpha, alpha.shape[0] - descent, left, int(round(glyph.horiAdvance / 64)), f.get_char_index(ord(char)))
+            self.chars[key] = hit
+        return hit
+
+    def _kerning(self, left, right, pt):
+        """The hinted kerning (whole pixels) between two glyph indices."""
+        key = (left, right, pt)
+        hit = self.kerns.get(key)
+        if hit is None:
+            from matplotlib.ft2font import Kerning
+
+            self.font.set_size(pt, self.dpi)
+            hit = self.kerns[key] = int(round(self.font.get_kerning(left, right, Kerning.DEFAULT) / 64))
         return hit
 
     def line(self, text, pt):
@@ -111,6 +156,20 @@ class Glyphs:
         if len(self.lines) > _LINES:
             self.lines.popitem(last=False)
         return out
+
+    def inked(self, text, pt):
+        """One line of text as its box's (h, w) and its inked pixels: rows, cols and coverage (n, 1)."""
+        key = (text, pt)
+        hit = self.sparse.get(key)
+        if hit is not None:
+            self.sparse.move_to_end(key)
+            return hit
+        alpha = self.line(text, pt)
+        rows, cols = np.nonzero(alpha)
+        hit = self.sparse[key] = (alpha.shape, rows, cols, alpha[rows, cols][:, None])
+        if len(self.sparse) > _LINES:
+            self.sparse.popitem(last=False)
+        return hit
 
 
 def stamp_alpha(rgb, alpha, cx, cy, ink):
