@@ -174,6 +174,57 @@ def test_frames_are_deterministic(lesson):
     assert np.array_equal(a_r.render(a_f[3]), first)
 
 
+def _drawn_by_matplotlib(r, frame):
+    """The canvas of grid renderer ``r`` for ``frame`` as matplotlib itself would draw it: the
+    background, every dynamic image, fade and grid, the curves and this frame's outlines."""
+    buf = np.asarray(r.canvas.buffer_rgba())
+    kept = np.array(buf)
+    buf[...] = r._bg
+    for p in r.dynamic:
+        if p.d.curve is not None:
+            r.fig.draw_artist(p.line)
+            r.fig.draw_artist(p.dot)
+            continue
+        p.image.set_data(r._shown[p.d.key])
+        for artist in (p.image, p.fade, p.grid):
+            if artist is not None:
+                r.fig.draw_artist(artist)
+    for key in sorted(r._marked):
+        r.fig.draw_artist(r.panels[key].marks)
+    drawn = np.array(buf)
+    buf[...] = kept
+    return drawn
+
+
+@pytest.mark.parametrize("lesson_name, scene", [("EDGE", "input-grad"), ("EDGE", "backprop"), ("EDGE", "im2col"),
+                                                ("UPSAMPLE", "backprop"), ("SIGNAL", "lesson"), ("TRAIN", "train")])
+def test_grid_frames_paint_changed_cells_exactly_as_matplotlib_draws_them(lesson_name, scene):
+    """A grid clip paints only the cells whose colour changed, with numpy, from where a probe drawing
+    found each cell's pixels and its grid lines: every frame, in any order, is matplotlib's own
+    drawing of the images, fades, grid lines, curves and outlines, to within rounding (2 of 255)."""
+    from convgraph import lessons
+
+    if lesson_name == "TRAIN":
+        what, dY = lessons.stamp_learning(steps=8), None
+    else:
+        problem = getattr(lessons, lesson_name)
+        what, dY = problem.trace(), problem.dY
+    r, frames = animation.build_frames(what, scene, dY=dY, dpi=70)
+    shown = {}
+    r._shown = shown
+    order = list(range(len(frames))) + [len(frames) - 1, 0, len(frames) // 2, 1]
+    for k in order:
+        r.render_rgba(frames[k])
+        for p in r.dynamic:
+            if p.d.curve is None and p.d.key in frames[k].values:
+                shown[p.d.key] = frames[k].values[p.d.key]
+            elif p.d.curve is None:
+                shown.setdefault(p.d.key, p.d.values)
+        painted = np.asarray(r.canvas.buffer_rgba())[..., :3].astype(int)
+        assert np.abs(painted - _drawn_by_matplotlib(r, frames[k])[..., :3]).max() <= 2, k
+    r.close()
+
+
 def test_the_graph_clip_redraws_only_what_changed_yet_every_frame_is_exact():
     """Frames of the graph clip redraw only the nodes whose colour changed since the frame before;
     every frame still equals drawing it afresh, whatever order the frames are asked for in."""

@@ -47,7 +47,19 @@ class _Panel:
     """The artists of one panel."""
 
     __slots__ = ("d", "ax", "image", "grid", "texts", "labels", "marks", "rgba", "norm", "cmap", "font", "fade",
-                 "line", "dot")
+                 "line", "dot", "cells", "colours")
+
+
+class _Cells:
+    """Where a dynamic panel's cells fall in the frame's pixels, found once by drawing probes, so that
+    a frame paints only the cells whose colour changed, with numpy, exactly as the image and its grid
+    lines would be drawn (redrawing them with matplotlib cost a few milliseconds a panel a frame).
+
+    ``box``: the panel's rows and columns of the frame; ``rows[r]``, ``cols[c]``: each cell's pixel
+    span inside it; ``cover``: the image's share of each pixel (a fraction on its border); ``ink`` and ``keep``: the grid lines as premultiplied colour and the share of the
+    cell's colour they leave, per pixel of the box; ``veil``: the fade's RGB and alpha, or None."""
+
+    __slots__ = ("box", "rows", "cols", "cover", "ink", "keep", "veil")
 
 
 class _Sheet:
@@ -156,9 +168,17 @@ class GridRenderer:
         self.caption_bottom = int(round((1 - 0.12 / sheet.fig_h) * sheet.fig_h * dpi))
         self.ink = np.array(style.to_rgba(style.INK)[:3]) * 255
         self.canvas.draw()
-        self._bg = self.canvas.copy_from_bbox(self.fig.bbox)
-        self._marked = set()
         self.size = (int(self.canvas.get_width_height()[1]), int(self.canvas.get_width_height()[0]))
+        self._bg = np.array(np.asarray(self.canvas.buffer_rgba()))  # everything that never changes
+        self._base = self._bg.copy()  # and the dynamic panels' cells as last painted
+        for p in self.dynamic:
+            if p.image is not None:
+                p.cells = c = self._probe(p)  # grid lines reach a pixel past the image: drawn on the base too
+                self._base[c.box][..., :3] = (c.ink + c.keep * self._bg[c.box][..., :3] + 0.5).astype(np.uint8)
+                self._paint(p, p.d.values)
+        np.copyto(np.asarray(self.canvas.buffer_rgba()), self._base)
+        self._dirty = []  # boxes drawn over the base last frame (outlines, curves): restored first
+        self._marked = set()
 
     def _place_panel(self, d):
         sheet = self.sheet
@@ -209,7 +229,7 @@ class GridRenderer:
         ax.set_facecolor(style.BACKGROUND)
         (p.line,) = ax.plot([], [], color=style.INK, linewidth=1.6, animated=True)
         (p.dot,) = ax.plot([], [], "o", color=style.INK, markersize=5, animated=True)
-        p.image = p.grid = p.marks = None  # nothing to outline on a chart
+        p.image = p.grid = p.marks = p.cells = None  # nothing to outline on a chart
         self.dynamic.append(p)
         return p
 
@@ -263,6 +283,7 @@ class GridRenderer:
                             p.texts[(r, c)] = ax.text(c, r, "", ha="center", va="center", fontsize=p.font,
                                                       zorder=3, fontfamily=style.FONT)
         p.rgba = None  # pixel centres of the cells (dynamic panels), set once the figure is drawn
+        p.cells = p.colours = None  # where the cells are painted (dynamic panels), once the figure is drawn
         self._set_values(p, d.values)
         if d.dynamic:
             p.image.set_animated(True)
@@ -307,7 +328,8 @@ class GridRenderer:
             p.line.set_data(k, values[k])
             p.dot.set_data(k[-1:], values[k[-1:]])
             return
-        p.image.set_data(values)
+        if p.cells is not None:
+            self._paint(p, values)
         if p.texts is None:
             return
         rgba = p.cmap(p.norm(np.nan_to_num(values)))
@@ -343,34 +365,22 @@ class GridRenderer:
         return rgba_to_rgb(self.render_rgba(frame))
 
     def render_rgba(self, frame):
-        """Pixels of ``frame`` as an (H, W, 4) uint8 array, alpha 255: what a GIF is encoded from."""
-        self.canvas.restore_region(self._bg)
-        draw = self.fig.draw_artist
+        """Pixels of ``frame`` as an (H, W, 4) uint8 array, alpha 255: what a GIF is encoded from.
+
+        The canvas holds the base (background and cells); what was drawn over it last frame is put
+        back, the cells that change are painted, then the outlines and curves are drawn on top."""
+        buf = np.asarray(self.canvas.buffer_rgba())
+        for box in self._dirty:
+            buf[box] = self._base[box]
+        self._dirty = []
         for key, values in frame.values.items():
             self._set_values(self.panels[key], values)
         for p in self.dynamic:
             if p.d.curve is not None:
-                draw(p.line)
-                draw(p.dot)
-                continue
-            draw(p.image)
-            if p.fade is not None:
-                draw(p.fade)
-            draw(p.grid)
-        marked = set(frame.cells) | set(frame.boxes)
-        for key in self._marked - marked:
-            self.panels[key].marks.set_segments([])
-        for key in marked:
-            p = self.panels[key]
-            segs = self._outline(frame.cells[key]) if key in frame.cells else []
-            if key in frame.boxes:
-                rows, cols = p.d.values.shape
-                e = 0.5 + 0.12
-                segs.append([(-e, -e), (cols - 1 + e, -e), (cols - 1 + e, rows - 1 + e), (-e, rows - 1 + e),
-                             (-e, -e)])
-            p.marks.set_segments(segs)
-            draw(p.marks)
-        self._marked = marked
+                self.fig.draw_artist(p.line)
+                self.fig.draw_artist(p.dot)
+                self._dirty.append(self._slices(p.ax.bbox, pad=3))
+        self._draw_marks(frame)
         rgba = canvas_rgba(self.canvas)
         rgb = rgba[..., :3]  # a view: the stamps write into the frame
         y = self.title_top
@@ -381,6 +391,117 @@ class GridRenderer:
             if p.texts is not None:
                 self._stamp_numbers(rgb, p)
         return rgba
+
+    def _draw_marks(self, frame):
+        """The outlines of this frame's cells and boxes, drawn over the canvas."""
+        marked = set(frame.cells) | set(frame.boxes)
+        for key in self._marked - marked:
+            self.panels[key].marks.set_segments([])
+        pad = int(np.ceil((style.ANIM["window_pt"] + 2 * style.ANIM["halo_pt"]) * self.dpi / 72)) + 3
+        for key in sorted(marked):
+            p = self.panels[key]
+            segs = self._outline(frame.cells[key]) if key in frame.cells else []
+            if key in frame.boxes:
+                rows, cols = p.d.values.shape
+                e = 0.5 + 0.12
+                segs.append([(-e, -e), (cols - 1 + e, -e), (cols - 1 + e, rows - 1 + e), (-e, rows - 1 + e),
+                             (-e, -e)])
+            p.marks.set_segments(segs)
+            self.fig.draw_artist(p.marks)
+            if segs:
+                from matplotlib.transforms import Bbox
+
+                xy = p.ax.transData.transform(np.concatenate([np.asarray(seg, float) for seg in segs]))
+                self._dirty.append(self._slices(Bbox([xy.min(axis=0), xy.max(axis=0)]), pad=pad))
+        self._marked = marked
+
+    # ---- painting cells ----------------------------------------------------------------------
+    def _slices(self, bbox, pad=0):
+        """The frame's (rows, cols) slices of a display box, ``pad`` pixels wider each way."""
+        H, W = self.size
+        x0, y0, x1, y1 = bbox.x0, bbox.y0, bbox.x1, bbox.y1
+        top, bottom = max(int(np.floor(H - y1)) - pad, 0), min(int(np.ceil(H - y0)) + pad, H)
+        left, right = max(int(np.floor(x0)) - pad, 0), min(int(np.ceil(x1)) + pad, W)
+        return slice(top, max(bottom, top)), slice(left, max(right, left))
+
+    def _probe(self, p):
+        """Find where panel ``p``'s image puts each cell and what its grid lines do, by drawing both
+        onto the canvas: the image with each cell coded in its colour (twice, to tell the cells from
+        what is under them), the grid over black and over white. The canvas is left as it was."""
+        buf = np.asarray(self.canvas.buffer_rgba())
+        rows, cols = p.d.values.shape
+        box = self._slices(p.ax.bbox, pad=2)
+        saved = buf[box].copy()
+        code = np.arange(1, rows * cols + 1).reshape(rows, cols)
+        seen = []
+        for mark in (17, 213):
+            probe = np.stack([code & 255, code >> 8, np.full_like(code, mark), np.full_like(code, 255)], axis=-1)
+            p.image.set_data(probe.astype(np.uint8))
+            buf[box] = (0, 0, 0, 255)  # opaque: Agg blends by coverage only over an opaque ground
+            self.fig.draw_artist(p.image)
+            seen.append(buf[box].copy())
+        p.image.set_data(p.d.values)
+        cells = _Cells()
+        cells.box = box
+        # the image's share of each pixel: 1 inside, a fraction on its antialiased border
+        cells.cover = ((seen[1][..., 2:3].astype(np.float32) - seen[0][..., 2:3]) / (213 - 17)).clip(0.0, 1.0)
+        whole = (seen[0][..., 2] == 17) & (seen[1][..., 2] == 213)  # where the cell codes are exact
+        k = (seen[0][..., 0].astype(np.int64) | (seen[0][..., 1].astype(np.int64) << 8)) - 1
+        touched = cells.cover[..., 0] > 0
+        cells.rows = self._spans(np.where(whole, k // cols, -1), rows, touched.any(axis=1), axis=1)
+        cells.cols = self._spans(np.where(whole, k % cols, -1), cols, touched.any(axis=0), axis=0)
+        under = []
+        for ground in (0, 255):
+            buf[box] = (ground, ground, ground, 255)
+            self.fig.draw_artist(p.grid)
+            under.append(buf[box][..., :3].astype(np.float32))
+        cells.ink = under[0]
+        cells.keep = ((under[1] - under[0]).mean(axis=-1, keepdims=True) / 255.0).clip(0.0, 1.0)
+        cells.veil = None
+        if p.fade is not None:
+            veil = style.to_rgba(style.ANIM["faded"])
+            cells.veil = (np.array(veil[:3], np.float32) * 255, float(veil[3]))
+        buf[box] = saved
+        return cells
+
+    @staticmethod
+    def _spans(index, n, touched, axis):
+        """Each of ``n`` cells' (start, stop) pixels along one direction of a panel's box, from the
+        cell index of every pixel (-1: not wholly covered; ``axis``: the direction to look across);
+        the first and last cells also take the partly covered pixels beyond them (``touched``)."""
+        line = np.where((index >= 0).any(axis=axis), index.max(axis=axis), -1)
+        spans = []
+        for i in range(n):
+            at = np.flatnonzero(line == i)
+            spans.append([int(at[0]), int(at[-1]) + 1] if at.size else [0, 0])
+        edge = np.flatnonzero(touched)
+        if edge.size and n:
+            spans[0][0] = min(spans[0][0], int(edge[0]))
+            spans[-1][1] = max(spans[-1][1], int(edge[-1]) + 1)
+        return [tuple(span) for span in spans]
+
+    def _paint(self, p, values):
+        """Paint the cells of panel ``p`` whose colour differs from what they show, into the base and
+        the canvas: the colour (NaN: what is under the image), the fade where it lies, the grid lines."""
+        colours = p.cmap(p.norm(values), bytes=True)  # NaN: the colour map's "bad", fully transparent
+        changed = np.ones(values.shape, bool) if p.colours is None else (colours != p.colours).any(axis=-1)
+        p.colours = colours
+        if not changed.any():
+            return
+        c, buf = p.cells, np.asarray(self.canvas.buffer_rgba())
+        top, left = c.box[0].start, c.box[1].start
+        faded = p.d.faded
+        for r, col in zip(*np.nonzero(changed)):
+            (y0, y1), (x0, x1) = c.rows[r], c.cols[col]
+            at = (slice(top + y0, top + y1), slice(left + x0, left + x1))
+            rgba = colours[r, col].astype(np.float32)
+            under = self._bg[at][..., :3].astype(np.float32)
+            inside = (slice(y0, y1), slice(x0, x1))
+            cell = under + c.cover[inside] * (rgba[3] / 255.0) * (rgba[:3] - under)
+            if c.veil is not None and faded is not None and faded[r, col]:
+                cell += c.cover[inside] * c.veil[1] * (c.veil[0] - cell)
+            self._base[at][..., :3] = (c.ink[inside] + c.keep[inside] * cell + 0.5).astype(np.uint8)
+            buf[at] = self._base[at]
 
     def _stamp_line(self, rgb, text, pt, y, top):
         return stamp_line(rgb, self._glyphs, text, pt, y, top, self.ink)
@@ -409,4 +530,4 @@ class GridRenderer:
     def close(self):
         """Let go of the figure and its pixels. (Not ``Figure.clear()``: clearing axes rebuilds their
         ticks, which costs more than a short clip's frames.)"""
-        self.fig = self.canvas = self._bg = None
+        self.fig = self.canvas = self._bg = self._base = None
