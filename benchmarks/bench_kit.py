@@ -73,7 +73,7 @@ def slowest(repeat):
     tasks = kit._tasks(trace, kit.focus_points(trace, trace.backward(EDGE.dY)), EDGE.dY)
     kit._preload()
     with tempfile.TemporaryDirectory() as tmp:
-        times = [(timed(lambda: make(Path(tmp) / name), repeat), name) for name, _, make in tasks]
+        times = [(timed(lambda: make(Path(tmp) / name), repeat), name) for name, _, make in tasks if make is not None]
     total = sum(t for t, _ in times)
     print(f"\neach file alone, median of {repeat} (sum {total:.1f} s)")
     for t, name in sorted(times, reverse=True)[:8]:

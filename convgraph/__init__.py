@@ -20,6 +20,7 @@ _RENDERERS = {
     "quiz": "convgraph.practice",
     "to_digraph": "convgraph.renderers.diagrams",
     "render_graph": "convgraph.renderers.diagrams",
+    "render_graphs": "convgraph.renderers.diagrams",
     "animate": "convgraph.renderers.animations",
     "anim_conv_backprop": "convgraph.renderers.animations",
     "render_html": "convgraph.renderers.steppers",

@@ -84,15 +84,16 @@ def _tasks(trace, focus, dY=None):
     import convgraph as cg
 
     slide = "slide"  # every picture of the kit is made for a 1920×1080 slide
+    # An SVG and its PNG come from one layout: the SVG's task writes both (the PNG's task is None).
     tasks = [("graph.svg", "the whole computational graph after backward: x, w and y in their grids, every "
                            "multiply and add between them, node fill and arrow width by the signed gradient",
-              lambda p: cg.render_graph(trace, p, size=slide)),
-             ("graph.png", "the same graph as a 1920×1080 PNG for slides", lambda p: cg.render_graph(trace, p, size=slide))]
+              lambda p: cg.render_graphs(trace, [p, p.with_suffix(".png")], size=slide)),
+             ("graph.png", "the same graph as a 1920×1080 PNG for slides", None)]
     for f in focus:
         stem, what = _focus_words(trace, f)
-        tasks.append((f"{stem}.svg", what, lambda p, f=f: cg.render_graph(trace, p, focus=f, size=slide)))
-        tasks.append((f"{stem}.png", "the same focus view as a 1920×1080 PNG",
-                      lambda p, f=f: cg.render_graph(trace, p, focus=f, size=slide)))
+        tasks.append((f"{stem}.svg", what, lambda p, f=f: cg.render_graphs(trace, [p, p.with_suffix(".png")], focus=f,
+                                                                          size=slide)))
+        tasks.append((f"{stem}.png", "the same focus view as a 1920×1080 PNG", None))
     for scene in KIT_SCENES:
         entry = SCENE_TABLE[scene]
         if trace.conv.spec.transposed and scene != "graph" and not entry.transposed:  # im2col: a convolution's only
@@ -212,12 +213,17 @@ def _check_jobs(jobs):
 
 
 def _make_one(k, path):
-    """Write task ``k`` of the kit to ``path`` (in this process or a forked worker)."""
+    """Write task ``k`` of the kit to ``path`` (in this process or a forked worker), and the files of
+    the tasks after it that it writes too (theirs is None); returns how many files it wrote."""
     name, _, make = _PENDING[k]
     make(Path(path))
-    if not Path(path).exists():
-        raise OSError(f"the renderer returned without writing {path}")
-    return name
+    n = 1
+    while k + n < len(_PENDING) and _PENDING[k + n][2] is None:
+        n += 1
+    for other in [name] + [_PENDING[k + j][0] for j in range(1, n)]:
+        if not (Path(path).parent / other).exists():
+            raise OSError(f"the renderer returned without writing {Path(path).parent / other}")
+    return n
 
 
 def _preload():
@@ -246,21 +252,22 @@ def _make_all(tasks, out, jobs, bar):
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     _PENDING[:] = tasks
-    order = sorted(range(len(tasks)), key=lambda k: (tasks[k][0] not in _SLOW_FIRST,
-                                                      _SLOW_FIRST.index(tasks[k][0]) if tasks[k][0] in _SLOW_FIRST else k))
+    made = [k for k in range(len(tasks)) if tasks[k][2] is not None]  # the rest are written alongside
+    order = sorted(made, key=lambda k: (tasks[k][0] not in _SLOW_FIRST,
+                                        _SLOW_FIRST.index(tasks[k][0]) if tasks[k][0] in _SLOW_FIRST else k))
     try:
         if jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
-            for k in range(len(tasks)):  # in the index's order
+            for k in made:  # in the index's order
                 bar.set_postfix_str(tasks[k][0])
-                log.info("wrote %s", _make_one(k, out / tasks[k][0]))
-                bar.update()
+                bar.update(_make_one(k, out / tasks[k][0]))
+                log.info("wrote %s", tasks[k][0])
             return
         _preload()
-        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = [pool.submit(_make_one, k, str(out / tasks[k][0])) for k in order]
+        with ProcessPoolExecutor(max_workers=min(jobs, len(made)), mp_context=multiprocessing.get_context("fork")) as pool:
+            futures = {pool.submit(_make_one, k, str(out / tasks[k][0])): k for k in order}
             for done in as_completed(futures):
-                log.info("wrote %s", done.result())
-                bar.update()
+                bar.update(done.result())
+                log.info("wrote %s", tasks[futures[done]][0])
     finally:
         _PENDING.clear()
 

@@ -339,7 +339,11 @@ def test_demo_in_process_calls_every_renderer_once_per_file(tmp_path, capsys, mo
             return path
         return write
 
+    def fake_pair(trace, paths, **options):  # an SVG and its PNG from one layout
+        return [fake("graph")(trace, p, **options) for p in paths]
+
     monkeypatch.setattr(cg, "render_graph", fake("graph"), raising=False)
+    monkeypatch.setattr(cg, "render_graphs", fake_pair, raising=False)
     monkeypatch.setattr(cg, "animate", fake("animation"), raising=False)
     monkeypatch.setattr(cg, "render_html", fake("html"), raising=False)
     monkeypatch.setattr(cg, "anim_conv_backprop", lambda path, size=None: fake("seed clip")(None, path), raising=False)

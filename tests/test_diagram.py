@@ -603,3 +603,24 @@ def test_slide_arrows_leave_a_grid_through_its_gaps(after):
                 hit = [n for n, (bx, by) in boxes.items() if n != src and abs(px - bx) < half_w and abs(py - by) < half_h]
                 assert not hit, f"{u} -> {v} runs under x box {hit}"
     assert routed > 20  # most arrows out of x need the gaps
+
+
+def test_render_graphs_writes_an_svg_and_its_slide_png_from_one_layout(after, dot, tmp_path, monkeypatch):
+    """The kit's SVG and PNG of one view: the same bytes as two render_graph calls, with one Graphviz
+    run fewer (the PNG reads its size off the SVG just written) and the digraph built once."""
+    import subprocess
+
+    from convgraph.renderers.diagrams import render as render_module
+
+    one = [render_graph(after, tmp_path / "one" / f"g{s}", size="slide", focus=("w", (1, 1))) for s in (".svg", ".png")]
+    runs, built = [], []
+    real_run, real_build = subprocess.run, render_module.to_digraph
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: runs.append(a[0][0]) or real_run(*a, **k))
+    monkeypatch.setattr(render_module, "to_digraph", lambda *a, **k: built.append(1) or real_build(*a, **k))
+    both = cg.render_graphs(after, [tmp_path / "two" / "g.svg", tmp_path / "two" / "g.png"], size="slide",
+                            focus=("w", (1, 1)))
+    assert [p.read_bytes() for p in both] == [p.read_bytes() for p in one]
+    assert runs == ["dot", "dot"] and built == [1]
+    with pytest.raises(ValueError, match="path must end in one of"):
+        cg.render_graphs(after, [tmp_path / "ok.svg", tmp_path / "bad.jpg"])
+    assert not (tmp_path / "ok.svg").exists()  # refused before any work

@@ -8,9 +8,9 @@ place that runs Graphviz (:mod:`.render`).
 
 from .digraph import NODE_BUDGET, to_digraph
 from .dot import fit_width
-from .render import FORMATS, MissingProgramError, render_graph
+from .render import FORMATS, MissingProgramError, render_graph, render_graphs
 
-__all__ = ["to_digraph", "render_graph", "notebook_svg", "MissingProgramError", "NODE_BUDGET", "FORMATS"]
+__all__ = ["to_digraph", "render_graph", "render_graphs", "notebook_svg", "MissingProgramError", "NODE_BUDGET", "FORMATS"]
 
 
 def notebook_svg(dg):

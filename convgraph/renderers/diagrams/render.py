@@ -13,7 +13,7 @@ from .. import style
 from ..files import into_place, output_path
 from .digraph import to_digraph
 
-__all__ = ["render_graph", "MissingProgramError", "FORMATS"]
+__all__ = ["render_graph", "render_graphs", "MissingProgramError", "FORMATS"]
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +85,23 @@ def render_graph(trace, path, **options):
     RuntimeError
         When Graphviz fails or does not finish within ``timeout`` (it is stopped, nothing is left).
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}: {path!r}")
-    suffix = Path(path).suffix.lower()
-    if suffix not in FORMATS:
-        raise ValueError(f"path must end in one of {', '.join(FORMATS)}, got {str(path)!r}")
+    return render_graphs(trace, [path], **options)[0]
+
+
+def render_graphs(trace, paths, **options):
+    """Write one diagram to several files (say a kit's ``graph.svg`` and ``graph.png``) as
+    :func:`render_graph` writes each, with one layout: the digraph is built once, and a slide-size
+    PNG reads its size off an SVG written before it instead of asking Graphviz for one more.
+
+    Returns the list of paths written; raises as :func:`render_graph`, before any work for a bad
+    path or option.
+    """
+    paths = list(paths)
+    for path in paths:
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}: {path!r}")
+        if Path(path).suffix.lower() not in FORMATS:
+            raise ValueError(f"path must end in one of {', '.join(FORMATS)}, got {str(path)!r}")
     timeout = options.pop("timeout", style.diagram()["dot_timeout_s"])
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout < float("inf"):
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
@@ -97,32 +109,39 @@ def render_graph(trace, path, **options):
     if unknown:
         raise TypeError(f"render_graph got unexpected option(s) {sorted(unknown)}; "
                         f"expected focus, heat, step, detail, dY, size, timeout")
-    output_path(path)  # refuse before any work
-    path = Path(path)
+    for path in paths:
+        output_path(path)  # refuse before any work
     dg = to_digraph(trace, **options)
-    source = dg.source
-    with into_place(path) as tmp:
-        if suffix in (".dot", ".gv"):
-            tmp.write_text(source, encoding="utf-8")
-        elif suffix == ".png" and options.get("size") is not None:
-            size = style.SIZES[options["size"]]
-            _run_dot(source, "png", _slide_dpi(source, size, tmp, path, timeout), tmp, path, timeout)
-            _fit_to_slide(tmp, size)
-        else:
-            _run_dot(source, suffix[1:], _png_dpi(dg), tmp, path, timeout)
-    return path
+    svg = None  # the text of an SVG written, whose size a slide PNG can read
+    for path in map(Path, paths):
+        suffix = path.suffix.lower()
+        with into_place(path) as tmp:
+            if suffix in (".dot", ".gv"):
+                tmp.write_text(dg.source, encoding="utf-8")
+            elif suffix == ".png" and options.get("size") is not None:
+                size = style.SIZES[options["size"]]
+                dpi = _slide_dpi(dg.source, size, tmp, path, timeout, svg)
+                _run_dot(dg.source, "png", dpi, tmp, path, timeout)
+                _fit_to_slide(tmp, size)
+            else:
+                _run_dot(dg.source, suffix[1:], _png_dpi(dg), tmp, path, timeout)
+                if suffix == ".svg":
+                    svg = tmp.read_text(encoding="utf-8", errors="replace")[:4000]
+    return paths
 
 
-def _slide_dpi(source, size, tmp, path, timeout):
+def _slide_dpi(source, size, tmp, path, timeout, head=None):
     """The dpi at which Graphviz draws ``source`` as large as fits ``size`` (width, height) pixels: read
-    off the picture's size in points, which an SVG of it states (cheap: the layout is fixed, -n2).
+    off the picture's size in points, which an SVG of it states (``head``, the start of one already
+    written, or one drawn now: cheap, the layout is fixed, -n2).
     Drawn at the slide's own resolution, text is crisp and nothing needs resampling."""
-    probe = tmp.with_name(tmp.name + ".svg")
-    try:
-        _run_dot(source, "svg", 72, probe, path, timeout)
-        head = probe.read_text(encoding="utf-8", errors="replace")[:4000]
-    finally:
-        probe.unlink(missing_ok=True)
+    if head is None:
+        probe = tmp.with_name(tmp.name + ".svg")
+        try:
+            _run_dot(source, "svg", 72, probe, path, timeout)
+            head = probe.read_text(encoding="utf-8", errors="replace")[:4000]
+        finally:
+            probe.unlink(missing_ok=True)
     m = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', head)
     if m is None:  # an unexpected SVG: draw big and let the slide fit scale it
         return style.diagram()["png_dpi"]
