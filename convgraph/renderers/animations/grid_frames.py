@@ -46,7 +46,7 @@ def _cmap_named(name):
 class _Panel:
     """The artists of one panel."""
 
-    __slots__ = ("d", "ax", "image", "grid", "texts", "labels", "marks", "rgba", "norm", "cmap", "font", "fade",
+    __slots__ = ("d", "ax", "image", "grid", "zeros", "labels", "marks", "rgba", "norm", "cmap", "font", "fade",
                  "line", "dot", "cells", "colours")
 
 
@@ -170,6 +170,8 @@ class GridRenderer:
         self.canvas.draw()
         self.size = (int(self.canvas.get_width_height()[1]), int(self.canvas.get_width_height()[0]))
         self._bg = np.array(np.asarray(self.canvas.buffer_rgba()))  # everything that never changes
+        for p in self.panels.values():
+            self._stamp_fixed(self._bg[..., :3], p)
         self._base = self._bg.copy()  # and the dynamic panels' cells as last painted
         for p in self.dynamic:
             if p.image is not None:
@@ -218,7 +220,7 @@ class GridRenderer:
         last point drawn each frame."""
         A = style.ANIM
         p = _Panel()
-        p.d, p.ax, p.texts, p.labels, p.fade, p.rgba = d, ax, None, None, None, None
+        p.d, p.ax, p.labels, p.zeros, p.fade, p.rgba = d, ax, None, [], None, None
         series = np.asarray(d.curve, float)
         top = float(np.nanmax(series)) if np.isfinite(series).any() else 1.0
         ax.set_xlim(-0.02 * max(len(series) - 1, 1), max(len(series) - 1, 1) * 1.02)
@@ -266,22 +268,11 @@ class GridRenderer:
                                  capstyle="projecting", joinstyle="miter", path_effects=style.halo())
         ax.add_collection(p.marks)
         p.marks.set_animated(True)
-        p.texts, p.labels = None, None
-        if self.numbers_for(d):
+        p.labels, p.zeros = None, []
+        if self.numbers_for(d):  # stamped from glyph bitmaps: static ones once into the background
             p.font = style.cell_font_pt(self.cell_pt, self._chars(d))
-            zr, zc = np.nonzero(zeros)
-            for r, c in zip(zr.tolist(), zc.tolist()):
-                ax.text(c, r, "0", ha="center", va="center", fontsize=p.font, color=A["padding_ink"], zorder=3,
-                        fontfamily=style.FONT, fontstyle="italic" if inserted[r, c] else "normal")
-            p.texts = {}
-            p.labels = {}
-            for r in range(rows):
-                for c in range(cols):
-                    if not zeros[r, c]:
-                        p.labels[(r, c)] = ("", None)
-                        if not d.dynamic:  # drawn once into the background; dynamic ones are sprites
-                            p.texts[(r, c)] = ax.text(c, r, "", ha="center", va="center", fontsize=p.font,
-                                                      zorder=3, fontfamily=style.FONT)
+            p.zeros = [(r, c, bool(inserted[r, c])) for r, c in zip(*(a.tolist() for a in np.nonzero(zeros)))]
+            p.labels = {(r, c): ("", None) for r in range(rows) for c in range(cols) if not zeros[r, c]}
         p.rgba = None  # pixel centres of the cells (dynamic panels), set once the figure is drawn
         p.cells = p.colours = None  # where the cells are painted (dynamic panels), once the figure is drawn
         self._set_values(p, d.values)
@@ -330,7 +321,7 @@ class GridRenderer:
             return
         if p.cells is not None:
             self._paint(p, values)
-        if p.texts is None:
+        if p.labels is None:
             return
         rgba = p.cmap(p.norm(np.nan_to_num(values)))
         lum = 0.2126 * rgba[..., 0] + 0.7152 * rgba[..., 1] + 0.0722 * rgba[..., 2]
@@ -343,13 +334,7 @@ class GridRenderer:
                 label = (num(values[r, c]), 0 if lum[r, c] > 0.45 else 255)
             else:
                 label = ("", None)
-            if label != p.labels[(r, c)]:
-                t = p.texts.get((r, c))
-                if t is not None:
-                    t.set_text(label[0])
-                    t.set_color(style.TEXT_ON_LIGHT if label[1] == 0 else style.TEXT_ON_DARK
-                                if label[1] == 255 else style.ANIM["padding_ink"])
-                p.labels[(r, c)] = label
+            p.labels[(r, c)] = label
 
     @staticmethod
     def _outline(cells, inset=0.08):
@@ -388,7 +373,7 @@ class GridRenderer:
             y += self._stamp_line(rgb, line, self.title_pt, y, top=True)
         self._stamp_line(rgb, frame.caption, self.caption_pt, self.caption_bottom, top=False)
         for p in self.dynamic:
-            if p.texts is not None:
+            if p.labels is not None:
                 self._stamp_numbers(rgb, p)
         return rgba
 
@@ -507,21 +492,35 @@ class GridRenderer:
         return stamp_line(rgb, self._glyphs, text, pt, y, top, self.ink)
 
     def _stamp_numbers(self, rgb, p):
-        """Numbers of a dynamic panel, stamped as cached glyph bitmaps (drawing Text artists every
-        frame would cost about a millisecond each)."""
+        """Numbers of a panel, stamped as cached glyph bitmaps (drawing a Text artist costs about a
+        millisecond)."""
         if p.rgba is None:
             p.rgba = self._centres(p)
         for cell, (text, ink) in p.labels.items():
             if text:
                 stamp_alpha(rgb, self._glyphs.get(text, p.font), *p.rgba[cell], ink)
 
-    def _centres(self, p):
+    def _stamp_fixed(self, rgb, p):
+        """The numbers that never change, stamped into the background: a panel's structural zeros
+        (an inserted one in italics) and, unless the panel changes, its values."""
+        if p.labels is None:
+            return
+        at = self._centres(p, [(r, c) for r, c, _ in p.zeros])
+        italic = None
+        for (r, c, inserted), (x, y) in zip(p.zeros, at):
+            if inserted and italic is None:
+                italic = Glyphs(self.dpi, italic=True)
+            stamp_alpha(rgb, (italic if inserted else self._glyphs).get("0", p.font), x, y, _FADED_INK)
+        if not p.d.dynamic:
+            self._stamp_numbers(rgb, p)
+
+    def _centres(self, p, cells=None):
+        """Pixel centres of panel ``p``'s numbered cells, by cell (or of ``cells``, as a list)."""
         H = self.size[0]
-        out = {}
-        for (r, c) in p.labels:
-            x, y = p.ax.transData.transform((c, r))
-            out[(r, c)] = (int(round(x)), int(round(H - y)))
-        return out
+        keys = list(p.labels) if cells is None else cells
+        xy = p.ax.transData.transform(np.array([(c, r) for r, c in keys], float).reshape(-1, 2))
+        at = [(int(round(x)), int(round(H - y))) for x, y in xy.tolist()]
+        return dict(zip(keys, at)) if cells is None else at
 
     def palette_colors(self):
         """Colours a GIF palette must hold exactly: the fixed looks, then every colour map in use."""

@@ -21,7 +21,7 @@ __all__ = ["Glyphs", "fit_text", "fit_dpi", "stamp_line", "stamp_alpha", "canvas
 def fit_text(glyphs, texts, avail_px, pt):
     """The largest size up to ``pt`` (in quarter points) at which every line of ``texts`` fits ``avail_px``."""
     lines = {line for t in texts for line in t.split("\n")}
-    widest = max((glyphs.line(line, pt).shape[1] for line in lines), default=1)
+    widest = max((glyphs.width(line, pt) for line in lines), default=1)
     return float(pt) if widest <= avail_px else float(int(0.97 * pt * avail_px / widest * 4) / 4)
 
 
@@ -49,12 +49,12 @@ def stamp_line(rgb, glyphs, text, pt, y, top, ink):
 class Glyphs:
     """Rendered numbers by (text, size): coverage bitmaps from FreeType, as Agg draws text."""
 
-    def __init__(self, dpi):
+    def __init__(self, dpi, italic=False):
         from matplotlib.font_manager import FontProperties, findfont
         from matplotlib.ft2font import FT2Font
 
         self.dpi = dpi
-        self.font = FT2Font(findfont(FontProperties(family=style.FONT)))
+        self.font = FT2Font(findfont(FontProperties(family=style.FONT, style="italic" if italic else "normal")))
         self.chars = {}  # characters: the few dozen a clip uses
         self.kerns = {}  # pairs of glyph indices
         self.cache = {}  # words
@@ -71,28 +71,46 @@ class Glyphs:
         key = (word, pt)
         hit = self.cache.get(key)
         if hit is None:
-            chars = [self._char(c, pt) for c in word]
-            pens, x, before = [], 0, None
-            for c, (_, _, left, advance, index) in zip(word, chars):
-                if before is not None:
-                    x += self._kerning(before, index, pt)
-                pens.append(x + left)
-                x += advance
-                before = index
+            chars, pens, x, start = self._layout(word, pt)
             ascent = max(base for _, base, _, _, _ in chars)
             descent = max(alpha.shape[0] - base for alpha, base, _, _, _ in chars)
-            start = min(min(pens), 0)
-            width = max(x, max(p + a.shape[1] for p, (a, _, _, _, _) in zip(pens, chars))) - start
+            width = self._extent(chars, pens, x, start)
             alpha = np.zeros((ascent + descent, width), np.float32)
             for p, (a, base, _, _, _) in zip(pens, chars):
                 y0, x0 = ascent - base, p - start
                 box = alpha[y0:y0 + a.shape[0], x0:x0 + a.shape[1]]
                 np.maximum(box, a, out=box)
-            hit = (alpha, ascent, x - start)
+            hit = (alpha, ascent, width)
             if len(self.cache) > _WORDS:  # long clips: keep memory bounded
                 self.cache.clear()
             self.cache[key] = hit
         return hit
+
+    def _layout(self, word, pt):
+        """A word's characters, where each one's bitmap starts, the pen's end and the leftmost start."""
+        chars = [self._char(c, pt) for c in word]
+        pens, x, before = [], 0, None
+        for _, _, left, advance, index in chars:
+            if before is not None:
+                x += self._kerning(before, index, pt)
+            pens.append(x + left)
+            x += advance
+            before = index
+        return chars, pens, x, min(min(pens), 0)
+
+    @staticmethod
+    def _extent(chars, pens, x, start):
+        """A word's width: from its leftmost start to its pen's end or its last ink, whichever is further."""
+        return max(x, max(p + a.shape[1] for p, (a, _, _, _, _) in zip(pens, chars))) - start
+
+    def width(self, text, pt):
+        """The width in pixels of :meth:`line` ``(text, pt)``, without drawing it."""
+        words = text.split(" ")
+        total = 0
+        for word in words:
+            if word:
+                total += self._extent(*self._layout(word, pt))
+        return total + int(round(0.28 * pt * self.dpi / 72)) * max(len(words) - 1, 0) + 2
 
     def _char(self, char, pt):
         """(coverage, baseline row, left bearing, advance, glyph index) of one character, rendered
