@@ -46,7 +46,7 @@ def _cmap_named(name):
 class _Panel:
     """The artists of one panel."""
 
-    __slots__ = ("d", "ax", "image", "grid", "zeros", "labels", "marks", "rgba", "norm", "cmap", "font", "fade",
+    __slots__ = ("d", "ax", "trans", "image", "grid", "zeros", "labels", "marks", "rgba", "norm", "cmap", "font", "fade",
                  "line", "dot", "cells", "colours")
 
 
@@ -153,6 +153,14 @@ class GridRenderer:
         self.fig = Figure(figsize=(sheet.fig_w, sheet.fig_h), dpi=dpi, facecolor=style.BACKGROUND)
         self.canvas = FigureCanvasAgg(self.fig)
         self.fig.set_layout_engine(None)
+        # One axes in inches from the top left holds every grid and colour bar (an Axes costs more to
+        # make than a short clip's frames); each panel draws in its own cell coordinates through a
+        # transform. Only a line chart gets axes of its own, for its ticks.
+        self.board = self.fig.add_axes((0.0, 0.0, 1.0, 1.0))
+        self.board.set_xlim(0.0, sheet.fig_w)
+        self.board.set_ylim(sheet.fig_h, 0.0)
+        self.board.set_axis_off()
+        self.board.set_autoscale_on(False)
         self.panels, self.dynamic = {}, []
         for d in scene.panels:
             self._place_panel(d)
@@ -183,44 +191,56 @@ class GridRenderer:
         self._marked = set()
 
     def _place_panel(self, d):
-        sheet = self.sheet
+        from matplotlib.transforms import Affine2D
+
+        sheet, A = self.sheet, style.ANIM
         x0, y0, w, h = sheet.panel_rect(d)
-        ax = self.fig.add_axes((sheet.fx(x0), sheet.fy(y0 + h), sheet.fx(w), h / sheet.fig_h))
-        self.panels[d.key] = self._panel(ax, d, self.scene.scales[d.scale])
-        title_pt = min(style.ANIM["panel_title_pt"], sheet.title_room(d) * 72 / (0.6 * len(d.title)))
-        ax.set_title(d.title, fontsize=title_pt, color=style.INK, pad=9, fontfamily=style.FONT)
+        title_pt = min(A["panel_title_pt"], sheet.title_room(d) * 72 / (0.6 * len(d.title)))
+        self.board.text(x0 + w / 2, y0 - 9 / 72, d.title, ha="center", va="baseline", fontsize=title_pt,
+                        color=style.INK, fontfamily=style.FONT)
+        if d.curve is not None:
+            ax = self.fig.add_axes((sheet.fx(x0), sheet.fy(y0 + h), sheet.fx(w), h / sheet.fig_h))
+            self.panels[d.key] = self._curve_panel(ax, d)
+            return
+        # cell (r, c) of the panel is centred at inches (x0 + (c + 0.5)·cell, y0 + (r + 0.5)·cell)
+        cell = sheet.cell
+        trans = Affine2D().scale(cell).translate(x0 + cell / 2, y0 + cell / 2) + self.board.transData
+        self.panels[d.key] = self._panel(trans, d, self.scene.scales[d.scale])
 
     def _place_colorbar(self, b):
-        sheet = self.sheet
-        d = next(p for p in self.scene.panels if p.block == b)
+        """A horizontal colour bar under block ``b``, drawn on the board: the colour map, its outline,
+        ticks at the ends and at 0, their numbers and the scale's label."""
+        from matplotlib.patches import Rectangle
+
+        sheet, A = self.sheet, style.ANIM
+        scale = self.scene.scales[next(p for p in self.scene.panels if p.block == b).scale]
         width = min(sheet.block_w[b], max(1.2, sheet.gw[b] * sheet.sub[b] * sheet.cell))
-        cax = self.fig.add_axes((sheet.fx(sheet.block_x[b] + (sheet.block_w[b] - width) / 2),
-                                 sheet.fy(sheet.stack_bottom + 0.25 + _COLORBAR[0]), sheet.fx(width),
-                                 _COLORBAR[0] / sheet.fig_h))
-        self._colorbar(cax, self.scene.scales[d.scale])
+        x0 = sheet.block_x[b] + (sheet.block_w[b] - width) / 2
+        y0 = sheet.stack_bottom + 0.25  # its top, inches from the figure's top
+        y1 = y0 + _COLORBAR[0]
+        self.board.imshow(np.linspace(0.0, 1.0, 256)[None, :], cmap=_cmap(scale), vmin=0.0, vmax=1.0,
+                          extent=(x0, x0 + width, y1, y0), interpolation="nearest", aspect="auto")
+        self.board.add_patch(Rectangle((x0, y0), width, _COLORBAR[0], fill=False, linewidth=0.6, edgecolor=style.INK))
+        ticks = [scale.vmin, 0.0, scale.vmax] if scale.vmin < 0 < scale.vmax else [scale.vmin, scale.vmax]
+        span = (scale.vmax - scale.vmin) or 1.0
+        tick, pt = 2 / 72, A["tick_pt"]
+        for t in ticks:
+            x = x0 + (t - scale.vmin) / span * width
+            self.board.plot([x, x], [y1, y1 + tick], color=style.INK, linewidth=0.8, solid_capstyle="butt")
+            self.board.text(x, y1 + tick + 1 / 72, num(t), ha="center", va="top", fontsize=pt, color=style.INK,
+                            fontfamily=style.FONT)
+        self.board.text(x0 + width / 2, y1 + tick + (2 + 1.2 * pt) / 72, scale.label, ha="center", va="top",
+                        fontsize=pt, color=style.INK, fontfamily=style.FONT)
 
     def _fit(self, texts, avail_px, pt):
         return fit_text(self._glyphs, texts, avail_px, pt)
-
-    def _colorbar(self, cax, scale):
-        from matplotlib.cm import ScalarMappable
-        from matplotlib.colors import Normalize
-
-        A = style.ANIM
-        cb = self.fig.colorbar(ScalarMappable(Normalize(scale.vmin, scale.vmax), _cmap(scale)), cax=cax,
-                               orientation="horizontal")
-        cb.outline.set_linewidth(0.6)
-        ticks = [scale.vmin, 0.0, scale.vmax] if scale.vmin < 0 < scale.vmax else [scale.vmin, scale.vmax]
-        cb.set_ticks(ticks, labels=[num(t) for t in ticks])
-        cb.ax.tick_params(labelsize=A["tick_pt"], length=2, pad=1)
-        cb.set_label(scale.label, fontsize=A["tick_pt"], labelpad=1, color=style.INK)
 
     def _curve_panel(self, ax, d):
         """A line chart of ``d.curve`` (say a fit's losses): axes drawn once, the line so far and its
         last point drawn each frame."""
         A = style.ANIM
         p = _Panel()
-        p.d, p.ax, p.labels, p.zeros, p.fade, p.rgba = d, ax, None, [], None, None
+        p.d, p.ax, p.trans, p.labels, p.zeros, p.fade, p.rgba = d, ax, ax.transData, None, [], None, None
         series = np.asarray(d.curve, float)
         top = float(np.nanmax(series)) if np.isfinite(series).any() else 1.0
         ax.set_xlim(-0.02 * max(len(series) - 1, 1), max(len(series) - 1, 1) * 1.02)
@@ -235,38 +255,35 @@ class GridRenderer:
         self.dynamic.append(p)
         return p
 
-    def _panel(self, ax, d, scale):
+    def _panel(self, trans, d, scale):
+        """The artists of grid panel ``d`` on the board, in its cell coordinates (``trans``)."""
         from matplotlib.collections import LineCollection
         from matplotlib.colors import Normalize
+        from matplotlib.patches import Rectangle
 
-        if d.curve is not None:
-            return self._curve_panel(ax, d)
         A = style.ANIM
         p = _Panel()
-        p.d, p.ax = d, ax
+        p.d, p.ax, p.trans = d, None, trans
         rows, cols = d.values.shape
-        ax.set_xlim(-0.5, cols - 0.5)
-        ax.set_ylim(rows - 0.5, -0.5)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        for spine in ax.spines.values():
-            spine.set_visible(False)
-        ax.set_facecolor(A["empty"])
+        extent = (-0.5, cols - 0.5, rows - 0.5, -0.5)
+        self.board.add_patch(Rectangle((-0.5, -0.5), cols, rows, facecolor=A["empty"], edgecolor="none",
+                                       transform=trans, zorder=0.2))
         p.norm, p.cmap = Normalize(scale.vmin, scale.vmax), _cmap(scale)
-        zeros, inserted = self._zero_cells(ax, d)
-        p.image = ax.imshow(d.values, cmap=p.cmap, norm=p.norm, interpolation="nearest", zorder=1, aspect="auto")
+        zeros, inserted = self._zero_cells(trans, d, extent)
+        p.image = self._image(trans, d.values, extent, cmap=p.cmap, norm=p.norm, zorder=1)
         p.fade = None
         if d.faded is not None and d.faded.any():  # values the computation drops: faded, numbers grey
             veil = np.zeros((rows, cols, 4))
             veil[d.faded] = style.to_rgba(A["faded"])
-            p.fade = ax.imshow(veil, interpolation="nearest", zorder=1.5, aspect="auto")
+            p.fade = self._image(trans, veil, extent, zorder=1.5)
         segs = [[(c - 0.5, -0.5), (c - 0.5, rows - 0.5)] for c in range(1, cols)]
         segs += [[(-0.5, r - 0.5), (cols - 0.5, r - 0.5)] for r in range(1, rows)]
-        p.grid = LineCollection(segs if self.cell_pt >= 8 else [], colors=A["grid_line"], linewidths=1.0, zorder=2)
-        ax.add_collection(p.grid)
+        p.grid = LineCollection(segs if self.cell_pt >= 8 else [], colors=A["grid_line"], linewidths=1.0, zorder=2,
+                                transform=trans)
+        self.board.add_collection(p.grid, autolim=False)
         p.marks = LineCollection([], colors=A["window"], linewidths=A["window_pt"], zorder=4, clip_on=False,
-                                 capstyle="projecting", joinstyle="miter", path_effects=style.halo())
-        ax.add_collection(p.marks)
+                                 capstyle="projecting", joinstyle="miter", path_effects=style.halo(), transform=trans)
+        self.board.add_collection(p.marks, autolim=False)
         p.marks.set_animated(True)
         p.labels, p.zeros = None, []
         if self.numbers_for(d):  # stamped from glyph bitmaps: static ones once into the background
@@ -277,15 +294,23 @@ class GridRenderer:
         p.cells = p.colours = None  # where the cells are painted (dynamic panels), once the figure is drawn
         self._set_values(p, d.values)
         if d.dynamic:
-            p.image.set_animated(True)
-            p.grid.set_animated(True)
-            if p.fade is not None:
-                p.fade.set_animated(True)
+            for artist in (p.image, p.grid, p.fade):
+                if artist is not None:
+                    artist.set_animated(True)
             self.dynamic.append(p)
         return p
 
-    @staticmethod
-    def _zero_cells(ax, d):
+    def _image(self, trans, values, extent, **style_options):
+        """An image of ``values`` on the board, one cell per value, nearest neighbour."""
+        from matplotlib.image import AxesImage
+
+        im = AxesImage(self.board, interpolation="nearest", transform=trans, **style_options)
+        im.set_data(values)
+        im.set_extent(extent)
+        self.board.add_image(im)
+        return im
+
+    def _zero_cells(self, trans, d, extent):
         """Paint the structural zeros under a panel (padding grey, the stride's inserted zeros pale);
         returns (every structural zero, the inserted ones) as (rows, cols) masks."""
         A = style.ANIM
@@ -295,7 +320,7 @@ class GridRenderer:
             over = np.zeros(d.values.shape + (4,))
             over[d.zeros] = style.to_rgba(A["padding"])
             over[inserted] = style.to_rgba(A["inserted"])
-            ax.imshow(over, interpolation="nearest", zorder=0.5, aspect="auto")
+            self._image(trans, over, extent, zorder=0.5)
         return zeros, inserted
 
     def numbers_for(self, d):
@@ -364,7 +389,7 @@ class GridRenderer:
             if p.d.curve is not None:
                 self.fig.draw_artist(p.line)
                 self.fig.draw_artist(p.dot)
-                self._dirty.append(self._slices(p.ax.bbox, pad=3))
+                self._dirty.append(self._slices(p.ax.bbox, pad=3))  # a chart has axes of its own
         self._draw_marks(frame)
         rgba = canvas_rgba(self.canvas)
         rgb = rgba[..., :3]  # a view: the stamps write into the frame
@@ -394,13 +419,19 @@ class GridRenderer:
             p.marks.set_segments(segs)
             self.fig.draw_artist(p.marks)
             if segs:
-                from matplotlib.transforms import Bbox
-
-                xy = p.ax.transData.transform(np.concatenate([np.asarray(seg, float) for seg in segs]))
-                self._dirty.append(self._slices(Bbox([xy.min(axis=0), xy.max(axis=0)]), pad=pad))
+                points = np.concatenate([np.asarray(seg, float) for seg in segs])
+                self._dirty.append(self._slices(self._bbox(p.trans, points), pad=pad))
         self._marked = marked
 
     # ---- painting cells ----------------------------------------------------------------------
+    @staticmethod
+    def _bbox(trans, points):
+        """The display box around ``points`` after ``trans``."""
+        from matplotlib.transforms import Bbox
+
+        xy = trans.transform(np.asarray(points, float))
+        return Bbox([xy.min(axis=0), xy.max(axis=0)])
+
     def _slices(self, bbox, pad=0):
         """The frame's (rows, cols) slices of a display box, ``pad`` pixels wider each way."""
         H, W = self.size
@@ -415,7 +446,7 @@ class GridRenderer:
         what is under them), the grid over black and over white. The canvas is left as it was."""
         buf = np.asarray(self.canvas.buffer_rgba())
         rows, cols = p.d.values.shape
-        box = self._slices(p.ax.bbox, pad=2)
+        box = self._slices(self._bbox(p.trans, [(-0.5, -0.5), (cols - 0.5, rows - 0.5)]), pad=2)
         saved = buf[box].copy()
         code = np.arange(1, rows * cols + 1).reshape(rows, cols)
         seen = []
@@ -518,7 +549,7 @@ class GridRenderer:
         """Pixel centres of panel ``p``'s numbered cells, by cell (or of ``cells``, as a list)."""
         H = self.size[0]
         keys = list(p.labels) if cells is None else cells
-        xy = p.ax.transData.transform(np.array([(c, r) for r, c in keys], float).reshape(-1, 2))
+        xy = p.trans.transform(np.array([(c, r) for r, c in keys], float).reshape(-1, 2))
         at = [(int(round(x)), int(round(H - y))) for x, y in xy.tolist()]
         return dict(zip(keys, at)) if cells is None else at
 
