@@ -176,18 +176,25 @@ def _keys(pixels):
 
 def _changes(rgb, prev):
     """Where ``rgb`` differs from ``prev``: the box (left, top, right, bottom) around the pixels that
-    changed (one pixel when none did: GIF needs something to draw) and the (rows, cols) of those
-    pixels inside it; the frames are compared once. RGBA compares one 32-bit word per pixel."""
+    changed (one pixel when none did: GIF needs something to draw), their flat indices in the frame
+    and their rows and columns; the frames are compared once. RGBA compares one 32-bit word per pixel."""
     if rgb.shape[2] == 4:
         diff = np.ascontiguousarray(rgb).view("<u4")[..., 0] != np.ascontiguousarray(prev).view("<u4")[..., 0]
     else:
         diff = (rgb != prev).any(axis=2)  # (H, W)
     at = np.flatnonzero(diff)  # few: a frame changes a small part of the picture
     if not at.size:
-        return (0, 0, 1, 1), (at, at)
-    rows, cols = np.divmod(at, diff.shape[1])
-    top, bottom, left, right = int(rows[0]), int(rows[-1]) + 1, int(cols.min()), int(cols.max()) + 1
-    return (left, top, right, bottom), (rows - top, cols - left)
+        return (0, 0, 1, 1), at, at, at
+    rows = at // diff.shape[1]
+    cols = at - rows * diff.shape[1]
+    return (int(cols.min()), int(rows[0]), int(cols.max()) + 1, int(rows[-1]) + 1), at, rows, cols
+
+
+def _colour_keys(rgb, at):
+    """:func:`_keys` of the pixels at flat indices ``at`` of an (H, W, 3 or 4) frame."""
+    if rgb.shape[2] == 4:
+        return np.ascontiguousarray(rgb).view("<u4").reshape(-1)[at] & 0xFFFFFF
+    return _keys(rgb.reshape(-1, 3)[at])
 
 
 def _unchanged(ms, palette):
@@ -245,16 +252,20 @@ def _write_gif(timed, tmp, palette, screen=None):
             elif rgb.shape != last.shape:
                 raise ValueError(f"every frame must have the same size; got {rgb.shape} after {last.shape}")
             else:
-                (left, top, right, bottom), (rows, cols) = _changes(rgb, last)
+                (left, top, right, bottom), at, rows, cols = _changes(rgb, last)
                 # Inside the rectangle only the pixels that changed are mapped; the rest, and any whose
                 # palette index stays the same, are transparent: they compress to nearly nothing. The
-                # changed pixels are few: they are addressed by position, not by a mask of the rectangle.
-                idx = mapper.lookup(_keys(rgb[rows + top, cols + left]))
-                old = prev[rows + (top + dy), cols + (left + dx)]
-                out = np.full((bottom - top, right - left), _KEEP, np.uint8)
-                out[rows, cols] = np.where(idx == old, _KEEP, idx)
-                prev[rows + (top + dy), cols + (left + dx)] = idx
-                part = Image.fromarray(out, "P")
+                # changed pixels are few: they are addressed by flat position, not by a mask of the
+                # rectangle (or by row and column: a 2-D gather costs ten times a flat one).
+                width, span = rgb.shape[1], right - left
+                idx = mapper.lookup(_colour_keys(rgb, at))
+                on_screen_at = at + rows * (prev.shape[1] - width) + (dy * prev.shape[1] + dx)  # where they sit on screen
+                flat = prev.reshape(-1)  # a view: prev is contiguous
+                old = flat[on_screen_at]
+                out = np.full((bottom - top) * span, _KEEP, np.uint8)
+                out[at - rows * (width - span) - (top * span + left)] = np.where(idx == old, _KEEP, idx)
+                flat[on_screen_at] = idx
+                part = Image.fromarray(out.reshape(bottom - top, span), "P")
                 part.putpalette(palette.getpalette())
                 offset = (left + dx, top + dy)
             for chunk in GifImagePlugin.getdata(part, offset=offset, duration=ms, disposal=1,
