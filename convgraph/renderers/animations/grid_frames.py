@@ -61,6 +61,12 @@ class _Cells:
 
     __slots__ = ("box", "rows", "cols", "cover", "ink", "keep", "veil")
 
+    def cell(self, r, c):
+        """The frame's (rows, cols) slices of cell (r, c)."""
+        (y0, y1), (x0, x1) = self.rows[r], self.cols[c]
+        top, left = self.box[0].start, self.box[1].start
+        return slice(top + y0, top + y1), slice(left + x0, left + x1)
+
 
 class _Sheet:
     """Where everything of one grid scene goes, in inches: column blocks, panel rows, the cell size."""
@@ -180,11 +186,13 @@ class GridRenderer:
         self._bg = np.array(np.asarray(self.canvas.buffer_rgba()))  # everything that never changes
         for p in self.panels.values():
             self._stamp_fixed(self._bg[..., :3], p)
-        self._base = self._bg.copy()  # and the dynamic panels' cells as last painted
+        self._base = self._bg.copy()  # and the dynamic panels' cells as last painted, with their numbers
+        self._plain = self._bg.copy()  # the same without the numbers (under an outline, written on top)
         for p in self.dynamic:
             if p.image is not None:
                 p.cells = c = self._probe(p)  # grid lines reach a pixel past the image: drawn on the base too
                 self._base[c.box][..., :3] = (c.ink + c.keep * self._bg[c.box][..., :3] + 0.5).astype(np.uint8)
+                self._plain[c.box] = self._base[c.box]
                 self._paint(p, p.d.values)
         np.copyto(np.asarray(self.canvas.buffer_rgba()), self._base)
         self._dirty = []  # boxes drawn over the base last frame (outlines, curves): restored first
@@ -344,22 +352,24 @@ class GridRenderer:
             p.line.set_data(k, values[k])
             p.dot.set_data(k[-1:], values[k[-1:]])
             return
+        relabelled = set()
+        if p.labels is not None:
+            rgba = p.cmap(p.norm(np.nan_to_num(values)))
+            lum = 0.2126 * rgba[..., 0] + 0.7152 * rgba[..., 1] + 0.0722 * rgba[..., 2]
+            finite = np.isfinite(values)
+            faded = p.d.faded
+            for (r, c), before in p.labels.items():
+                if finite[r, c] and faded is not None and faded[r, c]:
+                    label = (num(values[r, c]), _FADED_INK)
+                elif finite[r, c]:
+                    label = (num(values[r, c]), 0 if lum[r, c] > 0.45 else 255)
+                else:
+                    label = ("", None)
+                if label != before:
+                    p.labels[(r, c)] = label
+                    relabelled.add((r, c))
         if p.cells is not None:
-            self._paint(p, values)
-        if p.labels is None:
-            return
-        rgba = p.cmap(p.norm(np.nan_to_num(values)))
-        lum = 0.2126 * rgba[..., 0] + 0.7152 * rgba[..., 1] + 0.0722 * rgba[..., 2]
-        finite = np.isfinite(values)
-        faded = p.d.faded
-        for (r, c) in p.labels:
-            if finite[r, c] and faded is not None and faded[r, c]:
-                label = (num(values[r, c]), _FADED_INK)
-            elif finite[r, c]:
-                label = (num(values[r, c]), 0 if lum[r, c] > 0.45 else 255)
-            else:
-                label = ("", None)
-            p.labels[(r, c)] = label
+            self._paint(p, values, relabelled)
 
     @staticmethod
     def _outline(cells, inset=0.08):
@@ -397,9 +407,13 @@ class GridRenderer:
         for line in frame.title.split("\n"):
             y += self._stamp_line(rgb, line, self.title_pt, y, top=True)
         self._stamp_line(rgb, frame.caption, self.caption_pt, self.caption_bottom, top=False)
-        for p in self.dynamic:
-            if p.labels is not None:
-                self._stamp_numbers(rgb, p)
+        for key, cells in frame.cells.items():  # an outline's halo crosses its cell's number: written again on top
+            p = self.panels[key]
+            if p.cells is not None and p.labels is not None and p.rgba is not None:
+                for r, c in np.asarray(cells).reshape(-1, 2).tolist():
+                    text, ink = p.labels.get((r, c), ("", None))
+                    if text:
+                        stamp_alpha(rgb, self._glyphs.get(text, p.font), *p.rgba[(r, c)], ink)
         return rgba
 
     def _draw_marks(self, frame):
@@ -408,8 +422,14 @@ class GridRenderer:
         for key in self._marked - marked:
             self.panels[key].marks.set_segments([])
         pad = int(np.ceil((style.ANIM["window_pt"] + 2 * style.ANIM["halo_pt"]) * self.dpi / 72)) + 3
+        buf = np.asarray(self.canvas.buffer_rgba())
         for key in sorted(marked):
             p = self.panels[key]
+            if p.cells is not None and p.labels is not None and key in frame.cells:
+                for r, c in np.asarray(frame.cells[key]).reshape(-1, 2).tolist():  # numbers go on top of it
+                    at = p.cells.cell(r, c)
+                    buf[at] = self._plain[at]
+                    self._dirty.append(at)
             segs = self._outline(frame.cells[key]) if key in frame.cells else []
             if key in frame.boxes:
                 rows, cols = p.d.values.shape
@@ -496,18 +516,23 @@ class GridRenderer:
             spans[-1][1] = max(spans[-1][1], int(edge[-1]) + 1)
         return [tuple(span) for span in spans]
 
-    def _paint(self, p, values):
-        """Paint the cells of panel ``p`` whose colour differs from what they show, into the base and
-        the canvas: the colour (NaN: what is under the image), the fade where it lies, the grid lines."""
+    def _paint(self, p, values, relabelled=()):
+        """Paint the cells of panel ``p`` whose colour or number differs from what they show, into the
+        base and the canvas: the colour (NaN: what is under the image), the fade where it lies, the
+        grid lines, the number. A cell's number stays in the base until the cell changes."""
         colours = p.cmap(p.norm(values), bytes=True)  # NaN: the colour map's "bad", fully transparent
         changed = np.ones(values.shape, bool) if p.colours is None else (colours != p.colours).any(axis=-1)
+        for r, col in relabelled:
+            changed[r, col] = True
         p.colours = colours
         if not changed.any():
             return
         c, buf = p.cells, np.asarray(self.canvas.buffer_rgba())
         top, left = c.box[0].start, c.box[1].start
         faded = p.d.faded
-        for r, col in zip(*np.nonzero(changed)):
+        if p.labels is not None and p.rgba is None:
+            p.rgba = self._centres(p)
+        for r, col in zip(*(a.tolist() for a in np.nonzero(changed))):
             (y0, y1), (x0, x1) = c.rows[r], c.cols[col]
             at = (slice(top + y0, top + y1), slice(left + x0, left + x1))
             rgba = colours[r, col].astype(np.float32)
@@ -516,7 +541,13 @@ class GridRenderer:
             cell = under + c.cover[inside] * (rgba[3] / 255.0) * (rgba[:3] - under)
             if c.veil is not None and faded is not None and faded[r, col]:
                 cell += c.cover[inside] * c.veil[1] * (c.veil[0] - cell)
-            self._base[at][..., :3] = (c.ink[inside] + c.keep[inside] * cell + 0.5).astype(np.uint8)
+            self._plain[at][..., :3] = (c.ink[inside] + c.keep[inside] * cell + 0.5).astype(np.uint8)
+            self._base[at] = self._plain[at]
+            text, ink = p.labels.get((r, col), ("", None)) if p.labels is not None else ("", None)
+            if text:
+                x, y = p.rgba[(r, col)]
+                stamp_alpha(self._base[at][..., :3], self._glyphs.get(text, p.font), x - at[1].start,
+                            y - at[0].start, ink, clip=True)
             buf[at] = self._base[at]
 
     def _stamp_line(self, rgb, text, pt, y, top):
@@ -560,4 +591,4 @@ class GridRenderer:
     def close(self):
         """Let go of the figure and its pixels. (Not ``Figure.clear()``: clearing axes rebuilds their
         ticks, which costs more than a short clip's frames.)"""
-        self.fig = self.canvas = self._bg = self._base = None
+        self.fig = self.canvas = self._bg = self._base = self._plain = None

@@ -190,14 +190,22 @@ class Glyphs:
         return hit
 
 
-def stamp_alpha(rgb, alpha, cx, cy, ink):
+def stamp_alpha(rgb, alpha, cx, cy, ink, clip=False):
     """Blend a coverage bitmap ``alpha`` (h, w) into ``rgb`` centred on pixel (cx, cy) in colour
-    ``ink`` (a 0..255 grey level or RGB); nothing when it would cross the frame's edge."""
+    ``ink`` (a 0..255 grey level or RGB); where it would cross the edge of ``rgb``, nothing, or with
+    ``clip`` the part inside (a number stamped into its own cell)."""
     H, W = rgb.shape[:2]
     h, w = alpha.shape
     y0, x0 = cy - h // 2, cx - w // 2
     if y0 < 0 or x0 < 0 or y0 + h > H or x0 + w > W:
-        return
+        if not clip:
+            return
+        top, left = max(-y0, 0), max(-x0, 0)
+        alpha = alpha[top:max(H - y0, top), left:max(W - x0, left)]
+        y0, x0 = y0 + top, x0 + left
+        h, w = alpha.shape
+        if not h or not w:
+            return
     region = rgb[y0:y0 + h, x0:x0 + w].astype(np.float32)
     a = alpha[..., None]
     rgb[y0:y0 + h, x0:x0 + w] = (region * (1.0 - a) + ink * a + 0.5).astype(np.uint8)
