@@ -136,6 +136,7 @@ class GraphRenderer:
         # Leaf cell centres in pixels, for the numbers.
         xy = self.ax.transData.transform(self.pos[self.leaf_ids]) if len(self.leaf_ids) else np.empty((0, 2))
         self.leaf_px = np.column_stack([np.round(xy[:, 0]), np.round(self.size[0] - xy[:, 1])]).astype(int)
+        self._leaf_index = {n: k for k, n in enumerate(self.leaf_ids.tolist())}
         self._k = {id(f): k for k, f in enumerate(frames)}
         self._dirty_boxes()
 
@@ -294,6 +295,7 @@ class GraphRenderer:
         colors[~reached] = self.empty
         op_edges = self.op_edges.copy()
         op_edges[~reached[self.op_ids]] = self.unreached_edge
+        labels = self._leaf_labels(colors, grads, reached) if self.numbers else {}
         if self.collapsed:
             self.canvas.restore_region(self._bg)
             for im, nodes in self.images:
@@ -301,37 +303,55 @@ class GraphRenderer:
                 im.set_data(cells)
                 self.fig.draw_artist(im)
         else:
-            self._draw_markers(colors, op_edges)
-            under = self.canvas.copy_from_bbox(self.fig.bbox)  # the markers, without this frame's arrows
-        cur, pos = frame.current, self.pos
-        if cur is not None and self.placed[cur]:
-            self.active.set_segments([[pos[p], pos[cur]] for p in frame.pushed if self.placed[p]])
-            self.ring.set_offsets(pos[[cur]])
-        else:
-            self.active.set_segments([])
-            self.ring.set_offsets(np.empty((0, 2)))
+            self._draw_markers(colors, op_edges, labels)
+        box = self._set_arrows(frame)
+        buf = np.asarray(self.canvas.buffer_rgba())
+        if box is not None and not self.collapsed:  # under the arrows: the markers without their numbers
+            kept = buf[box].copy()
+            buf[box] = self._plain[box]
         for a in (self.active, self.ring):
             self.fig.draw_artist(a)
         rgba = canvas_rgba(self.canvas)
-        if not self.collapsed:
-            self.canvas.restore_region(under)  # the next frame starts from the markers alone
         rgb = rgba[..., :3]  # a view: the stamps write into the frame
-        if self.numbers:
-            self._stamp_leaf_numbers(rgb, colors, grads, reached)
+        if self.collapsed:
+            self._stamp_labels(rgb, labels)
+        elif box is not None:  # the next frame starts from the markers alone; numbers go over the arrows
+            buf[box] = kept
+            self._stamp_labels(rgb[box], labels, box)
         y = self.title_top
         for line in frame.title.split("\n"):
             y += stamp_line(rgb, self._glyphs, line, self.title_pt, y, True, self.ink)
         stamp_line(rgb, self._glyphs, frame.caption, self.caption_pt, self.caption_bottom, False, self.ink)
         return rgba
 
-    def _draw_markers(self, colors, op_edges):
-        """Bring the canvas's markers to these colours. The first time, every marker over the
-        background; after that only where colours changed, exactly as a full drawing would come out:
-        for a changed marker's box R, the markers meeting R are drawn whole over the background (in
-        the box R' that holds them all) and only R is kept of that drawing."""
+    def _set_arrows(self, frame):
+        """Point the current node's ring and its pushes at this frame's; returns the frame's (rows,
+        cols) slices they will be drawn in (with room for their width and halo), or None."""
+        cur, pos = frame.current, self.pos
+        if cur is None or not self.placed[cur]:
+            self.active.set_segments([])
+            self.ring.set_offsets(np.empty((0, 2)))
+            return None
+        ends = [pos[p] for p in frame.pushed if self.placed[p]]
+        self.active.set_segments([[e, pos[cur]] for e in ends])
+        self.ring.set_offsets(pos[[cur]])
+        xy = self.ax.transData.transform(np.array(ends + [pos[cur]], float))
+        A = style.ANIM
+        pad = (max(self.leaf_pt, self._op_pt) * 0.8 + A["window_pt"] + 2 * A["halo_pt"] + 4) * self.dpi / 72 + 3
+        return self._rows_cols((np.floor(xy[:, 0].min() - pad), np.floor(xy[:, 1].min() - pad),
+                                np.ceil(xy[:, 0].max() + pad), np.ceil(xy[:, 1].max() + pad)))
+
+    def _draw_markers(self, colors, op_edges, labels):
+        """Bring the canvas's markers to these colours, and its leaves' numbers to ``labels``
+        ({leaf: (text, ink)}). The first time, every marker over the background; after that only
+        where colours or numbers changed, exactly as a full drawing would come out: for a changed
+        marker's box R, the markers meeting R are drawn whole over the background (in the box R'
+        that holds them all), only R is kept of that drawing, and the numbers are written into R.
+        ``self._plain`` keeps the markers without numbers (what goes under the arrows)."""
         face = colors.copy()
         edge = np.zeros_like(colors)
         edge[self.op_ids] = op_edges
+        buf = np.asarray(self.canvas.buffer_rgba())  # the canvas's own pixels, writable
         if self._base is None:
             self.canvas.restore_region(self._bg)
             self.leaves.set_facecolors(_two(face[self.leaf_ids]))
@@ -339,27 +359,35 @@ class GraphRenderer:
             self.ops.set_edgecolors(_two(op_edges))
             self.fig.draw_artist(self.leaves)
             self.fig.draw_artist(self.ops)
+            self._plain = np.array(buf)
+            self._stamp_labels(buf[..., :3], labels)
         else:
-            old_face, old_edge = self._base
-            changed = np.flatnonzero(self.placed & ((face != old_face).any(axis=1) | (edge != old_edge).any(axis=1)))
-            buf = np.asarray(self.canvas.buffer_rgba())  # the canvas's own pixels, writable
-            for n in changed.tolist():
-                near = self._meets[n]
-                r = self._rows_cols(self._box[n])
-                whole = self._rows_cols(np.concatenate([self._box[near, :2].min(axis=0), self._box[near, 2:].max(axis=0)]))
-                keep = buf[whole].copy()
-                buf[whole] = self._bg_pixels[whole]
-                for artist, ids in ((self.some_leaves, near[self._is_leaf[near]]), (self.some_ops, near[~self._is_leaf[near]])):
-                    if len(ids):
-                        artist.set_offsets(self.pos[ids])
-                        artist.set_facecolors(_two(face[ids]))
-                        if artist is self.some_ops:
-                            artist.set_edgecolors(_two(edge[ids]))
-                        self.fig.draw_artist(artist)
-                inner = buf[r].copy()
-                buf[whole] = keep
-                buf[r] = inner
-        self._base = (face, edge)
+            old_face, old_edge, old_labels = self._base
+            redo = self.placed & ((face != old_face).any(axis=1) | (edge != old_edge).any(axis=1))
+            redo[[n for n in set(labels) | set(old_labels) if labels.get(n) != old_labels.get(n)]] = True
+            for n in np.flatnonzero(redo).tolist():
+                self._redraw(n, face, edge, labels, buf)
+        self._base = (face, edge, labels)
+
+    def _redraw(self, n, face, edge, labels, buf):
+        """Redraw marker ``n``'s box R: the markers meeting it, drawn whole over the background (in the
+        box that holds them all), kept inside R only, with their numbers written into R."""
+        near = self._meets[n]
+        r = self._rows_cols(self._box[n])
+        whole = self._rows_cols(np.concatenate([self._box[near, :2].min(axis=0), self._box[near, 2:].max(axis=0)]))
+        keep = buf[whole].copy()
+        buf[whole] = self._bg_pixels[whole]
+        for artist, ids in ((self.some_leaves, near[self._is_leaf[near]]), (self.some_ops, near[~self._is_leaf[near]])):
+            if len(ids):
+                artist.set_offsets(self.pos[ids])
+                artist.set_facecolors(_two(face[ids]))
+                if artist is self.some_ops:
+                    artist.set_edgecolors(_two(edge[ids]))
+                self.fig.draw_artist(artist)
+        inner = buf[r].copy()
+        buf[whole] = keep
+        buf[r] = self._plain[r] = inner
+        self._stamp_labels(buf[r][..., :3], {m: labels[m] for m in near.tolist() if m in labels}, r)
 
     def _rows_cols(self, box):
         """The buffer slices of a display box (x0, y0, x1, y1): rows count from the top."""
@@ -373,12 +401,19 @@ class GraphRenderer:
             raise ValueError("frame is not one of this renderer's frames")
         return k
 
-    def _stamp_leaf_numbers(self, rgb, colors, grads, reached):
+    def _leaf_labels(self, colors, grads, reached):
+        """{leaf: (its number, ink 0 or 255 by its fill)} of the leaves backprop has reached."""
         lum = 0.2126 * colors[:, 0] + 0.7152 * colors[:, 1] + 0.0722 * colors[:, 2]
-        for n, (cx, cy) in zip(self.leaf_ids.tolist(), self.leaf_px.tolist()):
-            if reached[n]:
-                stamp_alpha(rgb, self._glyphs.get(num(grads[n]), self.leaf_font), cx, cy,
-                            0.0 if lum[n] > 0.45 else 255.0)
+        return {n: (num(grads[n]), 0.0 if lum[n] > 0.45 else 255.0) for n in self.leaf_ids.tolist() if reached[n]}
+
+    def _stamp_labels(self, rgb, labels, box=None):
+        """Stamp leaf numbers into ``rgb``: the whole frame, or the part ``box`` (its (rows, cols)
+        slices) of it, each number cut to that part."""
+        top, left = (box[0].start, box[1].start) if box is not None else (0, 0)
+        for n, (text, ink) in labels.items():
+            cx, cy = self.leaf_px[self._leaf_index[n]]
+            stamp_alpha(rgb, self._glyphs.get(text, self.leaf_font), int(cx) - left, int(cy) - top, ink,
+                        clip=box is not None)
 
     def palette_colors(self):
         """Colours a GIF palette must hold exactly: the fixed looks, then the heat colour map."""
@@ -387,4 +422,4 @@ class GraphRenderer:
     def close(self):
         """Let go of the figure and its pixels. (Not ``Figure.clear()``: clearing axes rebuilds their
         ticks, which costs more than a short clip's frames.)"""
-        self.fig = self.canvas = self._bg = None
+        self.fig = self.canvas = self._bg = self._plain = None
