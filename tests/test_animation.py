@@ -498,3 +498,22 @@ def test_dy_prime_tells_stride_zeros_from_padding_and_the_scatter_shows_what_fal
     assert "pale 0: inserted by the stride" in frames[-1].caption
     renderer.render(frames[-1])
     renderer.close()
+
+
+def test_gif_colours_map_to_their_nearest_palette_entry_exactly():
+    """Every colour of a frame goes to its nearest palette entry in RGB (the first of equals), as a
+    brute-force search finds it, whether it is a palette colour, a new one, or one seen before."""
+    from PIL import Image
+
+    rng = np.random.default_rng(7)
+    table = rng.integers(0, 256, (255, 3))
+    table[17] = table[3]  # a repeated entry: the first one wins
+    pal = Image.new("P", (1, 1))
+    pal.putpalette([int(v) for v in table.ravel()] + [0, 0, 0])
+    mapper = writers._ExactMapper(pal)
+    for _ in range(3):  # new colours, then colours already matched
+        rgb = rng.integers(0, 256, (40, 70, 3)).astype(np.uint8)
+        rgb[0, :10] = table[:10]
+        got = np.asarray(mapper(rgb))
+        d = ((rgb.reshape(-1, 1, 3).astype(int) - table[None]) ** 2).sum(axis=2)
+        assert np.array_equal(got.ravel(), d.argmin(axis=1)), "nearest palette entry"

@@ -137,6 +137,8 @@ class _ExactMapper:
         self.flat = flat
         self.table = np.array(flat, dtype=np.int32).reshape(-1, 3)[:_KEEP]  # (255, 3): 255 is "unchanged"
         self.n = len(self.table)
+        self.table_f = self.table.astype(np.float64)
+        self.sq = (self.table_f ** 2).sum(axis=1)  # |p|² of each palette colour
         self.lut = np.full(1 << 24, _KEEP, dtype=np.uint8)  # _KEEP: not matched yet (no colour maps to it)
         own, first = np.unique(_keys(self.table.astype(np.uint8)), return_index=True)
         self.lut[own] = first  # each palette colour is its own nearest (a repeated one: its first entry, as argmin)
@@ -159,8 +161,10 @@ class _ExactMapper:
             new = np.unique(keys[missed])
             cols = np.stack([new & 255, (new >> 8) & 255, (new >> 16) & 255], axis=1).astype(np.int32)  # (k, 3)
             for start in range(0, len(cols), 4096):
-                part = cols[start:start + 4096]
-                d = ((part[:, None, :] - self.table[None, :, :]) ** 2).sum(axis=2)  # (k, 255)
+                # |c − p|² = |c|² − 2c·p + |p|²: the first term is the same for every p, the rest is one
+                # matrix product; in float64 every value is an exact integer, so ties fall as before.
+                part = cols[start:start + 4096].astype(np.float64)
+                d = self.sq[None, :] - 2.0 * (part @ self.table_f.T)  # (k, 255)
                 self.lut[new[start:start + 4096]] = d.argmin(axis=1).astype(np.uint8)
             idx[missed] = self.lut[keys[missed]]
         return idx

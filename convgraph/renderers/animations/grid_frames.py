@@ -57,9 +57,10 @@ class _Cells:
 
     ``box``: the panel's rows and columns of the frame; ``rows[r]``, ``cols[c]``: each cell's pixel
     span inside it; ``cover``: the image's share of each pixel (a fraction on its border); ``ink`` and ``keep``: the grid lines as premultiplied colour and the share of the
-    cell's colour they leave, per pixel of the box; ``veil``: the fade's RGB and alpha, or None."""
+    cell's colour they leave, per pixel of the box; ``veil``: the fade's RGB and alpha, or None;
+    ``fill`` and ``gain``: what an opaque colour c paints, fill + gain·c, per pixel of the box."""
 
-    __slots__ = ("box", "rows", "cols", "cover", "ink", "keep", "veil")
+    __slots__ = ("box", "rows", "cols", "cover", "ink", "keep", "veil", "fill", "gain")
 
     def cell(self, r, c):
         """The frame's (rows, cols) slices of cell (r, c)."""
@@ -498,6 +499,10 @@ class GridRenderer:
             veil = style.to_rgba(style.ANIM["faded"])
             cells.veil = (np.array(veil[:3], np.float32) * 255, float(veil[3]))
         buf[box] = saved
+        # an opaque colour c paints ink + keep·(under·(1 − cover) + cover·c): fixed part and gain, once
+        under = self._bg[box][..., :3].astype(np.float32)
+        cells.fill = cells.ink + cells.keep * under * (1.0 - cells.cover) + 0.5
+        cells.gain = cells.keep * cells.cover
         return cells
 
     @staticmethod
@@ -536,12 +541,16 @@ class GridRenderer:
             (y0, y1), (x0, x1) = c.rows[r], c.cols[col]
             at = (slice(top + y0, top + y1), slice(left + x0, left + x1))
             rgba = colours[r, col].astype(np.float32)
-            under = self._bg[at][..., :3].astype(np.float32)
             inside = (slice(y0, y1), slice(x0, x1))
-            cell = under + c.cover[inside] * (rgba[3] / 255.0) * (rgba[:3] - under)
-            if c.veil is not None and faded is not None and faded[r, col]:
-                cell += c.cover[inside] * c.veil[1] * (c.veil[0] - cell)
-            self._plain[at][..., :3] = (c.ink[inside] + c.keep[inside] * cell + 0.5).astype(np.uint8)
+            veiled = c.veil is not None and faded is not None and faded[r, col]
+            if rgba[3] == 255 and not veiled:  # most cells: an opaque colour
+                self._plain[at][..., :3] = (c.fill[inside] + c.gain[inside] * rgba[:3]).astype(np.uint8)
+            else:  # NaN (what is under shows), or under the fade's veil
+                under = self._bg[at][..., :3].astype(np.float32)
+                cell = under + c.cover[inside] * (rgba[3] / 255.0) * (rgba[:3] - under)
+                if veiled:
+                    cell += c.cover[inside] * c.veil[1] * (c.veil[0] - cell)
+                self._plain[at][..., :3] = (c.ink[inside] + c.keep[inside] * cell + 0.5).astype(np.uint8)
             self._base[at] = self._plain[at]
             text, ink = p.labels.get((r, col), ("", None)) if p.labels is not None else ("", None)
             if text:
