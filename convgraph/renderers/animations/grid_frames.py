@@ -60,13 +60,34 @@ class _Cells:
     cell's colour they leave, per pixel of the box; ``veil``: the fade's RGB and alpha, or None;
     ``fill`` and ``gain``: what an opaque colour c paints, fill + gain·c, per pixel of the box."""
 
-    __slots__ = ("box", "rows", "cols", "cover", "ink", "keep", "veil", "fill", "gain")
+    __slots__ = ("box", "rows", "cols", "cover", "ink", "keep", "veil", "fill", "gain", "split")
 
     def cell(self, r, c):
         """The frame's (rows, cols) slices of cell (r, c)."""
         (y0, y1), (x0, x1) = self.rows[r], self.cols[c]
         top, left = self.box[0].start, self.box[1].start
         return slice(top + y0, top + y1), slice(left + x0, left + x1)
+
+    def parts(self, r, c):
+        """Cell (r, c) as its plain inside, where an opaque colour is painted as it is (or None), and
+        the strips around it that the grid lines and the image's border blend; slices within the
+        cell. Grid lines run straight across, so the inside is a rectangle."""
+        key = (r, c)
+        hit = self.split.get(key)
+        if hit is None:
+            (y0, y1), (x0, x1) = self.rows[r], self.cols[c]
+            h, w = y1 - y0, x1 - x0
+            pure = (self.gain[y0:y1, x0:x1, 0] == 1.0) & (self.fill[y0:y1, x0:x1] == 0.5).all(axis=-1)
+            rows, cols = np.flatnonzero(pure[:, w // 2]) if w else [], np.flatnonzero(pure[h // 2]) if h else []
+            hit = None, [(slice(0, h), slice(0, w))]
+            if len(rows) and len(cols):
+                a, b, c0, c1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+                if pure[a:b, c0:c1].all():
+                    hit = (slice(a, b), slice(c0, c1)), [s for s in (
+                        (slice(0, a), slice(0, w)), (slice(b, h), slice(0, w)),
+                        (slice(a, b), slice(0, c0)), (slice(a, b), slice(c1, w))) if s[0].stop > s[0].start and s[1].stop > s[1].start]
+            self.split[key] = hit
+        return hit
 
 
 class _Sheet:
@@ -503,6 +524,7 @@ class GridRenderer:
         under = self._bg[box][..., :3].astype(np.float32)
         cells.fill = cells.ink + cells.keep * under * (1.0 - cells.cover) + 0.5
         cells.gain = cells.keep * cells.cover
+        cells.split = {}  # each cell's plain inside and the strips around it, as first painted
         return cells
 
     @staticmethod
@@ -543,8 +565,13 @@ class GridRenderer:
             rgba = colours[r, col].astype(np.float32)
             inside = (slice(y0, y1), slice(x0, x1))
             veiled = c.veil is not None and faded is not None and faded[r, col]
-            if rgba[3] == 255 and not veiled:  # most cells: an opaque colour
-                self._plain[at][..., :3] = (c.fill[inside] + c.gain[inside] * rgba[:3]).astype(np.uint8)
+            if rgba[3] == 255 and not veiled:  # most cells: an opaque colour, as it is inside the grid lines
+                plain, fill, gain = self._plain[at], c.fill[inside], c.gain[inside]
+                middle, strips = c.parts(r, col)
+                if middle is not None:
+                    plain[middle + (slice(0, 3),)] = colours[r, col, :3]
+                for strip in strips:
+                    plain[strip + (slice(0, 3),)] = (fill[strip] + gain[strip] * rgba[:3]).astype(np.uint8)
             else:  # NaN (what is under shows), or under the fade's veil
                 under = self._bg[at][..., :3].astype(np.float32)
                 cell = under + c.cover[inside] * (rgba[3] / 255.0) * (rgba[:3] - under)
