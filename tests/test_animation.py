@@ -193,7 +193,8 @@ def _drawn_by_matplotlib(r, frame, shown):
             if artist is not None:
                 r.fig.draw_artist(artist)
     for key in sorted(r._marked):
-        r.fig.draw_artist(r.panels[key].marks)
+        if key in frame.cells or key in frame.boxes:
+            r.fig.draw_artist(r.panels[key].marks)
     drawn = np.array(buf)
     buf[...] = kept
     rgb = drawn[..., :3]

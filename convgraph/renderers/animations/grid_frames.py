@@ -90,6 +90,20 @@ class _Cells:
         return hit
 
 
+def _outlines(loops):
+    """One path of closed outlines, each given as its corners (the first repeated last)."""
+    from matplotlib.path import Path
+
+    if not loops:
+        return Path(np.zeros((1, 2)), [Path.MOVETO])
+    verts = np.concatenate([np.asarray(loop, float) for loop in loops])
+    codes = np.full(len(verts), Path.LINETO, dtype=Path.code_type)
+    ends = np.cumsum([len(loop) for loop in loops])
+    codes[np.concatenate([[0], ends[:-1]])] = Path.MOVETO
+    codes[ends - 1] = Path.CLOSEPOLY
+    return Path(verts, codes)
+
+
 class _Sheet:
     """Where everything of one grid scene goes, in inches: column blocks, panel rows, the cell size."""
 
@@ -289,7 +303,7 @@ class GridRenderer:
         """The artists of grid panel ``d`` on the board, in its cell coordinates (``trans``)."""
         from matplotlib.collections import LineCollection
         from matplotlib.colors import Normalize
-        from matplotlib.patches import Rectangle
+        from matplotlib.patches import PathPatch, Rectangle
 
         A = style.ANIM
         p = _Panel()
@@ -311,9 +325,10 @@ class GridRenderer:
         p.grid = LineCollection(segs if self.cell_pt >= 8 else [], colors=A["grid_line"], linewidths=1.0, zorder=2,
                                 transform=trans)
         self.board.add_collection(p.grid, autolim=False)
-        p.marks = LineCollection([], colors=A["window"], linewidths=A["window_pt"], zorder=4, clip_on=False,
-                                 capstyle="projecting", joinstyle="miter", path_effects=style.halo(), transform=trans)
-        self.board.add_collection(p.marks, autolim=False)
+        # The outlines of a frame are one path: their halos go down first, then every dark line.
+        p.marks = PathPatch(_outlines([]), fill=False, edgecolor=A["window"], linewidth=A["window_pt"], zorder=4,
+                            clip_on=False, joinstyle="miter", path_effects=style.halo(), transform=trans)
+        self.board.add_artist(p.marks)
         p.marks.set_animated(True)
         p.labels, p.zeros = None, []
         if self.numbers_for(d):  # stamped from glyph bitmaps: static ones once into the background
@@ -441,8 +456,6 @@ class GridRenderer:
     def _draw_marks(self, frame):
         """The outlines of this frame's cells and boxes, drawn over the canvas."""
         marked = set(frame.cells) | set(frame.boxes)
-        for key in self._marked - marked:
-            self.panels[key].marks.set_segments([])
         pad = int(np.ceil((style.ANIM["window_pt"] + 2 * style.ANIM["halo_pt"]) * self.dpi / 72)) + 3
         buf = np.asarray(self.canvas.buffer_rgba())
         for key in sorted(marked):
@@ -458,9 +471,9 @@ class GridRenderer:
                 e = 0.5 + 0.12
                 segs.append([(-e, -e), (cols - 1 + e, -e), (cols - 1 + e, rows - 1 + e), (-e, rows - 1 + e),
                              (-e, -e)])
-            p.marks.set_segments(segs)
-            self.fig.draw_artist(p.marks)
             if segs:
+                p.marks.set_path(_outlines(segs))
+                self.fig.draw_artist(p.marks)
                 points = np.concatenate([np.asarray(seg, float) for seg in segs])
                 self._dirty.append(self._slices(self._bbox(p.trans, points), pad=pad))
         self._marked = marked
