@@ -518,3 +518,17 @@ def test_gif_colours_map_to_their_nearest_palette_entry_exactly():
         got = np.asarray(mapper(rgb))
         d = ((rgb.reshape(-1, 1, 3).astype(int) - table[None]) ** 2).sum(axis=2)
         assert np.array_equal(got.ravel(), d.argmin(axis=1)), "nearest palette entry"
+
+
+@pytest.mark.parametrize("text", ["dX[2,1] = Σ rot180(W)·dY′ = 0·1 + 1·(-1) + 2·2 = 4", "a  b", " lead and trail ",
+                                  "∂L/∂w[1,1] = 6 + 7 + 8 = 21", "fj ff′ jj -0.0026"])
+def test_a_line_is_measured_to_the_pixel_without_drawing_it(text):
+    """Titles are fitted by measuring every frame's lines from glyph advances alone; the width is the
+    drawn line's, and a word is the same bitmap from cache as freshly put together."""
+    from convgraph.renderers.animations.lettering import Glyphs
+
+    glyphs = Glyphs(150)
+    for pt in (14, 20.25):
+        assert glyphs.width(text, pt) == glyphs.width(text, pt) == glyphs.line(text, pt).shape[1]
+        word = max(text.split(" "), key=len)
+        assert np.array_equal(glyphs.get(word, pt), Glyphs(150).get(word, pt))

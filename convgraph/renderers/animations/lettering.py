@@ -58,6 +58,7 @@ class Glyphs:
         self.chars = {}  # characters: the few dozen a clip uses
         self.kerns = {}  # pairs of glyph indices
         self.cache = {}  # words
+        self.widths = {}  # their widths alone
         self.lines = OrderedDict()  # whole lines, most recent last
         self.sparse = OrderedDict()  # their inked pixels, most recent last
 
@@ -109,7 +110,11 @@ class Glyphs:
         total = 0
         for word in words:
             if word:
-                total += self._extent(*self._layout(word, pt))
+                key = (word, pt)
+                hit = self.widths.get(key)
+                if hit is None:
+                    hit = self.widths[key] = self._extent(*self._layout(word, pt))
+                total += hit
         return total + int(round(0.28 * pt * self.dpi / 72)) * max(len(words) - 1, 0) + 2
 
     def _char(self, char, pt):
