@@ -40,10 +40,19 @@ def stamp_line(rgb, glyphs, text, pt, y, top, ink):
     if x0 + w > W:  # wider than the frame: what fits
         keep = cols < W - x0
         rows, cols, alpha = rows[keep], cols[keep], alpha[keep]
-    rows, cols = rows + y0, cols + x0
-    region = rgb[rows, cols].astype(np.float32)  # (n, 3)
-    rgb[rows, cols] = (region + alpha * (np.asarray(ink, np.float32) - region) + 0.5).astype(np.uint8)
+    pixels = _pixel_rows(rgb)
+    at = (rows + y0) * W + (cols + x0)  # flat: a 1-D gather is much cheaper than a (rows, cols) one
+    region = pixels[at].astype(np.float32)  # (n, 3)
+    pixels[at] = (region + alpha * (np.asarray(ink, np.float32) - region) + 0.5).astype(np.uint8)
     return pitch
+
+
+def _pixel_rows(rgb):
+    """An (H·W, channels) view of an (H, W, channels) frame, or of the colour channels of an RGBA one."""
+    H, W, c = rgb.shape
+    if rgb.strides[0] != W * rgb.strides[1]:
+        raise ValueError("frame rows must be contiguous")
+    return np.lib.stride_tricks.as_strided(rgb, (H * W, c), rgb.strides[1:])
 
 
 class Glyphs:
