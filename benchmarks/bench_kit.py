@@ -1,7 +1,8 @@
 """The lecture kit (``convgraph demo``): its files one after another, then in parallel worker processes.
 
 Both runs write the same 22 files (every picture for a 1920×1080 slide) of the kit's default
-example into a temporary folder, in one process that forks its workers.
+example into a temporary folder, in one process that forks its workers; then ``convgraph demo``
+is timed as a lecturer meets it, in a fresh process that imports everything first.
 
 Run: ``python benchmarks/bench_kit.py [--repeat 3]``; ``--gallery`` times ``convgraph demo --kit
 arithmetic`` instead. Prints medians of wall time; the machine is
@@ -47,7 +48,19 @@ def main():
     print(f"{'one after another (jobs=1)':<32}{one:>9.1f}")
     print(f"{f'{cores} worker processes (jobs={cores})':<32}{many:>9.1f}")
     print(f"speed-up {one / many:.2f}x")
+    demo = timed(lambda: command_demo(), args.repeat)
+    print(f"{'convgraph demo (a fresh process)':<32}{demo:>9.1f}")
     slowest(args.repeat)
+
+
+def command_demo():
+    """``convgraph demo`` as a lecturer runs it: a new Python process, imports and all."""
+    import subprocess
+    import sys
+
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, "-m", "convgraph", "demo", "--out", os.path.join(tmp, "kit"), "--quiet"],
+                       check=True, stdout=subprocess.DEVNULL)
 
 
 def gallery(repeat, cores):
