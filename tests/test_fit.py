@@ -117,3 +117,22 @@ def test_the_train_scene_renders_every_variant(x_shape, w_shape, b0, options, tm
     np.testing.assert_array_equal(final.reshape(w_shape), history.weights[-1])
     renderer.close()
     assert cg.animate(history, tmp_path / "train.gif", dpi=40, progress=False).exists()
+
+
+def test_the_train_clips_numbers_stay_short_enough_to_read():
+    """Numbers that change every step are written to fixed decimals (W to two, dW and y to one), so no
+    label grows long and the font fitted to the longest stays large: the kernel's numbers are as
+    large as the output's."""
+    from convgraph.renderers.animations.clip import build_frames
+    from convgraph.lessons import stamp_learning
+    from convgraph.renderers.animations.grid_frames import _label
+
+    assert [_label(v, 2) for v in (-0.001, 1.8649, -24.456)] == ["0.00", "1.86", "-24.46"]
+    assert _label(2.0) == "2" and _label(0.37121) == "0.371"  # the rule of every view, by default
+    renderer, frames = build_frames(stamp_learning(), "train", dpi=96)
+    for frame in frames[::10]:
+        renderer.render_rgba(frame)
+        for key in ("W:0,0", "dW:0,0", "y:0"):
+            assert max(len(text) for text, _ in renderer.panels[key].labels.values()) <= 5, (key, frame.title)
+    assert renderer.panels["W:0,0"].font >= renderer.panels["y:0"].font
+    renderer.close()

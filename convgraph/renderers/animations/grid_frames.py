@@ -90,6 +90,15 @@ class _Cells:
         return hit
 
 
+def _label(value, decimals=None):
+    """A cell's number: :func:`~convgraph.renderers.numbers.num`'s rule, or ``decimals`` fixed
+    decimals (a rounded-away sign dropped: ``0.00``, not ``-0.00``)."""
+    if decimals is None:
+        return num(value)
+    text = f"{value:.{decimals}f}"
+    return text[1:] if text.startswith("-") and not float(text) else text
+
+
 def _outlines(loops):
     """One path of closed outlines, each given as its corners (the first repeated last)."""
     from matplotlib.path import Path
@@ -379,7 +388,7 @@ class GridRenderer:
         for arr in vals:
             fin = np.asarray(arr)[np.isfinite(arr)]
             if fin.size:
-                longest = max(longest, max(len(num(v)) for v in np.unique(fin).tolist()))
+                longest = max(longest, max(len(_label(v, d.decimals)) for v in np.unique(fin).tolist()))
         return longest
 
     def _set_values(self, p, values):
@@ -397,9 +406,9 @@ class GridRenderer:
             faded = p.d.faded
             for (r, c), before in p.labels.items():
                 if finite[r, c] and faded is not None and faded[r, c]:
-                    label = (num(values[r, c]), _FADED_INK)
+                    label = (_label(values[r, c], p.d.decimals), _FADED_INK)
                 elif finite[r, c]:
-                    label = (num(values[r, c]), 0 if lum[r, c] > 0.45 else 255)
+                    label = (_label(values[r, c], p.d.decimals), 0 if lum[r, c] > 0.45 else 255)
                 else:
                     label = ("", None)
                 if label != before:

@@ -44,6 +44,8 @@ class PanelDef:
     the computation drops (what the scatter puts on padding), drawn faded with their numbers.
     With ``curve`` (the whole series, say the losses of a fit), the panel is a line chart instead of
     a grid: ``values`` only sizes it, and each frame's values are the series so far (NaN after).
+    ``decimals``: fixed decimals for numbers that change every frame all clip long (a fit's kernel):
+    no label grows long, so the font fitted to the longest stays large.
     """
 
     key: str
@@ -58,6 +60,7 @@ class PanelDef:
     inserted: np.ndarray | None = None
     faded: np.ndarray | None = None
     curve: np.ndarray | None = None  # a line panel: the whole series (its frames give it so far)
+    decimals: int | None = None  # the cells' numbers to this many decimals (None: numbers.fmt's rule)
 
 
 @dataclass(frozen=True)
@@ -233,11 +236,11 @@ class SceneBuilder:
         self.frames = []
 
     def panel(self, key, title, block, row, sub, scale, values, zeros=None, dynamic=False, inserted=None,
-              faded=None, curve=None):
+              faded=None, curve=None, decimals=None):
         values = np.array(values, float)
         zeros = np.zeros(values.shape, bool) if zeros is None else np.asarray(zeros, bool)
         self.panels.append(PanelDef(key, title, block, row, sub, scale, values, zeros, dynamic, inserted, faded,
-                                    curve))
+                                    curve, decimals))
 
     # Standard panel sets: x-like (n, c) on the padded grid, W-like (o, c'), y-like (n, o).
     def x_panels(self, name, block, scale, data=None, dynamic=False, label=None, scatter=False):

@@ -27,18 +27,20 @@ def _views(history):
 
 def _panels(b, spec, weights, target, losses):
     """W and dW per (o, c), y and the target of the first sample per o, the loss (x stays out of the
-    picture: the kernel is what changes)."""
+    picture: the kernel is what changes); W to two decimals, dW and y to one, so that numbers
+    changing every step stay short and large enough to read."""
     w_names = spec.lead_names("w")
     for o in range(spec.O):
         for ch in range(spec.Cg):
             lead = spec.w_lead(o, ch)
-            b.panel(f"W:{o},{ch}", titled("W", w_names, lead), 1, o, ch, "W", weights[0, o, ch], dynamic=True)
+            b.panel(f"W:{o},{ch}", titled("W", w_names, lead), 1, o, ch, "W", weights[0, o, ch], dynamic=True,
+                    decimals=2)
             b.panel(f"dW:{o},{ch}", titled("dW", w_names, lead), 2, o, ch, "dW", np.full(weights.shape[3:], np.nan),
-                    dynamic=True)
+                    dynamic=True, decimals=1)
     for o in range(spec.O):
         lead = spec.y_lead(0, o)
         b.panel(f"y:{o}", titled("y", spec.lead_names("y"), lead), 3, o, 0, "y", np.full(target.shape[2:], np.nan),
-                dynamic=True)
+                dynamic=True, decimals=1)
         b.panel(f"t:{o}", titled("target", spec.lead_names("y"), lead), 4, o, 0, "y", target[0, o])
     b.panel("loss", "loss", 5, 0, 0, "y", np.full((4, 6), np.nan), dynamic=True, curve=np.asarray(losses, float))
 
