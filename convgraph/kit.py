@@ -226,6 +226,41 @@ def _make_one(k, path):
     return n
 
 
+def _make_early(ks, out, send):
+    """Write tasks ``ks`` one after another (in a forked process), telling ``send`` each one's file
+    count or the exception that stopped it."""
+    try:
+        for k in ks:
+            try:
+                send.send(("done", k, _make_one(k, Path(out) / _PENDING[k][0])))
+            except Exception as e:  # noqa: BLE001 - handed to the parent, which raises it
+                try:
+                    send.send(("failed", k, e))
+                except Exception:  # noqa: BLE001 - an exception that cannot be pickled
+                    send.send(("failed", k, RuntimeError(f"{type(e).__name__}: {e}")))
+                return
+    finally:
+        send.close()
+
+
+def _collect_early(first, receive, bar):
+    """Wait for the early process's files; raise what stopped it."""
+    if first is None:
+        return
+    while True:
+        try:
+            what, k, value = receive.recv()
+        except EOFError:  # it has finished and closed its end
+            break
+        if what == "failed":
+            raise value
+        bar.update(value)
+        log.info("wrote %s", _PENDING[k][0])
+    first.join()
+    if first.exitcode:
+        raise RuntimeError(f"the process drawing the kit's Graphviz pictures stopped (exit code {first.exitcode})")
+
+
 def _preload():
     """Import and warm up what every renderer needs (matplotlib, its fonts, Pillow, the scene modules)
     once, before forking, so that no worker pays for it again."""
@@ -262,12 +297,28 @@ def _make_all(tasks, out, jobs, bar):
                 bar.update(_make_one(k, out / tasks[k][0]))
                 log.info("wrote %s", tasks[k][0])
             return
-        _preload()
-        with ProcessPoolExecutor(max_workers=min(jobs, len(made)), mp_context=multiprocessing.get_context("fork")) as pool:
-            futures = {pool.submit(_make_one, k, str(out / tasks[k][0])): k for k in order}
-            for done in as_completed(futures):
-                bar.update(done.result())
-                log.info("wrote %s", tasks[futures[done]][0])
+        ctx = multiprocessing.get_context("fork")
+        # Graphviz's pictures need no matplotlib figure: one process draws them at once, on the core
+        # that would wait while matplotlib and its fonts load for the clips' workers.
+        early = [k for k in order if tasks[k][0].endswith(".svg")]
+        order = [k for k in order if k not in early]
+        receive, send = ctx.Pipe(duplex=False)
+        first = ctx.Process(target=_make_early, args=(early, str(out), send), daemon=True) if early else None
+        if first is not None:
+            first.start()
+        send.close()
+        try:
+            _preload()
+            with ProcessPoolExecutor(max_workers=max(min(jobs, len(order)), 1), mp_context=ctx) as pool:
+                futures = {pool.submit(_make_one, k, str(out / tasks[k][0])): k for k in order}
+                for done in as_completed(futures):
+                    bar.update(done.result())
+                    log.info("wrote %s", tasks[futures[done]][0])
+            _collect_early(first, receive, bar)
+        finally:
+            if first is not None and first.is_alive():
+                first.terminate()
+            receive.close()
     finally:
         _PENDING.clear()
 

@@ -127,14 +127,42 @@ def test_the_kit_refuses_a_folder_with_someone_elses_files(tmp_path, monkeypatch
     assert r.returncode == 2 and "--overwrite" in r.stderr
 
 
-def test_the_kit_replaces_its_own_files(tmp_path, monkeypatch):
+def _fake_renderers(monkeypatch, fail=None):
+    """Renderers that write "x" (or raise ``fail`` for the named kind) instead of drawing."""
+    def write(kind):
+        def make(trace, path, **kw):
+            if fail is not None and fail[0] == kind:
+                raise fail[1]
+            return path.write_text("x") or path
+        return make
+
     for fn in ("render_graph", "animate", "render_html"):
-        monkeypatch.setattr(cg, fn, lambda trace, path, **kw: path.write_text("x") or path, raising=False)
+        monkeypatch.setattr(cg, fn, write(fn), raising=False)
+    monkeypatch.setattr(cg, "render_graphs", lambda trace, paths, **kw: [write("render_graphs")(trace, p) for p in paths],
+                        raising=False)
     monkeypatch.setattr(cg, "anim_conv_backprop", lambda path, **kw: path.write_text("x") or path, raising=False)
+
+
+def test_the_kit_replaces_its_own_files(tmp_path, monkeypatch):
+    _fake_renderers(monkeypatch)
     lecture_kit(tmp_path / "k", progress=False)
     (tmp_path / "k" / "mine.txt").write_text("other work, another name")
     lecture_kit(tmp_path / "k", progress=False)  # its own files again: no refusal
     assert (tmp_path / "k" / "mine.txt").exists()
+
+
+@pytest.mark.parametrize("kind", ["render_graphs", "animate"])
+def test_a_kit_file_that_fails_in_a_worker_stops_the_kit_with_its_error(kind, tmp_path, monkeypatch):
+    """The Graphviz pictures are drawn by a process of their own while the clips' workers load; a
+    failure in either reaches the caller as the renderer's own error, nothing left running."""
+    import multiprocessing
+
+    _fake_renderers(monkeypatch, fail=(kind, ValueError(f"{kind} could not draw")))
+    with pytest.raises(ValueError, match=f"{kind} could not draw"):
+        lecture_kit(tmp_path / "k", progress=False, jobs=2)
+    assert multiprocessing.active_children() == []
+    _fake_renderers(monkeypatch)
+    assert len(lecture_kit(tmp_path / "k2", progress=False, jobs=2)) == 22  # every file, the index last
 
 
 # ---- 4. signals, threads, long names ----------------------------------------------------------------

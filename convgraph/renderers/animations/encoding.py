@@ -201,6 +201,23 @@ def _colour_keys(rgb, at):
     return _keys(rgb.reshape(-1, 3)[at])
 
 
+def _first_indices(mapper, rgb, screen):
+    """The first frame as palette indices, centred on ``screen`` when given (the letterbox is the
+    background's index, not mapped pixel by pixel); and where the frame sits: (indices, left, top)."""
+    h, w, c = rgb.shape
+    idx = mapper.lookup(_keys(rgb.reshape(h * w, c))).reshape(h, w)
+    if screen is None:
+        return idx, 0, 0
+    width, height, background = screen
+    if w > width or h > height:
+        raise ValueError(f"frames of {w}x{h} do not fit the screen of {width}x{height}")
+    ground = mapper.lookup(_keys(np.array([tuple(background)[:3]], np.uint8)))[0]
+    full = np.full((height, width), ground, np.uint8)
+    left, top = (width - w) // 2, (height - h) // 2
+    full[top:top + h, left:left + w] = idx
+    return full, left, top
+
+
 def _unchanged(ms, palette):
     """The bytes of a GIF frame that changes nothing and lasts ``ms``: one transparent pixel."""
     from PIL import GifImagePlugin, Image
@@ -245,11 +262,10 @@ def _write_gif(timed, tmp, palette, screen=None):
                 continue
             rgb = np.asarray(rgb, dtype=np.uint8)
             if prev is None:
-                full = rgb
-                if screen is not None:
-                    full, dx, dy = on_screen(rgb, screen)
-                part = mapper(full)
-                prev = np.array(part)  # (H, W) palette indices, kept up to date
+                prev, dx, dy = _first_indices(mapper, rgb, screen)  # (H, W) palette indices, kept up to date
+                part = Image.fromarray(prev, "P")
+                part.putpalette(mapper.flat)
+                prev = np.array(prev)
                 header, _ = GifImagePlugin.getheader(part, info={"loop": 0, "optimize": False, "duration": ms})
                 f.write(b"".join(header))
                 offset = (0, 0)
