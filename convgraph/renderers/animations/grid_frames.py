@@ -1,10 +1,12 @@
 """Drawing a grid :class:`~convgraph.renderers.animations.grid_scenes.Scene` into RGB frames with one
 reused figure.
 
-The figure is laid out once (every panel, colour bar, padding cell and static number), drawn once,
-and saved as a background; each frame restores that background and draws only what changes (the
-grids that fill in, their numbers, the outlines of the current window, the formula), then copies
-the pixels out. This is matplotlib's blitting, used offscreen on the Agg canvas.
+The figure is laid out once on one axes (every panel, colour bar, padding cell and static number)
+and drawn once as a background. A probe drawing then finds where each changing panel's cells fall
+in the pixels and what its grid lines do, so each frame paints only the cells whose colour or
+number changed, with numpy, exactly as matplotlib would draw them; the outlines of the current
+window and any curve are drawn over that with matplotlib (and put back the next frame), the
+formula and caption stamped from cached glyphs, and the pixels copied out.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Text stamped into frames: formulas, captions and cell numbers drawn from cached glyph bitmaps.
 
 Drawing a matplotlib Text artist costs about a millisecond; a clip changes a few words per frame,
-so words are rendered once with FreeType (as Agg draws text) and stamped into the pixels.
+so each character is rendered once with FreeType (as Agg draws text), words are put together from
+those bitmaps at their hinted advances, and only a line's inked pixels are blended into the frame.
 """
 
 from __future__ import annotations
