@@ -524,7 +524,8 @@ def test_gif_colours_map_to_their_nearest_palette_entry_exactly():
                                   "∂L/∂w[1,1] = 6 + 7 + 8 = 21", "fj ff′ jj -0.0026"])
 def test_a_line_is_measured_to_the_pixel_without_drawing_it(text):
     """Titles are fitted by measuring every frame's lines from glyph advances alone; the width is the
-    drawn line's, and a word is the same bitmap from cache as freshly put together."""
+    drawn line's, a word is the same bitmap from cache as freshly put together, and the inked pixels
+    a frame stamps, put together word by word, are the line's."""
     from convgraph.renderers.animations.lettering import Glyphs
 
     glyphs = Glyphs(150)
@@ -532,3 +533,7 @@ def test_a_line_is_measured_to_the_pixel_without_drawing_it(text):
         assert glyphs.width(text, pt) == glyphs.width(text, pt) == glyphs.line(text, pt).shape[1]
         word = max(text.split(" "), key=len)
         assert np.array_equal(glyphs.get(word, pt), Glyphs(150).get(word, pt))
+        (h, w), rows, cols, alpha = glyphs.inked(text, pt)  # what a frame stamps: the words' inked pixels
+        drawn = np.zeros((h, w), np.float32)
+        drawn[rows, cols] = alpha[:, 0]
+        assert np.array_equal(drawn, glyphs.line(text, pt))

@@ -71,6 +71,7 @@ class Glyphs:
         self.widths = {}  # their widths alone
         self.lines = OrderedDict()  # whole lines, most recent last
         self.sparse = OrderedDict()  # their inked pixels, most recent last
+        self.ink = {}  # each word's inked pixels
 
     def get(self, text, pt):
         """Coverage bitmap (h, w) float32 of ``text`` drawn as one run of glyphs."""
@@ -191,17 +192,46 @@ class Glyphs:
         return out
 
     def inked(self, text, pt):
-        """One line of text as its box's (h, w) and its inked pixels: rows, cols and coverage (n, 1)."""
+        """One line of text as its box's (h, w) and its inked pixels: rows, cols and coverage (n, 1),
+        put together from each word's inked pixels (cached), as :meth:`line` draws the line."""
         key = (text, pt)
         hit = self.sparse.get(key)
         if hit is not None:
             self.sparse.move_to_end(key)
             return hit
-        alpha = self.line(text, pt)
-        rows, cols = np.nonzero(alpha)
-        hit = self.sparse[key] = (alpha.shape, rows, cols, alpha[rows, cols][:, None])
+        parts = text.split(" ")
+        words = [self._word_ink(w, pt) for w in parts if w]
+        space = int(round(0.28 * pt * self.dpi / 72))
+        ascent = max([base for _, _, _, base, _ in words] + [int(round(0.76 * pt * self.dpi / 72))])
+        descent = max([h - base for _, _, _, base, h in words] + [int(round(0.24 * pt * self.dpi / 72))])
+        rows, cols, alpha, x, k = [], [], [], 0, 0
+        for part in parts:
+            if part:
+                (r, c, a, base, _), width = words[k], self._word(part, pt)[2]
+                rows.append(r + (ascent - base))
+                cols.append(c + x)
+                alpha.append(a)
+                k += 1
+                x += width
+            x += space
+        width = x - space + 2 if parts else 2
+        empty = np.empty(0, np.intp)
+        hit = self.sparse[key] = ((ascent + descent, width), np.concatenate(rows or [empty]),
+                                  np.concatenate(cols or [empty]), np.concatenate(alpha or [np.empty((0, 1), np.float32)]))
         if len(self.sparse) > _LINES:
             self.sparse.popitem(last=False)
+        return hit
+
+    def _word_ink(self, word, pt):
+        """A word's inked pixels: rows and cols in its bitmap, coverage (n, 1), baseline row, height."""
+        key = (word, pt)
+        hit = self.ink.get(key)
+        if hit is None:
+            alpha, base, _ = self._word(word, pt)
+            r, c = np.nonzero(alpha)
+            hit = self.ink[key] = (r, c, alpha[r, c][:, None], base, alpha.shape[0])
+            if len(self.ink) > _WORDS:
+                self.ink.clear()
         return hit
 
 
