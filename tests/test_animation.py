@@ -515,7 +515,7 @@ def test_gif_colours_map_to_their_nearest_palette_entry_exactly():
     for _ in range(3):  # new colours, then colours already matched
         rgb = rng.integers(0, 256, (40, 70, 3)).astype(np.uint8)
         rgb[0, :10] = table[:10]
-        got = np.asarray(mapper(rgb))
+        got = mapper.lookup(writers._keys(rgb.reshape(-1, 3)))
         d = ((rgb.reshape(-1, 1, 3).astype(int) - table[None]) ** 2).sum(axis=2)
         assert np.array_equal(got.ravel(), d.argmin(axis=1)), "nearest palette entry"
 

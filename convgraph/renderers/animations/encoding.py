@@ -143,16 +143,6 @@ class _ExactMapper:
         own, first = np.unique(_keys(self.table.astype(np.uint8)), return_index=True)
         self.lut[own] = first  # each palette colour is its own nearest (a repeated one: its first entry, as argmin)
 
-    def __call__(self, rgb):
-        """``rgb``: (H, W, 3) or (H, W, 4) uint8 (alpha ignored); an "L" image of palette indices."""
-        from PIL import Image
-
-        rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
-        h, w = rgb.shape[:2]
-        im = Image.fromarray(self.lookup(_keys(rgb.reshape(h * w, -1))).reshape(h, w), "L")
-        im.putpalette(self.flat)
-        return im
-
     def lookup(self, keys):
         """Palette indices of colour ``keys`` (see :func:`_keys`), matching each new colour once."""
         idx = self.lut[keys]
@@ -209,13 +199,18 @@ def _first_indices(mapper, rgb, screen):
     if screen is None:
         return idx, 0, 0
     width, height, background = screen
-    if w > width or h > height:
-        raise ValueError(f"frames of {w}x{h} do not fit the screen of {width}x{height}")
-    ground = mapper.lookup(_keys(np.array([tuple(background)[:3]], np.uint8)))[0]
-    full = np.full((height, width), ground, np.uint8)
-    left, top = (width - w) // 2, (height - h) // 2
+    left, top = _placement(w, h, screen)
+    full = np.full((height, width), mapper.lookup(_keys(np.array([tuple(background)[:3]], np.uint8)))[0], np.uint8)
     full[top:top + h, left:left + w] = idx
     return full, left, top
+
+
+def _placement(w, h, screen):
+    """Where a w×h frame sits, centred on ``screen`` = (width, height, background): (left, top)."""
+    width, height, _ = screen
+    if w > width or h > height:
+        raise ValueError(f"frames of {w}x{h} do not fit the screen of {width}x{height}")
+    return (width - w) // 2, (height - h) // 2
 
 
 def _unchanged(ms, palette):
@@ -229,14 +224,13 @@ def _unchanged(ms, palette):
 
 def on_screen(rgb, screen):
     """``rgb`` centred on a ``screen`` = (width, height, background RGB) frame; and its (left, top).
-    The one letterbox: a GIF's first frame, every MP4 and PNG frame, and a slide-size renderer's."""
+    The letterbox of every MP4 and PNG frame and of a slide-size renderer's (a GIF's first frame
+    is placed the same way, as palette indices)."""
     width, height, background = screen
     h, w, c = rgb.shape
-    if w > width or h > height:
-        raise ValueError(f"frames of {w}x{h} do not fit the screen of {width}x{height}")
+    left, top = _placement(w, h, screen)
     full = np.empty((height, width, c), np.uint8)
     full[...] = tuple(background)[:c] + (255,) * (c - 3)
-    left, top = (width - w) // 2, (height - h) // 2
     full[top:top + h, left:left + w] = rgb
     return full, left, top
 

@@ -117,16 +117,28 @@ class Glyphs:
 
     def width(self, text, pt):
         """The width in pixels of :meth:`line` ``(text, pt)``, without drawing it."""
-        words = text.split(" ")
-        total = 0
-        for word in words:
-            if word:
-                key = (word, pt)
-                hit = self.widths.get(key)
+        return self._placed(text, pt)[1]
+
+    def _placed(self, text, pt):
+        """Where a line's words go: [(word, x)] and the line's width, from the words' advances alone."""
+        parts = text.split(" ")
+        space = int(round(0.28 * pt * self.dpi / 72))  # DejaVu Sans: a space is 0.318 em, less the side bearings
+        placed, x = [], 0
+        for part in parts:
+            if part:
+                placed.append((part, x))
+                hit = self.widths.get((part, pt))
                 if hit is None:
-                    hit = self.widths[key] = self._extent(*self._layout(word, pt))
-                total += hit
-        return total + int(round(0.28 * pt * self.dpi / 72)) * max(len(words) - 1, 0) + 2
+                    hit = self.widths[(part, pt)] = self._extent(*self._layout(part, pt))
+                x += hit
+            x += space
+        return placed, x - space + 2
+
+    def _height(self, bases, pt):
+        """A line's ascent and descent in pixels, from its words' (baseline row, height)."""
+        ascent = max([b for b, _ in bases] + [int(round(0.76 * pt * self.dpi / 72))])
+        descent = max([h - b for b, h in bases] + [int(round(0.24 * pt * self.dpi / 72))])
+        return ascent, descent
 
     def _char(self, char, pt):
         """(coverage, baseline row, left bearing, advance, glyph index) of one character, rendered
@@ -169,23 +181,14 @@ class Glyphs:
         if hit is not None:
             self.lines.move_to_end(key)
             return hit
-        words = [self._word(w, pt) for w in text.split(" ") if w]
-        space = int(round(0.28 * pt * self.dpi / 72))  # DejaVu Sans: a space is 0.318 em, less the side bearings
-        ascent = max([b for _, b, _ in words] + [int(round(0.76 * pt * self.dpi / 72))])
-        descent = max([a.shape[0] - b for a, b, _ in words] + [int(round(0.24 * pt * self.dpi / 72))])
-        width = sum(wd for _, _, wd in words) + space * max(len(text.split(" ")) - 1, 0) + 2
+        placed, width = self._placed(text, pt)
+        words = [self._word(w, pt) for w, _ in placed]
+        ascent, descent = self._height([(b, a.shape[0]) for a, b, _ in words], pt)
         out = np.zeros((ascent + descent, width), np.float32)
-        x = 0
-        k = 0
-        for part in text.split(" "):
-            if part:
-                alpha, base, wd = words[k]
-                k += 1
-                y0 = ascent - base
-                h, w = alpha.shape
-                out[y0:y0 + h, x:x + w] = np.maximum(out[y0:y0 + h, x:x + w], alpha)
-                x += wd
-            x += space
+        for (alpha, base, _), (_, x) in zip(words, placed):
+            y0 = ascent - base
+            h, w = alpha.shape
+            out[y0:y0 + h, x:x + w] = np.maximum(out[y0:y0 + h, x:x + w], alpha)
         self.lines[key] = out  # a few recent lines (the captions repeat; the titles change every frame)
         if len(self.lines) > _LINES:
             self.lines.popitem(last=False)
@@ -199,25 +202,14 @@ class Glyphs:
         if hit is not None:
             self.sparse.move_to_end(key)
             return hit
-        parts = text.split(" ")
-        words = [self._word_ink(w, pt) for w in parts if w]
-        space = int(round(0.28 * pt * self.dpi / 72))
-        ascent = max([base for _, _, _, base, _ in words] + [int(round(0.76 * pt * self.dpi / 72))])
-        descent = max([h - base for _, _, _, base, h in words] + [int(round(0.24 * pt * self.dpi / 72))])
-        rows, cols, alpha, x, k = [], [], [], 0, 0
-        for part in parts:
-            if part:
-                (r, c, a, base, _), width = words[k], self._word(part, pt)[2]
-                rows.append(r + (ascent - base))
-                cols.append(c + x)
-                alpha.append(a)
-                k += 1
-                x += width
-            x += space
-        width = x - space + 2 if parts else 2
+        placed, width = self._placed(text, pt)
+        words = [self._word_ink(w, pt) for w, _ in placed]
+        ascent, descent = self._height([(b, h) for _, _, _, b, h in words], pt)
         empty = np.empty(0, np.intp)
-        hit = self.sparse[key] = ((ascent + descent, width), np.concatenate(rows or [empty]),
-                                  np.concatenate(cols or [empty]), np.concatenate(alpha or [np.empty((0, 1), np.float32)]))
+        hit = self.sparse[key] = ((ascent + descent, width),
+                                  np.concatenate([r + (ascent - b) for r, _, _, b, _ in words] or [empty]),
+                                  np.concatenate([c + x for (_, c, _, _, _), (_, x) in zip(words, placed)] or [empty]),
+                                  np.concatenate([a for _, _, a, _, _ in words] or [np.empty((0, 1), np.float32)]))
         if len(self.sparse) > _LINES:
             self.sparse.popitem(last=False)
         return hit
