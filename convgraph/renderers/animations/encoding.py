@@ -151,10 +151,15 @@ class _ExactMapper:
             new = np.unique(keys[missed])
             cols = np.stack([new & 255, (new >> 8) & 255, (new >> 16) & 255], axis=1).astype(np.int32)  # (k, 3)
             for start in range(0, len(cols), 4096):
-                # |c − p|² = |c|² − 2c·p + |p|²: the first term is the same for every p, the rest is one
-                # matrix product; in float64 every value is an exact integer, so ties fall as before.
+                # |c − p|² = |c|² − 2c·p + |p|²: the first term is the same for every p; in float64
+                # every value is an exact integer, so ties fall as before. c·p is summed channel by
+                # channel, not as a matrix product: BLAS would start threads that keep spinning on
+                # the other core after each product, stealing it from the kit's other worker.
                 part = cols[start:start + 4096].astype(np.float64)
-                d = self.sq[None, :] - 2.0 * (part @ self.table_f.T)  # (k, 255)
+                cross = part[:, :1] * self.table_f[:, 0]  # (k, 255)
+                cross += part[:, 1:2] * self.table_f[:, 1]
+                cross += part[:, 2:] * self.table_f[:, 2]
+                d = self.sq[None, :] - 2.0 * cross
                 self.lut[new[start:start + 4096]] = d.argmin(axis=1).astype(np.uint8)
             idx[missed] = self.lut[keys[missed]]
         return idx
