@@ -605,6 +605,30 @@ def test_slide_arrows_leave_a_grid_through_its_gaps(after):
     assert routed > 20  # most arrows out of x need the gaps
 
 
+def test_slide_png_is_drawn_at_the_slide_size_where_the_pasted_one_was(after, dot, tmp_path, monkeypatch):
+    """Graphviz draws a slide PNG at exactly the slide's size through its viewport: RGB to the edges,
+    and the drawing where scaling and pasting it onto the slide put it (to a pixel)."""
+    from PIL import Image
+
+    from convgraph.renderers.diagrams import render as render_module
+
+    def ink_box(path):
+        with Image.open(path) as im:
+            assert im.mode == "RGB"
+            a = np.asarray(im)
+        rows, cols = np.nonzero((a != 255).any(axis=2))
+        return np.array([cols.min(), rows.min(), cols.max(), rows.max()]), a.shape[:2]
+
+    views = [dict(size="slide"), dict(size="slide-720", focus=("x", (2, 2))), dict(size="slide", detail="collapsed")]
+    drawn = [ink_box(render_graph(after, tmp_path / f"d{k}.png", **v)) for k, v in enumerate(views)]
+    real = render_module._slide_view
+    monkeypatch.setattr(render_module, "_slide_view", lambda *a: (real(*a)[0], None))  # no viewport: pasted
+    pasted = [ink_box(render_graph(after, tmp_path / f"p{k}.png", **v)) for k, v in enumerate(views)]
+    for (box, shape), (ref, ref_shape), v in zip(drawn, pasted, views):
+        assert shape == ref_shape == style.SIZES[v["size"]][::-1]
+        assert np.abs(box - ref).max() <= 1, (v, box, ref)
+
+
 def test_render_graphs_writes_an_svg_and_its_slide_png_from_one_layout(after, dot, tmp_path, monkeypatch):
     """The kit's SVG and PNG of one view: the same bytes as two render_graph calls, with one Graphviz
     run fewer (the PNG reads its size off the SVG just written) and the digraph built once."""

@@ -34,10 +34,12 @@ def _png_dpi(dg):
     return max(min(d["png_dpi"], d["png_max_px"] / max(w, h, 1e-9)), 24)
 
 
-def _run_dot(source, fmt, dpi, tmp, path, timeout):
+def _run_dot(source, fmt, dpi, tmp, path, timeout, viewport=None):
     cmd = ["dot", "-Kneato", "-n2", f"-T{fmt}", "-o", str(tmp)]
     if fmt == "png":
         cmd.insert(3, f"-Gdpi={dpi:.3f}")
+    if viewport is not None:
+        cmd.insert(3, f"-Gviewport={viewport}")
     try:  # on any exception (a timeout, Ctrl-C, SIGTERM in the command line) run() kills dot first
         done = subprocess.run(cmd, input=source.encode("utf-8"), capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -120,8 +122,8 @@ def render_graphs(trace, paths, **options):
                 tmp.write_text(dg.source, encoding="utf-8")
             elif suffix == ".png" and options.get("size") is not None:
                 size = style.SIZES[options["size"]]
-                dpi = _slide_dpi(dg.source, size, tmp, path, timeout, svg)
-                _run_dot(dg.source, "png", dpi, tmp, path, timeout)
+                dpi, viewport = _slide_view(dg.source, size, tmp, path, timeout, svg)
+                _run_dot(dg.source, "png", dpi, tmp, path, timeout, viewport)
                 _fit_to_slide(tmp, size)
             else:
                 _run_dot(dg.source, suffix[1:], _png_dpi(dg), tmp, path, timeout)
@@ -130,11 +132,13 @@ def render_graphs(trace, paths, **options):
     return paths
 
 
-def _slide_dpi(source, size, tmp, path, timeout, head=None):
-    """The dpi at which Graphviz draws ``source`` as large as fits ``size`` (width, height) pixels: read
+def _slide_view(source, size, tmp, path, timeout, head=None):
+    """How Graphviz draws ``source`` as large as fits ``size`` (width, height) pixels: the dpi, read
     off the picture's size in points, which an SVG of it states (``head``, the start of one already
-    written, or one drawn now: cheap, the layout is fixed, -n2).
-    Drawn at the slide's own resolution, text is crisp and nothing needs resampling."""
+    written, or one drawn now: cheap, the layout is fixed, -n2); and the viewport that makes the
+    PNG exactly ``size``, the drawing centred on the background (None where the SVG does not say
+    where the drawing sits). Drawn at the slide's own resolution, text is crisp and nothing needs
+    resampling or pasting."""
     if head is None:
         probe = tmp.with_name(tmp.name + ".svg")
         try:
@@ -144,17 +148,29 @@ def _slide_dpi(source, size, tmp, path, timeout, head=None):
             probe.unlink(missing_ok=True)
     m = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', head)
     if m is None:  # an unexpected SVG: draw big and let the slide fit scale it
-        return style.diagram()["png_dpi"]
-    w_in, h_in = float(m.group(1)) / 72, float(m.group(2)) / 72
-    return max(min(size[0] / w_in, size[1] / h_in) * 0.999, 8)
+        return style.diagram()["png_dpi"], None
+    w_pt, h_pt = float(m.group(1)), float(m.group(2))
+    dpi = max(min(size[0] / w_pt, size[1] / h_pt) * 72 * 0.999, 8)
+    # The SVG's first group moves graph coordinates (y up) onto the page: its centre is the drawing's.
+    at = re.search(r'class="graph" transform="scale\(1 1\) rotate\(0\) translate\(([-\d.]+) ([-\d.]+)\)"', head)
+    if at is None:
+        return dpi, None
+    centre = (w_pt / 2 - float(at.group(1)), float(at.group(2)) - h_pt / 2)
+    # A quarter pixel more than the slide: Graphviz rounds it away, and the last row and column are
+    # covered by the background to the edge (not left partly transparent).
+    w, h = ((n + 0.25) * 72 / dpi for n in size)
+    return dpi, f"{w:.4f},{h:.4f},1,{centre[0]:.4f},{centre[1]:.4f}"
 
 
 def _fit_to_slide(png, size):
     """Scale the PNG at ``png`` to fit ``size`` (width, height) pixels and centre it on a background of
-    exactly that size: the slide's picture, edge to edge."""
+    exactly that size: the slide's picture, edge to edge. One Graphviz drew at that size already
+    (through its viewport) is left as it is."""
     from PIL import Image
 
     with Image.open(png) as im:
+        if im.size == tuple(size) and im.mode == "RGB":
+            return
         im = im.convert("RGB")
     scale = min(size[0] / im.width, size[1] / im.height)
     fitted = im
