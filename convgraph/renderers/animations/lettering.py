@@ -68,7 +68,6 @@ class Glyphs:
         self.chars = {}  # characters: the few dozen a clip uses
         self.kerns = {}  # pairs of glyph indices
         self.cache = {}  # words
-        self.widths = {}  # their widths alone
         self.lines = OrderedDict()  # whole lines, most recent last
         self.sparse = OrderedDict()  # their inked pixels, most recent last
         self.ink = {}  # each word's inked pixels
@@ -127,10 +126,7 @@ class Glyphs:
         for part in parts:
             if part:
                 placed.append((part, x))
-                hit = self.widths.get((part, pt))
-                if hit is None:
-                    hit = self.widths[(part, pt)] = self._extent(*self._layout(part, pt))
-                x += hit
+                x += self._word(part, pt)[2]  # a measured word is stamped too: its bitmap is made once
             x += space
         return placed, x - space + 2
 
