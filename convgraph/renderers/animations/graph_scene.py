@@ -85,6 +85,9 @@ def _two(colors):
     return colors if len(colors) != 1 else np.concatenate([colors, colors])
 
 
+_REDRAW_ALL = 16  # more changed markers than this: all are drawn again at once (cheaper than one by one)
+
+
 class GraphRenderer:
     """Draws :class:`GraphFrame` records over the grid-anchored layout of ``trace``, blitting.
 
@@ -352,7 +355,12 @@ class GraphRenderer:
         edge = np.zeros_like(colors)
         edge[self.op_ids] = op_edges
         buf = np.asarray(self.canvas.buffer_rgba())  # the canvas's own pixels, writable
-        if self._base is None:
+        redo = None
+        if self._base is not None:
+            old_face, old_edge, old_labels = self._base
+            redo = self.placed & ((face != old_face).any(axis=1) | (edge != old_edge).any(axis=1))
+            redo[[n for n in set(labels) | set(old_labels) if labels.get(n) != old_labels.get(n)]] = True
+        if redo is None or redo.sum() > _REDRAW_ALL:  # the first frame, or a jump (the palette's samples)
             self.canvas.restore_region(self._bg)
             self.leaves.set_facecolors(_two(face[self.leaf_ids]))
             self.ops.set_facecolors(_two(face[self.op_ids]))
@@ -362,9 +370,6 @@ class GraphRenderer:
             self._plain = np.array(buf)
             self._stamp_labels(buf[..., :3], labels)
         else:
-            old_face, old_edge, old_labels = self._base
-            redo = self.placed & ((face != old_face).any(axis=1) | (edge != old_edge).any(axis=1))
-            redo[[n for n in set(labels) | set(old_labels) if labels.get(n) != old_labels.get(n)]] = True
             for n in np.flatnonzero(redo).tolist():
                 self._redraw(n, face, edge, labels, buf)
         self._base = (face, edge, labels)
