@@ -11,6 +11,7 @@ clip and a focus picture, with numbers, forward and backward.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import re
@@ -309,6 +310,9 @@ def _make_all(tasks, out, jobs, bar):
         send.close()
         try:
             _preload()
+            # Objects made so far are never collected in the workers: frozen, the collector's passes
+            # there do not walk them (nor copy their memory pages to write the collector's marks).
+            gc.freeze()
             with ProcessPoolExecutor(max_workers=max(min(jobs, len(order)), 1), mp_context=ctx) as pool:
                 futures = {pool.submit(_make_one, k, str(out / tasks[k][0])): k for k in order}
                 for done in as_completed(futures):
@@ -316,6 +320,7 @@ def _make_all(tasks, out, jobs, bar):
                     log.info("wrote %s", tasks[futures[done]][0])
             _collect_early(first, receive, bar)
         finally:
+            gc.unfreeze()  # this process's objects are collected again as before
             if first is not None and first.is_alive():
                 first.terminate()
             receive.close()

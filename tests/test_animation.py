@@ -180,6 +180,8 @@ def _drawn_by_matplotlib(r, frame, shown):
     outlines, then the title, the caption and every number stamped on top."""
     from convgraph.renderers.animations.lettering import stamp_alpha
 
+    assert r.caption is None or r._bg[r.caption_bottom - 5:r.caption_bottom, :, :3].min() < 128  # it is there
+
     buf = np.asarray(r.canvas.buffer_rgba())
     kept = np.array(buf)
     buf[...] = r._bg
@@ -201,7 +203,8 @@ def _drawn_by_matplotlib(r, frame, shown):
     y = r.title_top
     for line in frame.title.split("\n"):
         y += r._stamp_line(rgb, line, r.title_pt, y, top=True)
-    r._stamp_line(rgb, frame.caption, r.caption_pt, r.caption_bottom, top=False)
+    if frame.caption != r.caption:  # one every frame shows is in the background already
+        r._stamp_line(rgb, frame.caption, r.caption_pt, r.caption_bottom, top=False)
     for p in r.dynamic:
         for cell, (text, ink) in (p.labels or {}).items():
             if text:

@@ -17,7 +17,7 @@ from .. import style, words
 from ..layout import layout
 from ..numbers import num
 from .encoding import palette_colors
-from .lettering import Glyphs, canvas_rgba, fit_dpi, fit_text, rgba_to_rgb, stamp_alpha, stamp_line
+from .lettering import Glyphs, canvas_rgba, fit_dpi, fit_text, rgba_to_rgb, shared_text, stamp_alpha, stamp_line
 
 __all__ = ["GraphFrame", "graph_frames", "graph_clip", "GraphRenderer"]
 
@@ -132,6 +132,10 @@ class GraphRenderer:
         self.numbers = (self.leaf_pt >= A["min_number_cell_pt"]) if numbers is None else bool(numbers)
         self.leaf_font = style.cell_font_pt(self.leaf_pt, 4)
         self.canvas.draw()
+        self.caption = shared_text([f.caption for f in frames])  # one for every frame: part of the background
+        if self.caption is not None:
+            rgb = np.asarray(self.canvas.buffer_rgba())[..., :3]
+            stamp_line(rgb, self._glyphs, self.caption, self.caption_pt, self.caption_bottom, False, self.ink)
         self._bg = self.canvas.copy_from_bbox(self.fig.bbox)
         self._bg_pixels = canvas_rgba(self.canvas)
         w, h = self.canvas.get_width_height()
@@ -324,7 +328,8 @@ class GraphRenderer:
         y = self.title_top
         for line in frame.title.split("\n"):
             y += stamp_line(rgb, self._glyphs, line, self.title_pt, y, True, self.ink)
-        stamp_line(rgb, self._glyphs, frame.caption, self.caption_pt, self.caption_bottom, False, self.ink)
+        if frame.caption != self.caption:
+            stamp_line(rgb, self._glyphs, frame.caption, self.caption_pt, self.caption_bottom, False, self.ink)
         return rgba
 
     def _set_arrows(self, frame):

@@ -18,7 +18,7 @@ import numpy as np
 from .. import style
 from ..numbers import num
 from .encoding import palette_colors
-from .lettering import Glyphs, canvas_rgba, fit_dpi, fit_text, rgba_to_rgb, stamp_alpha, stamp_line
+from .lettering import Glyphs, canvas_rgba, fit_dpi, fit_text, rgba_to_rgb, shared_text, stamp_alpha, stamp_line
 
 _FADED_INK = 110  # grey level of the numbers on faded cells (what lands on padding)
 
@@ -233,6 +233,9 @@ class GridRenderer:
         self._bg = np.array(np.asarray(self.canvas.buffer_rgba()))  # everything that never changes
         for p in self.panels.values():
             self._stamp_fixed(self._bg[..., :3], p)
+        self.caption = shared_text([f.caption for f in scene.frames])  # one for every frame: part of the background
+        if self.caption is not None:
+            self._stamp_line(self._bg[..., :3], self.caption, self.caption_pt, self.caption_bottom, top=False)
         self._base = self._bg.copy()  # and the dynamic panels' cells as last painted, with their numbers
         self._plain = self._bg.copy()  # the same without the numbers (under an outline, written on top)
         for p in self.dynamic:
@@ -454,7 +457,8 @@ class GridRenderer:
         y = self.title_top
         for line in frame.title.split("\n"):
             y += self._stamp_line(rgb, line, self.title_pt, y, top=True)
-        self._stamp_line(rgb, frame.caption, self.caption_pt, self.caption_bottom, top=False)
+        if frame.caption != self.caption:
+            self._stamp_line(rgb, frame.caption, self.caption_pt, self.caption_bottom, top=False)
         for key, cells in frame.cells.items():  # an outline's halo crosses its cell's number: written again on top
             p = self.panels[key]
             if p.cells is not None and p.labels is not None and p.rgba is not None:

@@ -16,7 +16,7 @@ from .. import style
 _WORDS = 20_000  # word bitmaps kept (small: a number, a symbol)
 _LINES = 64  # whole-line bitmaps kept (big: a line is as wide as the frame)
 
-__all__ = ["Glyphs", "fit_text", "fit_dpi", "stamp_line", "stamp_alpha", "canvas_rgba", "rgba_to_rgb"]
+__all__ = ["Glyphs", "fit_text", "fit_dpi", "shared_text", "stamp_line", "stamp_alpha", "canvas_rgba", "rgba_to_rgb"]
 
 
 def fit_text(glyphs, texts, avail_px, pt):
@@ -24,6 +24,13 @@ def fit_text(glyphs, texts, avail_px, pt):
     lines = {line for t in texts for line in t.split("\n")}
     widest = max((glyphs.width(line, pt) for line in lines), default=1)
     return float(pt) if widest <= avail_px else float(int(0.97 * pt * avail_px / widest * 4) / 4)
+
+
+def shared_text(texts):
+    """The one text all of ``texts`` are (a caption every frame of a clip shows: stamped once into
+    the background, not into each frame), or None where they differ."""
+    distinct = set(texts)
+    return distinct.pop() if len(distinct) == 1 else None
 
 
 def stamp_line(rgb, glyphs, text, pt, y, top, ink):
