@@ -540,3 +540,18 @@ def test_a_line_is_measured_to_the_pixel_without_drawing_it(text):
         drawn = np.zeros((h, w), np.float32)
         drawn[rows, cols] = alpha[:, 0]
         assert np.array_equal(drawn, glyphs.line(text, pt))
+
+
+def test_a_line_stamped_into_an_rgba_frame_is_the_line_stamped_into_its_rgb():
+    """Into the colour channels of an RGBA frame a line is stamped a pixel (one 32-bit word) at a
+    time: the same colours as into an RGB copy, alpha untouched, cut where it runs off the edge."""
+    from convgraph.renderers.animations.lettering import Glyphs, stamp_line
+
+    glyphs = Glyphs(120)
+    frame = np.random.default_rng(3).integers(0, 256, (120, 700, 4)).astype(np.uint8)
+    for text, y in (("dX[2,1] = Σ rot180(W)·dY′ = 4", 10), ("a line much wider than the frame it is stamped into " * 3, 60)):
+        rgba, rgb = frame.copy(), np.ascontiguousarray(frame[..., :3])
+        pitch = stamp_line(rgba[..., :3], glyphs, text, 20, y, True, (200, 30, 0))
+        assert pitch == stamp_line(rgb, glyphs, text, 20, y, True, (200, 30, 0)) > 0
+        assert np.array_equal(rgba[..., :3], rgb) and np.array_equal(rgba[..., 3], frame[..., 3])
+        assert not np.array_equal(rgb, frame[..., :3])

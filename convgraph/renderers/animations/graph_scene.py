@@ -420,6 +420,11 @@ class GraphRenderer:
         """Stamp leaf numbers into ``rgb``: the whole frame, or the part ``box`` (its (rows, cols)
         slices) of it, each number cut to that part."""
         top, left = (box[0].start, box[1].start) if box is not None else (0, 0)
+        if box is not None and len(labels) > 8:  # only the leaves whose cells can reach into the part
+            reach = 2 * self.leaf_pt * self.dpi / 72  # a number fits its cell (half of this each way)
+            x, y = self.leaf_px[:, 0], self.leaf_px[:, 1]
+            near = ((x + reach > left) & (x - reach < box[1].stop) & (y + reach > top) & (y - reach < box[0].stop))
+            labels = {n: labels[n] for n in self.leaf_ids[near].tolist() if n in labels}
         for n, (text, ink) in labels.items():
             cx, cy = self.leaf_px[self._leaf_index[n]]
             stamp_alpha(rgb, self._glyphs.get(text, self.leaf_font), int(cx) - left, int(cy) - top, ink,

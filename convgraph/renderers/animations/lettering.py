@@ -48,11 +48,29 @@ def stamp_line(rgb, glyphs, text, pt, y, top, ink):
     if x0 + w > W:  # wider than the frame: what fits
         keep = cols < W - x0
         rows, cols, alpha = rows[keep], cols[keep], alpha[keep]
-    pixels = _pixel_rows(rgb)
     at = (rows + y0) * W + (cols + x0)  # flat: a 1-D gather is much cheaper than a (rows, cols) one
+    ink = np.asarray(ink, np.float32)
+    words = _pixel_words(rgb)
+    if words is not None:  # the colour channels of an RGBA frame: each pixel gathered as one word
+        px = words[at]
+        channels = px.view(np.uint8).reshape(-1, 4)[:, :3]
+        region = channels.astype(np.float32)  # (n, 3)
+        channels[...] = (region + alpha * (ink - region) + 0.5).astype(np.uint8)
+        words[at] = px
+        return pitch
+    pixels = _pixel_rows(rgb)
     region = pixels[at].astype(np.float32)  # (n, 3)
-    pixels[at] = (region + alpha * (np.asarray(ink, np.float32) - region) + 0.5).astype(np.uint8)
+    pixels[at] = (region + alpha * (ink - region) + 0.5).astype(np.uint8)
     return pitch
+
+
+def _pixel_words(rgb):
+    """The pixels of ``rgb`` as one flat array of 32-bit words (little-endian RGBA) where it is the
+    colour channels of a whole (H, W, 4) uint8 frame; else None."""
+    H, W, c = rgb.shape
+    if c != 3 or rgb.dtype != np.uint8 or rgb.strides != (4 * W, 4, 1):
+        return None
+    return np.lib.stride_tricks.as_strided(rgb, (H * W, 4), (4, 1)).view("<u4")[:, 0]
 
 
 def _pixel_rows(rgb):
