@@ -139,13 +139,15 @@ class _ExactMapper:
         self.n = len(self.table)
         self.table_f = self.table.astype(np.float64)
         self.sq = (self.table_f ** 2).sum(axis=1)  # |p|² of each palette colour
-        self.lut = np.full(1 << 24, _KEEP, dtype=np.uint8)  # _KEEP: not matched yet (no colour maps to it)
+        # Entries hold _KEEP − index, so that 0 is "not matched yet" (no colour maps to _KEEP): zeros
+        # are allocated lazily by the system, page by page as colours arrive, not 16 MB filled a clip.
+        self.lut = np.zeros(1 << 24, dtype=np.uint8)
         own, first = np.unique(_keys(self.table.astype(np.uint8)), return_index=True)
-        self.lut[own] = first  # each palette colour is its own nearest (a repeated one: its first entry, as argmin)
+        self.lut[own] = _KEEP - first  # each palette colour is its own nearest (a repeated one: its first entry, as argmin)
 
     def lookup(self, keys):
         """Palette indices of colour ``keys`` (see :func:`_keys`), matching each new colour once."""
-        idx = self.lut[keys]
+        idx = _KEEP - self.lut[keys]
         missed = idx == _KEEP
         if missed.any():  # most frames bring no new colour
             new = np.unique(keys[missed])
@@ -160,8 +162,8 @@ class _ExactMapper:
                 cross += part[:, 1:2] * self.table_f[:, 1]
                 cross += part[:, 2:] * self.table_f[:, 2]
                 d = self.sq[None, :] - 2.0 * cross
-                self.lut[new[start:start + 4096]] = d.argmin(axis=1).astype(np.uint8)
-            idx[missed] = self.lut[keys[missed]]
+                self.lut[new[start:start + 4096]] = _KEEP - d.argmin(axis=1).astype(np.uint8)
+            idx[missed] = _KEEP - self.lut[keys[missed]]
         return idx
 
 
