@@ -308,11 +308,14 @@ def _make_all(tasks, out, jobs, bar):
         if first is not None:
             first.start()
         send.close()
+        froze = False
         try:
             _preload()
             # Objects made so far are never collected in the workers: frozen, the collector's passes
             # there do not walk them (nor copy their memory pages to write the collector's marks).
-            gc.freeze()
+            froze = gc.get_freeze_count() == 0  # (a caller's own freeze is left as it was)
+            if froze:
+                gc.freeze()
             with ProcessPoolExecutor(max_workers=max(min(jobs, len(order)), 1), mp_context=ctx) as pool:
                 futures = {pool.submit(_make_one, k, str(out / tasks[k][0])): k for k in order}
                 for done in as_completed(futures):
@@ -320,7 +323,8 @@ def _make_all(tasks, out, jobs, bar):
                     log.info("wrote %s", tasks[futures[done]][0])
             _collect_early(first, receive, bar)
         finally:
-            gc.unfreeze()  # this process's objects are collected again as before
+            if froze:
+                gc.unfreeze()  # this process's objects are collected again as before
             if first is not None and first.is_alive():
                 first.terminate()
             receive.close()

@@ -165,6 +165,27 @@ def test_a_kit_file_that_fails_in_a_worker_stops_the_kit_with_its_error(kind, tm
     assert len(lecture_kit(tmp_path / "k2", progress=False, jobs=2)) == 22  # every file, the index last
 
 
+def test_the_kit_unfreezes_what_it_froze_for_its_workers(tmp_path, monkeypatch):
+    """The kit freezes the garbage collector's objects before forking its workers; the caller's
+    process is left as it was, a freeze of its own included, whether the kit succeeds or fails."""
+    import gc
+
+    _fake_renderers(monkeypatch)
+    lecture_kit(tmp_path / "a", progress=False, jobs=2)
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        lecture_kit(tmp_path / "b", progress=False, jobs=2)
+        assert 0 < gc.get_freeze_count() <= frozen  # still frozen (a few of its objects freed since), no more
+    finally:
+        gc.unfreeze()
+    _fake_renderers(monkeypatch, fail=("animate", ValueError("no")))
+    with pytest.raises(ValueError, match="no"):
+        lecture_kit(tmp_path / "c", progress=False, jobs=2)
+    assert gc.get_freeze_count() == 0
+
+
 # ---- 4. signals, threads, long names ----------------------------------------------------------------
 def _dot_children(marker):
     pids = []

@@ -164,8 +164,8 @@ def _slide_view(source, size, tmp, path, timeout, head=None):
 
 def _fit_to_slide(png, size):
     """Scale the PNG at ``png`` to fit ``size`` (width, height) pixels and centre it on a background of
-    exactly that size: the slide's picture, edge to edge. One Graphviz drew at that size already
-    (through its viewport) is left as it is."""
+    exactly that size: the slide's picture, edge to edge. A PNG that Graphviz drew at that size
+    already (through its viewport) is left as it is."""
     from PIL import Image
 
     with Image.open(png) as im:
