@@ -6,7 +6,8 @@ is timed as a lecturer meets it, in a fresh process that imports everything firs
 
 Run: ``python benchmarks/bench_kit.py [--repeat 3]``; ``--gallery`` times ``convgraph demo --kit
 arithmetic`` instead. Prints medians of wall time; the machine is
-shared (2 cores, other processes running), so compare ratios, not absolute figures.
+shared (2 cores, other processes running), so compare ratios, not absolute figures. A fixed loop
+timed on every core before and after says how busy the machine was.
 """
 
 import argparse
@@ -17,6 +18,18 @@ import tempfile
 import time
 
 from convgraph.kit import lecture_kit
+
+
+def load():
+    """Seconds a fixed pure-Python loop takes, run on every core at once: about 0.5 s on this
+    machine when nothing else runs; more means the figures beside it were slowed by other work."""
+    import subprocess
+    import sys
+
+    code = "import time; t = time.perf_counter(); sum(range(30_000_000)); print(time.perf_counter() - t)"
+    runs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+            for _ in range(os.cpu_count() or 1)]
+    return max(float(p.communicate()[0]) for p in runs)
 
 
 def timed(fn, repeat):
@@ -38,6 +51,7 @@ def main():
     print(f"machine: {platform.machine()}, {cores} cores (shared, noisy), Python {platform.python_version()}")
     if args.gallery:
         return gallery(args.repeat, cores)
+    print(f"a fixed loop on every core: {load():.2f} s (about 0.5 s on a quiet machine)")
     with tempfile.TemporaryDirectory() as tmp:
         one = timed(lambda: lecture_kit(os.path.join(tmp, "one"), progress=False, jobs=1), args.repeat)
         many = timed(lambda: lecture_kit(os.path.join(tmp, "many"), progress=False, jobs=cores), args.repeat)
@@ -50,6 +64,7 @@ def main():
     print(f"speed-up {one / many:.2f}x")
     demo = timed(lambda: command_demo(), args.repeat)
     print(f"{'convgraph demo (a fresh process)':<32}{demo:>9.1f}")
+    print(f"a fixed loop on every core: {load():.2f} s")
     slowest(args.repeat)
 
 
