@@ -35,7 +35,7 @@ graphviz:
 setup: $(STAMP) graphviz
 
 demo: setup
-	@echo "rendering the lecture kit into outputs/ (about 6 s on 2 cores)"
+	@echo "rendering the lecture kit into outputs/ (about 5 s on 2 cores)"
 	@$(BIN)/convgraph demo --out outputs
 	@echo "run convgraph as $(BIN)/convgraph and Python as $(BIN)/python, or first: source $(BIN)/activate"
 
