@@ -555,3 +555,7 @@ def test_a_line_stamped_into_an_rgba_frame_is_the_line_stamped_into_its_rgb():
         assert pitch == stamp_line(rgb, glyphs, text, 20, y, True, (200, 30, 0)) > 0
         assert np.array_equal(rgba[..., :3], rgb) and np.array_equal(rgba[..., 3], frame[..., 3])
         assert not np.array_equal(rgb, frame[..., :3])
+    from convgraph.renderers.animations.lettering import _pixel_words
+
+    assert _pixel_words(frame[..., :3]) is not None  # the word path: only for a whole frame's colour channels
+    assert _pixel_words(frame[..., 1:]) is None and _pixel_words(frame[5:, :, :3]) is None

@@ -68,9 +68,13 @@ def _pixel_words(rgb):
     """The pixels of ``rgb`` as one flat array of 32-bit words (little-endian RGBA) where it is the
     colour channels of a whole (H, W, 4) uint8 frame; else None."""
     H, W, c = rgb.shape
-    if c != 3 or rgb.dtype != np.uint8 or rgb.strides != (4 * W, 4, 1):
-        return None
-    return np.lib.stride_tricks.as_strided(rgb, (H * W, 4), (4, 1)).view("<u4")[:, 0]
+    frame = rgb.base
+    if (c != 3 or rgb.dtype != np.uint8 or not isinstance(frame, np.ndarray) or frame.shape != (H, W, 4)
+            or frame.dtype != np.uint8 or not frame.flags.c_contiguous
+            or rgb.__array_interface__["data"][0] != frame.__array_interface__["data"][0]
+            or rgb.strides != (4 * W, 4, 1)):
+        return None  # not frame[..., :3] of a whole RGBA frame
+    return frame.reshape(-1).view("<u4")
 
 
 def _pixel_rows(rgb):
