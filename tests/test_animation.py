@@ -545,7 +545,7 @@ def test_a_line_is_measured_to_the_pixel_without_drawing_it(text):
 def test_a_line_stamped_into_an_rgba_frame_is_the_line_stamped_into_its_rgb():
     """Into the colour channels of an RGBA frame a line is stamped a pixel (one 32-bit word) at a
     time: the same colours as into an RGB copy, alpha untouched, cut where it runs off the edge."""
-    from convgraph.renderers.animations.lettering import Glyphs, stamp_line
+    from convgraph.renderers.animations.lettering import Glyphs, _pixel_words, stamp_line
 
     glyphs = Glyphs(120)
     frame = np.random.default_rng(3).integers(0, 256, (120, 700, 4)).astype(np.uint8)
@@ -555,7 +555,5 @@ def test_a_line_stamped_into_an_rgba_frame_is_the_line_stamped_into_its_rgb():
         assert pitch == stamp_line(rgb, glyphs, text, 20, y, True, (200, 30, 0)) > 0
         assert np.array_equal(rgba[..., :3], rgb) and np.array_equal(rgba[..., 3], frame[..., 3])
         assert not np.array_equal(rgb, frame[..., :3])
-    from convgraph.renderers.animations.lettering import _pixel_words
-
     assert _pixel_words(frame[..., :3]) is not None  # the word path: only for a whole frame's colour channels
     assert _pixel_words(frame[..., 1:]) is None and _pixel_words(frame[5:, :, :3]) is None

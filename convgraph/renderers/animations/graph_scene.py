@@ -353,9 +353,9 @@ class GraphRenderer:
         """Bring the canvas's markers to these colours, and its leaves' numbers to ``labels``
         ({leaf: (text, ink)}). The first time, or after a jump (more than ``_REDRAW_ALL`` changed),
         every marker over the background; else only where colours or numbers changed, exactly as a
-        full drawing would come out: for a changed
-        marker's box R, the markers meeting R are drawn whole over the background (in the box R'
-        that holds them all), only R is kept of that drawing, and the numbers are written into R.
+        full drawing would come out: for a changed marker's box R, the markers meeting R are drawn
+        whole over the background (in the box R' that holds them all), only R is kept of that
+        drawing, and the numbers are written into R.
         ``self._plain`` keeps the markers without numbers (what goes under the arrows)."""
         face = colors.copy()
         edge = np.zeros_like(colors)

@@ -49,18 +49,19 @@ def stamp_line(rgb, glyphs, text, pt, y, top, ink):
         keep = cols < W - x0
         rows, cols, alpha = rows[keep], cols[keep], alpha[keep]
     at = (rows + y0) * W + (cols + x0)  # flat: a 1-D gather is much cheaper than a (rows, cols) one
-    ink = np.asarray(ink, np.float32)
     words = _pixel_words(rgb)
     if words is not None:  # the colour channels of an RGBA frame: each pixel gathered as one word
         px = words[at]
-        channels = px.view(np.uint8).reshape(-1, 4)[:, :3]
-        region = channels.astype(np.float32)  # (n, 3)
-        channels[...] = (region + alpha * (ink - region) + 0.5).astype(np.uint8)
+        channels = px.view(np.uint8).reshape(-1, 4)[:, :3]  # a view: blended in place, written back whole
+    else:
+        pixels = _pixel_rows(rgb)
+        channels = pixels[at]  # (n, 3), a copy
+    region = channels.astype(np.float32)
+    channels[...] = (region + alpha * (np.asarray(ink, np.float32) - region) + 0.5).astype(np.uint8)
+    if words is not None:
         words[at] = px
-        return pitch
-    pixels = _pixel_rows(rgb)
-    region = pixels[at].astype(np.float32)  # (n, 3)
-    pixels[at] = (region + alpha * (ink - region) + 0.5).astype(np.uint8)
+    else:
+        pixels[at] = channels
     return pitch
 
 
